@@ -1,0 +1,189 @@
+/**
+ * The service: builds every part from the environment and the estate file, starts them in
+ * order and stops them in reverse. `main.ts` calls `run()`; tests call `createApp()` and
+ * drive the whole service in-process.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { Registry, loadEstate, type Estate, type ServiceEnv } from './config/index.ts';
+import { Bus } from './bus.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { EmbeddedStore, InfluxStore, OperationalStore, SeriesWriter, Spool, type SeriesStore } from './storage/index.ts';
+import { IngestPipeline, MqttSubscriber, RejectLog, SeqDedup, startEmbeddedBroker, type EmbeddedBroker } from './ingest/index.ts';
+import { buildServer, type Readiness } from './dashboard/index.ts';
+
+export interface App {
+  env: ServiceEnv;
+  estate: Estate;
+  registry: Registry;
+  bus: Bus;
+  log: Logger;
+  metrics: Metrics;
+  store: SeriesStore;
+  ops: OperationalStore;
+  spool: Spool;
+  writer: SeriesWriter;
+  pipeline: IngestPipeline;
+  subscriber: MqttSubscriber;
+  http: FastifyInstance;
+  /** the broker the service subscribes to */
+  mqttUrl: string;
+  readiness(): Readiness;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface AppOptions {
+  env: ServiceEnv;
+  estate?: Estate;
+  log?: Logger;
+}
+
+export function createApp(opts: AppOptions): App {
+  const env = opts.env;
+  const estate = opts.estate ?? loadEstate(env.CONFIG);
+  const log = opts.log ?? pino({ level: env.LOG_LEVEL, base: { service: 'estate-sentinel' } });
+  const registry = new Registry(estate);
+  const bus = new Bus((event, err) => log.error({ err, event }, 'a listener failed'));
+  const metrics = createMetrics({ spool: () => spool.stats() });
+
+  mkdirSync(env.DATA_DIR, { recursive: true });
+  const store: SeriesStore = env.INFLUX_URL
+    ? new InfluxStore({
+        url: env.INFLUX_URL,
+        db: env.INFLUX_DB,
+        ...(env.INFLUX_TOKEN ? { token: env.INFLUX_TOKEN } : {}),
+        ...(env.INFLUX_USER ? { user: env.INFLUX_USER } : {}),
+        ...(env.INFLUX_PASSWORD ? { password: env.INFLUX_PASSWORD } : {}),
+      })
+    : new EmbeddedStore(join(env.DATA_DIR, 'series.db'));
+  const ops = new OperationalStore(join(env.DATA_DIR, 'operational.db'));
+  const spool = new Spool({ dir: join(env.DATA_DIR, 'spool', store.kind), maxBytes: env.SPOOL_MAX_BYTES });
+  const rejects = new RejectLog(ops, (reason, n) => metrics.rejects.inc({ reason }, n));
+  const writer = new SeriesWriter({
+    store,
+    spool,
+    batchSize: env.STORE_BATCH_SIZE,
+    flushMs: env.STORE_FLUSH_MS,
+    events: {
+      rejected: (lines) => {
+        const now = Date.now();
+        for (const l of lines) rejects.add({ reason: 'store_rejected', topic: '', detail: l.reason, payload: l.line }, now);
+      },
+      written: (n, seconds) => {
+        metrics.stored.inc(n);
+        metrics.writeSeconds.observe(seconds);
+        metrics.batchSize.observe(n);
+      },
+      storeState: (up, error) => {
+        metrics.storeUp.set(up ? 1 : 0);
+        if (up) log.info({ store: store.kind }, 'the series store is back; replaying the spool');
+        else log.warn({ store: store.kind, error }, 'the series store is away; readings wait in the spool');
+        bus.emit('store', { up, ...(error ? { error } : {}) });
+      },
+    },
+  });
+  const dedup = new SeqDedup(join(env.DATA_DIR, 'dedup'));
+  const pipeline = new IngestPipeline({
+    registry,
+    store,
+    spool,
+    writer,
+    dedup,
+    rejects,
+    bus,
+    log: log.child({ part: 'ingest' }),
+    onTurn: (messages, accepted, duplicates) => {
+      metrics.messages.inc(messages);
+      if (accepted) metrics.accepted.inc(accepted);
+      if (duplicates) metrics.duplicates.inc(duplicates);
+    },
+  });
+
+  let broker: EmbeddedBroker | undefined;
+  const mqttUrl = env.MQTT_URL ?? `mqtt://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${env.MQTT_PORT}`;
+  const subscriber = new MqttSubscriber(
+    {
+      url: mqttUrl,
+      clientId: env.MQTT_CLIENT_ID,
+      ...(env.MQTT_USERNAME ? { username: env.MQTT_USERNAME } : {}),
+      ...(env.MQTT_PASSWORD ? { password: env.MQTT_PASSWORD } : {}),
+      ...(env.MQTT_SHARE_GROUP ? { shareGroup: env.MQTT_SHARE_GROUP } : {}),
+      protocolVersion: env.MQTT_URL ? 5 : 4,
+      log: log.child({ part: 'mqtt' }),
+      onState: (up, error) => {
+        metrics.brokerUp.set(up ? 1 : 0);
+        bus.emit('broker', { up, ...(error ? { error } : {}) });
+      },
+      onSpoolFull: (topic, payload) =>
+        rejects.add({ reason: 'spool_full', topic, detail: 'the spool is at its size cap (SPOOL_MAX_BYTES)', payload: payload.toString('utf8').slice(0, 16384) }, Date.now()),
+    },
+    pipeline,
+    spool,
+  );
+
+  const readiness = (): Readiness => {
+    const s = spool.stats();
+    const w = writer.status();
+    const writable = spool.writable();
+    return {
+      ready: subscriber.connected && writable && !spool.full,
+      broker: { connected: subscriber.connected, url: mqttUrl.replace(/\/\/[^@/]*@/, '//<secret>@') },
+      spool: { writable, segments: s.segments, bytes: s.bytes, full: spool.full },
+      store: { kind: store.kind, up: w.storeUp, mode: w.mode, queued: w.queued, ...(w.lastError ? { error: w.lastError } : {}) },
+    };
+  };
+
+  const http = buildServer({ estate, ops, metrics: metrics.registry, readiness, log });
+  let started = false;
+
+  return {
+    env,
+    estate,
+    registry,
+    bus,
+    log,
+    metrics,
+    store,
+    ops,
+    spool,
+    writer,
+    pipeline,
+    subscriber,
+    http,
+    mqttUrl,
+    readiness,
+    async start() {
+      if (!env.MQTT_URL) {
+        broker = await startEmbeddedBroker(env.HOST, env.MQTT_PORT);
+        log.info({ port: broker.port }, 'embedded MQTT broker listening');
+      }
+      await store.init().catch((err: Error) => log.warn({ err: err.message }, 'could not prepare the series store yet; will retry on write'));
+      spool.open();
+      dedup.open();
+      writer.start();
+      metrics.storeUp.set(1);
+      // Not awaited: an unreachable broker is retried, and /readyz says so meanwhile.
+      subscriber.start().catch((err: Error) => log.warn({ err: err.message, url: mqttUrl }, 'MQTT broker not reachable yet; retrying'));
+      await http.listen({ host: env.HOST, port: env.PORT });
+      started = true;
+      log.info({ url: env.PUBLIC_URL, store: store.kind, mqtt: mqttUrl.replace(/\/\/[^@/]*@/, '//<secret>@') }, 'Estate Sentinel is running');
+    },
+    async stop() {
+      if (started) await http.close();
+      await subscriber.stop();
+      pipeline.flush();
+      const drained = await writer.drain(10_000);
+      if (!drained) log.warn({}, 'stopped with points still in the spool; they are written at the next start');
+      writer.stop();
+      spool.close();
+      dedup.close();
+      rejects.flush();
+      ops.close();
+      await store.close();
+      if (broker) await broker.close();
+    },
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * The typed event bus through which the parts talk (STYLE.md): ingest emits what devices
+ * said, alerts and the dashboard listen. Every listener is wrapped, so one broken part
+ * cannot stop the others or the emitter; its error is logged with the event's name.
+ */
+import type { Kind } from './config/index.ts';
+
+export interface Reading {
+  site: string;
+  kind: Kind;
+  device: string;
+  building: string;
+  /** the reading's own time, ms (the receive time where the device gave none) */
+  ts: number;
+  seq?: number;
+  metrics: Record<string, number | boolean>;
+}
+
+export interface DeviceEvent {
+  site: string;
+  kind: Kind;
+  device: string;
+  building: string;
+  ts: number;
+  seq?: number;
+  code: string;
+  active: boolean;
+  detail: string;
+}
+
+export interface DeviceStatus {
+  site: string;
+  kind: Kind;
+  device: string;
+  ts: number;
+  online: boolean;
+}
+
+export interface BusEvents {
+  reading: Reading;
+  event: DeviceEvent;
+  status: DeviceStatus;
+  /** the series store went away or came back */
+  store: { up: boolean; error?: string };
+  /** the broker connection went away or came back */
+  broker: { up: boolean; error?: string };
+}
+
+type Listener<T> = (payload: T) => void;
+
+export class Bus {
+  private listeners: { [K in keyof BusEvents]?: Listener<BusEvents[K]>[] } = {};
+
+  constructor(private readonly onError: (event: string, err: unknown) => void) {}
+
+  on<K extends keyof BusEvents>(event: K, listener: Listener<BusEvents[K]>): () => void {
+    const list = (this.listeners[event] ??= []) as Listener<BusEvents[K]>[];
+    list.push(listener);
+    return () => {
+      const i = list.indexOf(listener);
+      if (i >= 0) list.splice(i, 1);
+    };
+  }
+
+  emit<K extends keyof BusEvents>(event: K, payload: BusEvents[K]): void {
+    const list = this.listeners[event] as Listener<BusEvents[K]>[] | undefined;
+    if (!list) return;
+    for (let i = 0; i < list.length; i++) {
+      try {
+        list[i]!(payload);
+      } catch (err) {
+        this.onError(event, err);
+      }
+    }
+  }
+}

@@ -1,0 +1,6 @@
+export * from './catalog.ts';
+export * from './rules.ts';
+export * from './schema.ts';
+export { loadEstate, parseEstate, ConfigError, formatPath, type ConfigProblem } from './load.ts';
+export { Registry, type RegisteredDevice } from './registry.ts';
+export { readEnv, EnvError, type ServiceEnv } from './env.ts';

@@ -1,0 +1,140 @@
+/**
+ * Loads the estate YAML file: parse, substitute ${VAR}, validate against the schema,
+ * check cross-references, and freeze. Every problem is collected and reported at once,
+ * each with its YAML path and line, so one run shows everything to fix.
+ */
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, isNode } from 'yaml';
+import type { Document } from 'yaml';
+import { estateSchema, type Estate } from './schema.ts';
+import { checkReferences } from './references.ts';
+
+export type YamlPath = ReadonlyArray<string | number>;
+
+export interface ConfigProblem {
+  path: string;
+  line?: number;
+  message: string;
+}
+
+/** A configuration the service cannot start with; `message` is the whole report. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(
+    readonly file: string,
+    readonly problems: ConfigProblem[],
+  ) {
+    super(
+      `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the estate file\n` +
+        problems.map((p) => `  - ${p.line ? `line ${p.line}, ` : ''}${p.path || '(top level)'}: ${p.message}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+export function formatPath(path: YamlPath): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${part}` : part;
+  }
+  return out;
+}
+
+const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** Replaces ${VAR} and ${VAR:-default} in every string of the tree; reports unset variables. */
+function substitute(value: unknown, env: NodeJS.ProcessEnv, path: (string | number)[], problems: { path: YamlPath; message: string }[]): unknown {
+  if (typeof value === 'string') {
+    return value.replace(VAR, (_, name: string, fallback: string | undefined) => {
+      const v = env[name];
+      if (v !== undefined && v !== '') return v;
+      if (fallback !== undefined) return fallback;
+      problems.push({ path: [...path], message: `environment variable ${name} is not set` });
+      return '';
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substitute(v, env, [...path, i], problems));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = substitute(v, env, [...path, k], problems);
+    return out;
+  }
+  return value;
+}
+
+function lineOf(doc: Document, counter: LineCounter, path: YamlPath): number | undefined {
+  // Walk up until a node exists (an unknown or missing key has no node of its own).
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true);
+    if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}
+
+export function parseEstate(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Estate {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({
+        path: '',
+        line: e.linePos?.[0]?.line,
+        message: `YAML syntax: ${e.message.split('\n')[0]}`,
+      })),
+    );
+  }
+  const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  const found: { path: YamlPath; message: string }[] = [];
+  const substituted = substitute(raw ?? {}, env, [], found);
+
+  const parsed = estateSchema.safeParse(substituted);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const keys = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys : undefined;
+      if (keys) {
+        for (const key of keys) found.push({ path: [...(issue.path as YamlPath), key], message: 'unknown key' });
+      } else {
+        found.push({ path: issue.path as YamlPath, message: describe(issue) });
+      }
+    }
+  } else {
+    found.push(...checkReferences(parsed.data));
+  }
+  if (found.length > 0) {
+    throw new ConfigError(
+      file,
+      found.map((p) => ({ path: formatPath(p.path), line: lineOf(doc, counter, p.path), message: p.message })),
+    );
+  }
+  return deepFreeze(parsed.data!);
+}
+
+function describe(issue: { code: string; message: string; path: PropertyKey[] }): string {
+  if (issue.code === 'invalid_union' && issue.path.at(-1) === 'kind') {
+    return 'unknown kind: expected elevator, hydrant, firelane or water';
+  }
+  if (issue.code === 'invalid_union' && issue.path.at(-1) === 'type') {
+    return 'unknown channel type: expected webhook, wecom, dingtalk or email';
+  }
+  return issue.message.replace(/^Invalid input: /, '');
+}
+
+export function loadEstate(file: string, env: NodeJS.ProcessEnv = process.env): Estate {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [{ path: '', message: `cannot read the file: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
+  }
+  return parseEstate(text, file, env);
+}

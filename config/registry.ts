@@ -1,0 +1,54 @@
+/**
+ * The device registry: the estate file indexed for the hot path (ingest looks up every
+ * message's device here) and for the API.
+ */
+import type { Kind } from './catalog.ts';
+import type { Device, Estate, Site } from './schema.ts';
+
+export interface RegisteredDevice {
+  readonly id: string;
+  readonly kind: Kind;
+  readonly site: string;
+  readonly siteName: string;
+  readonly building: string;
+  readonly name?: string;
+  readonly intervalSec: number;
+  readonly attributes: Readonly<Record<string, unknown>>;
+  readonly def: Device;
+}
+
+export class Registry {
+  readonly devices: ReadonlyMap<string, RegisteredDevice>;
+  readonly sites: ReadonlyMap<string, Site>;
+
+  constructor(readonly estate: Estate) {
+    const devices = new Map<string, RegisteredDevice>();
+    const sites = new Map<string, Site>();
+    for (const site of estate.sites) {
+      sites.set(site.id, site);
+      for (const d of site.devices) {
+        devices.set(d.id, {
+          id: d.id,
+          kind: d.kind,
+          site: site.id,
+          siteName: site.name,
+          building: d.building,
+          ...(d.name ? { name: d.name } : {}),
+          intervalSec: d.intervalSec,
+          attributes: d.attributes,
+          def: d,
+        });
+      }
+    }
+    this.devices = devices;
+    this.sites = sites;
+  }
+
+  device(id: string): RegisteredDevice | undefined {
+    return this.devices.get(id);
+  }
+
+  devicesOf(site: string): RegisteredDevice[] {
+    return [...this.devices.values()].filter((d) => d.site === site);
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The estate file's schema: the one source of its types, defaults and validation.
+ * Unknown keys are refused everywhere (a typo must not be silently ignored).
+ */
+import { z } from 'zod';
+import { KINDS } from './catalog.ts';
+
+export const SITE_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
+export const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+const siteId = z.string().regex(SITE_ID, 'must match [a-z0-9][a-z0-9-]{0,63}');
+const deviceId = z.string().regex(DEVICE_ID, 'must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}');
+const departmentId = z.string().regex(SITE_ID, 'must match [a-z0-9][a-z0-9-]{0,63}');
+
+/**
+ * Free text that becomes an InfluxDB tag value (building) or a label: no control characters
+ * (line protocol cannot carry a newline in a tag) and no trailing backslash (InfluxDB 1.x
+ * cannot represent one at the end of a tag value).
+ */
+const label = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(200, 'must be at most 200 characters')
+  // eslint-disable-next-line no-control-regex
+  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters such as a newline')
+  .refine((s) => !s.endsWith('\\'), 'must not end with a backslash');
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+const webhook = z.strictObject({
+  type: z.literal('webhook'),
+  url: httpUrl,
+  secret: z.string().min(1).optional(),
+});
+const wecom = z.strictObject({ type: z.literal('wecom'), url: httpUrl });
+const dingtalk = z.strictObject({ type: z.literal('dingtalk'), url: httpUrl, secret: z.string().min(1).optional() });
+const email = z.strictObject({ type: z.literal('email'), to: z.array(z.email()).min(1) });
+export const channelSchema = z.discriminatedUnion('type', [webhook, wecom, dingtalk, email]);
+
+const deviceBase = {
+  id: deviceId,
+  building: label,
+  name: label.optional(),
+  /** seconds between the device's regular reports; "silent" is 3 of them */
+  intervalSec: z.number().int().min(1).max(86_400).default(60),
+};
+
+const elevator = z.strictObject({
+  ...deviceBase,
+  kind: z.literal('elevator'),
+  attributes: z
+    .strictObject({
+      ratedSpeedMps: z.number().positive().max(25).default(1.75),
+      floors: z.number().int().min(2).max(200).default(18),
+      lowestFloor: z.number().int().min(-5).max(1).default(1),
+    })
+    .default({ ratedSpeedMps: 1.75, floors: 18, lowestFloor: 1 }),
+});
+const hydrant = z.strictObject({
+  ...deviceBase,
+  kind: z.literal('hydrant'),
+  attributes: z
+    .strictObject({
+      minPressureMpa: z.number().min(0).max(2.5).default(0.14),
+      /** part of the municipal network (water authority) rather than the compound's fire system */
+      municipal: z.boolean().default(false),
+    })
+    .default({ minPressureMpa: 0.14, municipal: false }),
+});
+const firelane = z.strictObject({
+  ...deviceBase,
+  kind: z.literal('firelane'),
+  attributes: z.strictObject({}).default({}),
+});
+const water = z.strictObject({
+  ...deviceBase,
+  kind: z.literal('water'),
+  attributes: z.strictObject({ tankVolumeM3: z.number().positive().optional() }).default({}),
+});
+export const deviceSchema = z.discriminatedUnion('kind', [elevator, hydrant, firelane, water]);
+
+const siteSchema = z.strictObject({
+  id: siteId,
+  name: label,
+  district: label.optional(),
+  address: label.optional(),
+  property: z.strictObject({ name: label, channels: z.array(channelSchema).default([]) }),
+  devices: z.array(deviceSchema).default([]),
+});
+
+const departmentSchema = z.strictObject({
+  id: departmentId,
+  name: label,
+  channels: z.array(channelSchema).default([]),
+});
+
+export const ROLES = ['viewer', 'operator', 'department', 'admin'] as const;
+const tokenSchema = z.strictObject({
+  name: z.string().min(1).max(64),
+  role: z.enum(ROLES),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/i, 'must be the hex SHA-256 of the token (64 hex digits)'),
+  sites: z.array(siteId).optional(),
+  departments: z.array(departmentId).optional(),
+});
+
+export const estateSchema = z.strictObject({
+  sites: z.array(siteSchema).min(1, 'the estate needs at least one site'),
+  departments: z.array(departmentSchema).default([]),
+  auth: z
+    .strictObject({
+      tokens: z.array(tokenSchema).default([]),
+      protectMetrics: z.boolean().default(false),
+    })
+    .default({ tokens: [], protectMetrics: false }),
+});
+
+export type Estate = z.infer<typeof estateSchema>;
+export type Site = Estate['sites'][number];
+export type Device = z.infer<typeof deviceSchema>;
+export type Department = Estate['departments'][number];
+export type Channel = z.infer<typeof channelSchema>;
+export type TokenDef = Estate['auth']['tokens'][number];
+export type Role = (typeof ROLES)[number];
+export { KINDS };

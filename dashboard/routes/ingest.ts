@@ -1,0 +1,57 @@
+/** What ingest refused: `GET /api/ingest/rejects` and `GET /api/devices/unregistered`. */
+import type { FastifyInstance } from 'fastify';
+import type { OperationalStore } from '../../storage/index.ts';
+import { requireRole, siteFilter } from '../auth.ts';
+import { principalOf } from '../server.ts';
+
+const REASONS = ['bad_topic', 'unknown_device', 'bad_payload', 'bad_metric', 'bad_timestamp', 'store_rejected', 'spool_full'];
+
+export function ingestRoutes(app: FastifyInstance, deps: { ops: OperationalStore }): void {
+  app.get<{ Querystring: { limit?: number; reason?: string; before?: number } }>(
+    '/api/ingest/rejects',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            reason: { type: 'string', enum: REASONS },
+            before: { type: 'integer', minimum: 1 },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      requireRole(p, 'viewer', 'operator', 'admin');
+      const limit = req.query.limit ?? 100;
+      const sites = siteFilter(p);
+      // Rejects whose topic names no site (bad_topic, store_rejected) are for the whole estate: admins only.
+      const rows = deps.ops.listRejects({ limit: limit + 1, ...(req.query.reason ? { reason: req.query.reason } : {}), ...(req.query.before ? { before: req.query.before } : {}), ...(sites ? { sites } : {}) });
+      const page = rows.slice(0, limit);
+      return {
+        items: page.map((r) => ({ at: new Date(r.at).toISOString(), reason: r.reason, topic: r.topic, detail: r.detail, payload: r.payload })),
+        ...(rows.length > limit ? { next: page.at(-1)!.id } : {}),
+      };
+    },
+  );
+
+  app.get('/api/devices/unregistered', async (req) => {
+    const p = principalOf(req);
+    requireRole(p, 'viewer', 'operator', 'admin');
+    const rows = deps.ops.listUnregistered(siteFilter(p));
+    return {
+      items: rows.map((r) => ({
+        device: r.device,
+        site: r.site,
+        kind: r.kind,
+        topic: r.topic,
+        firstSeen: new Date(r.firstSeen).toISOString(),
+        lastSeen: new Date(r.lastSeen).toISOString(),
+        messages: r.count,
+        reason: r.reason,
+      })),
+    };
+  });
+}

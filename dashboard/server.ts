@@ -1,0 +1,67 @@
+/**
+ * The fastify app, built apart from `listen()` so tests drive it with `inject()`.
+ * Routes register here; each part's routes live in `routes/`.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Estate } from '../config/index.ts';
+import type { OperationalStore } from '../storage/index.ts';
+import type { Registry as PromRegistry } from 'prom-client';
+import { TokenBook, type Principal } from './auth.ts';
+import { ApiError, errorBody } from './errors.ts';
+import { healthRoutes, type Readiness } from './routes/health.ts';
+import { ingestRoutes } from './routes/ingest.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export interface ServerDeps {
+  estate: Estate;
+  ops: OperationalStore;
+  metrics: PromRegistry;
+  readiness: () => Readiness;
+  log: Logger;
+}
+
+export function buildServer(deps: ServerDeps): FastifyInstance {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.log.child({ part: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: 1024 * 1024,
+  });
+  const tokens = new TokenBook(deps.estate);
+  app.decorateRequest('principal', null);
+
+  app.addHook('onRequest', async (req) => {
+    req.principal = tokens.verify(req.headers.authorization) ?? null;
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
+    if (err instanceof ApiError) {
+      req.log.info({ code: err.code, url: req.url }, err.message);
+      return reply.status(err.status).send(errorBody(err.code, err.message));
+    }
+    if (err.validation) {
+      req.log.info({ url: req.url, err: err.message }, 'bad request');
+      return reply.status(400).send(errorBody('BAD_REQUEST', err.message));
+    }
+    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    if (status >= 500) req.log.error({ err, url: req.url }, 'request failed');
+    else req.log.info({ url: req.url, err: err.message }, 'request refused');
+    return reply.status(status).send(errorBody(status >= 500 ? 'INTERNAL' : (err.code ?? 'BAD_REQUEST'), status >= 500 ? 'internal error' : err.message));
+  });
+  app.setNotFoundHandler((req, reply) => reply.status(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)));
+
+  healthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics, protectMetrics: deps.estate.auth.protectMetrics });
+  ingestRoutes(app, { ops: deps.ops });
+  return app;
+}
+
+/** The request's principal, or a 401. */
+export function principalOf(req: FastifyRequest): Principal {
+  if (!req.principal) throw new ApiError('UNAUTHENTICATED');
+  return req.principal;
+}

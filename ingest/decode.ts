@@ -1,0 +1,235 @@
+/**
+ * Decoding and validation of one MQTT message (CONTRACT section 2), in the contract's
+ * order: size, topic, device, JSON shape, timestamp, fields. A message is rejected for the
+ * first reason that applies; in an array each element is judged alone; a bad metric costs
+ * only its own field. Hand-written rather than a schema library: this runs for every
+ * message and has a budget of a few microseconds.
+ */
+import { isUtf8 } from 'node:buffer';
+import { EVENT_CODE_SETS, METRICS, type Registry, type RegisteredDevice } from '../config/index.ts';
+import type { DeviceEvent, DeviceStatus, Reading } from '../bus.ts';
+import { parseTopic, type Topic } from './topic.ts';
+
+export const MAX_PAYLOAD = 16 * 1024;
+export const FUTURE_MS = 5 * 60_000;
+export const PAST_MS = 30 * 24 * 3600_000;
+const MAX_DETAIL = 1024;
+
+export type RejectReason = 'bad_topic' | 'unknown_device' | 'bad_payload' | 'bad_metric' | 'bad_timestamp' | 'store_rejected' | 'spool_full';
+
+export interface Reject {
+  reason: RejectReason;
+  topic: string;
+  detail: string;
+  payload: string;
+}
+
+export interface Decoded {
+  device?: RegisteredDevice;
+  topic?: Topic;
+  readings: Reading[];
+  events: DeviceEvent[];
+  statuses: DeviceStatus[];
+  rejects: Reject[];
+  /** topic parsed but the device is not in the estate file (for the unregistered list) */
+  unregistered?: Topic;
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+
+export function payloadText(payload: Buffer): string {
+  if (payload.length > MAX_PAYLOAD) payload = payload.subarray(0, MAX_PAYLOAD);
+  return isUtf8(payload) ? payload.toString('utf8') : `base64:${payload.toString('base64')}`;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The element's time in ms, or a sentence saying why it cannot be taken. */
+function timestamp(ts: unknown, now: number): number | string {
+  let t: number;
+  if (ts === undefined) return now;
+  if (typeof ts === 'number') {
+    if (!Number.isFinite(ts)) return 'ts is not a finite number';
+    t = Math.round(ts);
+  } else if (typeof ts === 'string') {
+    if (!RFC3339.test(ts)) return `ts "${ts.slice(0, 40)}" is neither epoch milliseconds nor RFC 3339`;
+    t = Date.parse(ts);
+    if (Number.isNaN(t)) return `ts "${ts.slice(0, 40)}" is not a valid date`;
+  } else {
+    return 'ts must be epoch milliseconds or an RFC 3339 string';
+  }
+  if (t > now + FUTURE_MS) return `ts ${new Date(t).toISOString()} is more than 5 min in the future`;
+  if (t < now - PAST_MS) {
+    const hint = typeof ts === 'number' && ts > 1e9 && ts < 1e11 ? ' (it looks like seconds; ts is in milliseconds)' : '';
+    return `ts ${Number.isFinite(t) && Math.abs(t) < 8.64e15 ? new Date(t).toISOString() : t} is more than 30 days old${hint}`;
+  }
+  return t;
+}
+
+function checkSeq(seq: unknown): string | undefined {
+  if (seq === undefined) return undefined;
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return 'seq must be a non-negative integer';
+  return undefined;
+}
+
+const TELEMETRY_KEYS = new Set(['ts', 'seq', 'metrics']);
+const EVENT_KEYS = new Set(['ts', 'seq', 'code', 'active', 'detail']);
+const STATUS_KEYS = new Set(['ts', 'online']);
+
+function unknownKey(o: Record<string, unknown>, allowed: Set<string>): string | undefined {
+  for (const k in o) if (!allowed.has(k)) return k;
+  return undefined;
+}
+
+export class Decoder {
+  constructor(private readonly registry: Registry) {}
+
+  decode(topicName: string, payload: Buffer, now: number): Decoded {
+    const out: Decoded = { readings: [], events: [], statuses: [], rejects: [] };
+    const reject = (reason: RejectReason, detail: string, raw?: string) =>
+      out.rejects.push({ reason, topic: topicName, detail, payload: raw ?? payloadText(payload) });
+
+    if (payload.length > MAX_PAYLOAD) {
+      reject('bad_payload', `payload is ${payload.length} bytes; the limit is 16 KiB`);
+      return out;
+    }
+    const topic = parseTopic(topicName);
+    if (typeof topic === 'string') {
+      reject('bad_topic', topic);
+      return out;
+    }
+    out.topic = topic;
+    const device = this.registry.device(topic.device);
+    if (!device) {
+      reject('unknown_device', `device "${topic.device}" is not in the estate file`);
+      out.unregistered = topic;
+      return out;
+    }
+    if (device.site !== topic.site || device.kind !== topic.kind) {
+      reject('unknown_device', `device "${topic.device}" is registered as ${device.kind} at site ${device.site}, not ${topic.kind} at ${topic.site}`);
+      out.unregistered = topic;
+      return out;
+    }
+    out.device = device;
+    if (!isUtf8(payload)) {
+      reject('bad_payload', 'payload is not UTF-8');
+      return out;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(payload.toString('utf8'));
+    } catch (err) {
+      reject('bad_payload', `not JSON: ${(err as Error).message.slice(0, 200)}`);
+      return out;
+    }
+
+    const elements = Array.isArray(body) ? body : [body];
+    if (elements.length === 0) {
+      reject('bad_payload', 'empty array');
+      return out;
+    }
+    const many = Array.isArray(body);
+    for (let i = 0; i < elements.length; i++) {
+      const el = elements[i];
+      const prefix = many ? `[${i}] ` : '';
+      const raw = many ? payloadText(Buffer.from(JSON.stringify(el) ?? 'null')) : undefined;
+      const fail = (reason: RejectReason, detail: string) => reject(reason, prefix + detail, raw);
+      if (!isPlainObject(el)) {
+        fail('bad_payload', `expected a JSON object${many ? '' : ' or an array of them'}`);
+        continue;
+      }
+      if (topic.channel === 'telemetry') this.telemetry(el, device, now, out, fail);
+      else if (topic.channel === 'event') this.event(el, device, now, out, fail);
+      else if (many) fail('bad_payload', 'a status is one object, not an array');
+      else this.status(el, device, now, out, fail);
+    }
+    return out;
+  }
+
+  private telemetry(el: Record<string, unknown>, device: RegisteredDevice, now: number, out: Decoded, fail: (r: RejectReason, d: string) => void): void {
+    const extra = unknownKey(el, TELEMETRY_KEYS);
+    if (extra !== undefined) return fail('bad_payload', `unknown key "${extra}" (expected ts, seq, metrics)`);
+    const metrics = el.metrics;
+    if (!isPlainObject(metrics)) return fail('bad_payload', 'metrics must be an object');
+    const seqProblem = checkSeq(el.seq);
+    if (seqProblem) return fail('bad_payload', seqProblem);
+    let empty = true;
+    for (const _ in metrics) {
+      empty = false;
+      break;
+    }
+    if (empty) return fail('bad_payload', 'metrics is empty');
+    const ts = timestamp(el.ts, now);
+    if (typeof ts === 'string') return fail('bad_timestamp', ts);
+
+    const catalog = METRICS[device.kind];
+    const good: Record<string, number | boolean> = {};
+    let kept = 0;
+    for (const name in metrics) {
+      const v = metrics[name];
+      const spec = catalog.get(name);
+      let problem: string | undefined;
+      if (!spec) problem = `unknown metric for ${device.kind}`;
+      else if (spec.type === 'boolean') {
+        if (typeof v === 'boolean') good[name] = v;
+        else if (v === 0 || v === 1) good[name] = v === 1;
+        else problem = 'must be true or false';
+      } else if (typeof v !== 'number') problem = 'must be a number';
+      else if (!Number.isFinite(v)) problem = 'must be a finite number';
+      else if ((spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max)) {
+        problem = `${v} is outside its physical range ${spec.min}…${spec.max}${spec.unit ? ` ${spec.unit}` : ''}`;
+      } else if (spec.integer && !Number.isInteger(v)) problem = `${v} must be an integer`;
+      else good[name] = v;
+      if (problem) fail('bad_metric', `${name}: ${problem}`);
+      else kept++;
+    }
+    if (kept === 0) return;
+    out.readings.push({
+      site: device.site,
+      kind: device.kind,
+      device: device.id,
+      building: device.building,
+      ts,
+      ...(el.seq !== undefined ? { seq: el.seq as number } : {}),
+      metrics: good,
+    });
+  }
+
+  private event(el: Record<string, unknown>, device: RegisteredDevice, now: number, out: Decoded, fail: (r: RejectReason, d: string) => void): void {
+    const extra = unknownKey(el, EVENT_KEYS);
+    if (extra !== undefined) return fail('bad_payload', `unknown key "${extra}" (expected ts, seq, code, active, detail)`);
+    if (typeof el.code !== 'string') return fail('bad_payload', 'code must be a string');
+    if (!EVENT_CODE_SETS[device.kind].has(el.code)) return fail('bad_payload', `unknown event code "${el.code.slice(0, 64)}" for ${device.kind}`);
+    if (typeof el.active !== 'boolean') return fail('bad_payload', 'active must be true or false');
+    if (el.detail !== undefined && typeof el.detail !== 'string') return fail('bad_payload', 'detail must be a string');
+    const seqProblem = checkSeq(el.seq);
+    if (seqProblem) return fail('bad_payload', seqProblem);
+    const ts = timestamp(el.ts, now);
+    if (typeof ts === 'string') return fail('bad_timestamp', ts);
+    // Details are single-line text (the spool frames records by line), at most 1 KiB.
+    // eslint-disable-next-line no-control-regex
+    const detail = ((el.detail as string | undefined) ?? '').replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, MAX_DETAIL);
+    out.events.push({
+      site: device.site,
+      kind: device.kind,
+      device: device.id,
+      building: device.building,
+      ts,
+      ...(el.seq !== undefined ? { seq: el.seq as number } : {}),
+      code: el.code,
+      active: el.active,
+      detail,
+    });
+  }
+
+  private status(el: Record<string, unknown>, device: RegisteredDevice, now: number, out: Decoded, fail: (r: RejectReason, d: string) => void): void {
+    const extra = unknownKey(el, STATUS_KEYS);
+    if (extra !== undefined) return fail('bad_payload', `unknown key "${extra}" (expected online, ts)`);
+    if (typeof el.online !== 'boolean') return fail('bad_payload', 'online must be true or false');
+    const ts = timestamp(el.ts, now);
+    if (typeof ts === 'string') return fail('bad_timestamp', ts);
+    out.statuses.push({ site: device.site, kind: device.kind, device: device.id, ts, online: el.online });
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The MQTT subscription: a persistent session (clean: false, stable client id, session
+ * expiry), QoS 1 on `estate/+/+/+/+`, optionally as an MQTT 5 shared subscription.
+ *
+ * Acknowledgements: on MQTT 5, mqtt.js lets us handle QoS 1 before its PUBACK
+ * (`customHandleAcks`). The socket is corked for the turn; PUBACKs queue up in it and leave
+ * only after the pipeline has appended the turn to the spool. If that append fails, the
+ * socket is destroyed with the PUBACKs unsent, and the broker redelivers. On MQTT 3.1.1
+ * (the embedded Aedes broker, which speaks no MQTT 5) mqtt.js acknowledges on arrival.
+ */
+import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
+import type { IngestPipeline } from './pipeline.ts';
+import type { Spool } from '../storage/index.ts';
+
+export interface SubscriberOptions {
+  url: string;
+  clientId: string;
+  username?: string;
+  password?: string;
+  shareGroup?: string;
+  protocolVersion: 4 | 5;
+  /** topic filter; a shard of sites later */
+  filter?: string;
+  log: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
+  onState: (up: boolean, error?: string) => void;
+  /** a QoS 0 message arrived while the spool is at its cap */
+  onSpoolFull: (topic: string, payload: Buffer) => void;
+}
+
+interface Waiting {
+  topic: string;
+  payload: Buffer;
+  done: (err: Error | number, code?: number) => void;
+}
+
+export class MqttSubscriber {
+  private client: MqttClient | undefined;
+  private corked = false;
+  private waiting: Waiting | undefined;
+  private waitTimer: NodeJS.Timeout | undefined;
+  connected = false;
+
+  constructor(
+    private readonly opts: SubscriberOptions,
+    private readonly pipeline: IngestPipeline,
+    private readonly spool: Spool,
+  ) {}
+
+  get filter(): string {
+    // estate/# rather than estate/+/+/+/+: a topic with too few or too many levels must
+    // reach the service too, to be refused as bad_topic rather than lost unseen.
+    const f = this.opts.filter ?? 'estate/#';
+    return this.opts.shareGroup ? `$share/${this.opts.shareGroup}/${f}` : f;
+  }
+
+  /** Connects; resolves on the first CONNACK, rejects if the first attempt fails. */
+  start(): Promise<void> {
+    const v5 = this.opts.protocolVersion === 5;
+    const options: IClientOptions = {
+      clientId: this.opts.clientId,
+      clean: false,
+      protocolVersion: this.opts.protocolVersion,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      keepalive: 30,
+      resubscribe: false,
+      ...(this.opts.username ? { username: this.opts.username } : {}),
+      ...(this.opts.password ? { password: this.opts.password } : {}),
+      ...(v5
+        ? {
+            properties: { sessionExpiryInterval: 7 * 24 * 3600, receiveMaximum: 65_535 },
+            customHandleAcks: (topic: string, payload: Buffer, _packet: unknown, done: Waiting['done']) => this.onQos1(topic, payload, done),
+          }
+        : {}),
+    };
+    const client = mqtt.connect(this.opts.url, options);
+    this.client = client;
+    client.on('message', (topic, payload, packet) => {
+      if (v5 && packet.qos > 0) return; // handled before its ack, in onQos1
+      if (packet.qos === 0 && this.spool.full) return this.opts.onSpoolFull(topic, payload);
+      this.pipeline.handle(topic, payload);
+    });
+    client.on('connect', (connack) => {
+      this.connected = true;
+      this.opts.onState(true);
+      this.opts.log.info({ sessionPresent: connack.sessionPresent, filter: this.filter }, 'connected to the MQTT broker');
+      // rh 1: retained messages only for a new subscription, not again on every reconnect.
+      client.subscribe(this.filter, { qos: 1, ...(v5 ? { rh: 1 } : {}) }, (err, granted) => {
+        if (err) this.opts.log.error({ err }, 'subscribe failed');
+        else if (granted?.some((g) => g.qos > 2)) this.opts.log.error({ granted }, 'the broker refused the subscription');
+      });
+    });
+    client.on('close', () => {
+      this.corked = false;
+      if (this.connected) {
+        this.connected = false;
+        this.opts.onState(false, 'connection closed');
+        this.opts.log.warn({}, 'lost the MQTT broker; reconnecting');
+      }
+    });
+    client.on('error', (err) => this.opts.log.warn({ err: err.message }, 'MQTT error'));
+    return new Promise((resolve, reject) => {
+      const onConnect = () => {
+        client.off('error', onError);
+        resolve();
+      };
+      const onError = (err: Error) => {
+        client.off('connect', onConnect);
+        reject(err);
+      };
+      client.once('connect', onConnect);
+      client.once('error', onError);
+    });
+  }
+
+  private onQos1(topic: string, payload: Buffer, done: Waiting['done']): void {
+    if (this.spool.full) {
+      // Backpressure: the ack is held, so mqtt.js reads no further and the broker keeps the backlog.
+      this.waiting = { topic, payload, done };
+      this.waitTimer ??= setInterval(() => this.retryWaiting(), 250);
+      return;
+    }
+    this.take(topic, payload);
+    done(0);
+  }
+
+  private take(topic: string, payload: Buffer): void {
+    const stream = this.client!.stream;
+    if (!this.corked) {
+      this.corked = true;
+      stream.cork();
+      this.pipeline.handle(topic, payload, {
+        hold: () => {
+          if (!this.corked) return;
+          this.corked = false;
+          stream.uncork();
+        },
+        abort: () => {
+          this.corked = false;
+          stream.destroy();
+        },
+      });
+    } else {
+      this.pipeline.handle(topic, payload);
+    }
+  }
+
+  private retryWaiting(): void {
+    if (!this.waiting || this.spool.full) return;
+    const w = this.waiting;
+    this.waiting = undefined;
+    clearInterval(this.waitTimer);
+    this.waitTimer = undefined;
+    this.take(w.topic, w.payload);
+    w.done(0);
+  }
+
+  async stop(): Promise<void> {
+    if (this.waitTimer) clearInterval(this.waitTimer);
+    const client = this.client;
+    if (!client) return;
+    this.connected = false;
+    await client.endAsync(false).catch(() => undefined);
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * `SeriesStore` on InfluxDB's v1 HTTP API.
+ *
+ * Write errors: 204 is success; 400 (a partial write such as a field-type conflict, or a
+ * line that does not parse) is bisected until the refused lines are found, which go back to
+ * the caller as rejected; re-sending the good ones is harmless because InfluxDB overwrites an
+ * identical point. 404 "database not found" creates the database and retries. 413 splits
+ * the batch. 401/403, 429, 5xx and network errors are worth retrying.
+ */
+import { StoreWriteError, type LatestValues, type Point, type RejectedLine, type SeriesBucket, type SeriesQuery, type SeriesStore, type FieldValue } from '../series.ts';
+import { InfluxHttp, quoteIdent, quoteString, type InfluxOptions } from './http.ts';
+import { toLine } from './line-protocol.ts';
+
+export class InfluxStore implements SeriesStore {
+  readonly kind = 'influx';
+  readonly http: InfluxHttp;
+
+  constructor(opts: InfluxOptions) {
+    this.http = new InfluxHttp(opts);
+  }
+
+  encode(point: Point): string {
+    return toLine(point);
+  }
+
+  async init(): Promise<void> {
+    // CREATE DATABASE is idempotent on 1.x; 2.x/3.x map databases to buckets made beforehand.
+    await this.http.query(`CREATE DATABASE ${quoteIdent(this.http.opts.db)}`, { method: 'POST', db: false });
+  }
+
+  async writeLines(lines: readonly string[]): Promise<RejectedLine[]> {
+    if (lines.length === 0) return [];
+    const res = await this.http.write(lines.join('\n'));
+    if (res.status < 300) return [];
+    return this.handleError(lines, res.status, res.error ?? '');
+  }
+
+  private async handleError(lines: readonly string[], status: number, error: string): Promise<RejectedLine[]> {
+    if (status === 404 && /database not found/i.test(error)) {
+      await this.init().catch(() => undefined);
+      throw new StoreWriteError(`InfluxDB: ${error}; created the database, will retry`, true, status);
+    }
+    if (status === 400 || status === 413) {
+      if (lines.length === 1) {
+        if (status === 413) return [{ line: lines[0]!, reason: `InfluxDB refused the line as too large` }];
+        return [{ line: lines[0]!, reason: error }];
+      }
+      const mid = lines.length >> 1;
+      // Halves go one after the other: at most one request of this writer is in flight here.
+      const a = await this.writeLines(lines.slice(0, mid));
+      const b = await this.writeLines(lines.slice(mid));
+      return [...a, ...b];
+    }
+    throw new StoreWriteError(`InfluxDB answered ${status}: ${error}`, true, status);
+  }
+
+  async latest(measurement: string, devices?: readonly string[]): Promise<Map<string, LatestValues>> {
+    const where = [`time > now() - 30d`];
+    if (devices && devices.length > 0) where.push(`(${devices.map((d) => `"device" = ${quoteString(d)}`).join(' OR ')})`);
+    const m = quoteIdent(measurement);
+    const cond = where.join(' AND ');
+    const [lasts = [], times = []] = await this.http.query(
+      `SELECT last(*) FROM ${m} WHERE ${cond} GROUP BY "device"; SELECT * FROM ${m} WHERE ${cond} GROUP BY "device" ORDER BY time DESC LIMIT 1`,
+    );
+    const out = new Map<string, LatestValues>();
+    for (const s of lasts) {
+      const device = s.tags?.device;
+      const row = s.values[0];
+      if (!device || !row) continue;
+      const fields: Record<string, FieldValue> = {};
+      s.columns.forEach((c, i) => {
+        if (c.startsWith('last_') && row[i] !== null) fields[c.slice(5)] = row[i] as FieldValue;
+      });
+      out.set(device, { ts: 0, fields });
+    }
+    for (const s of times) {
+      const device = s.tags?.device;
+      const entry = device ? out.get(device) : undefined;
+      if (entry && s.values[0]) entry.ts = Number(s.values[0][0]);
+    }
+    return out;
+  }
+
+  async series(q: SeriesQuery): Promise<SeriesBucket[]> {
+    const f = quoteIdent(q.metric);
+    const [series = []] = await this.http.query(
+      `SELECT mean(${f}), min(${f}), max(${f}) FROM ${quoteIdent(q.measurement)} WHERE "device" = ${quoteString(q.device)} ` +
+        `AND time >= ${Math.floor(q.from)}ms AND time < ${Math.floor(q.to)}ms GROUP BY time(${Math.max(1, Math.floor(q.stepMs))}ms) fill(none)`,
+    );
+    const s = series[0];
+    if (!s) return [];
+    return s.values.map((v) => ({ t: Number(v[0]), mean: Number(v[1]), min: Number(v[2]), max: Number(v[3]) }));
+  }
+
+  async count(measurement: string, field: string, opts: { device?: string; from?: number; to?: number } = {}): Promise<number> {
+    const where: string[] = [];
+    if (opts.device) where.push(`"device" = ${quoteString(opts.device)}`);
+    if (opts.from !== undefined) where.push(`time >= ${Math.floor(opts.from)}ms`);
+    if (opts.to !== undefined) where.push(`time < ${Math.floor(opts.to)}ms`);
+    const [series = []] = await this.http.query(
+      `SELECT count(${quoteIdent(field)}) FROM ${quoteIdent(measurement)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`,
+    );
+    const v = series[0]?.values[0]?.[1];
+    return typeof v === 'number' ? v : 0;
+  }
+
+  ping(): Promise<boolean> {
+    return this.http.ping();
+  }
+
+  async close(): Promise<void> {}
+}

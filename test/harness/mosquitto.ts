@@ -1,0 +1,84 @@
+/**
+ * A Mosquitto of the test's own on a free port on 127.0.0.1, with the settings a test
+ * needs (persistence and queue sizes for "nothing lost" tests). Restartable.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { freePort, waitFor } from './ports.ts';
+import { connect } from 'node:net';
+
+export interface MosquittoOptions {
+  /** persistence true and no queue limit, as CONTRACT section 2 asks of a production broker */
+  durable?: boolean;
+  extra?: string;
+}
+
+export interface Mosquitto {
+  url: string;
+  port: number;
+  start(): Promise<void>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+const MOSQUITTO = process.env.MOSQUITTO_BIN ?? (process.platform === 'linux' ? '/usr/sbin/mosquitto' : 'mosquitto');
+
+export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosquitto> {
+  const dir = mkdtempSync(join(tmpdir(), 'estate-mosquitto-'));
+  const port = await freePort();
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      // As root, Mosquitto would drop to the user "mosquitto", who cannot write the temp dir.
+      `user ${userInfo().username}`,
+      ...(opts.durable
+        ? ['persistence true', `persistence_location ${dir}/`, 'max_queued_messages 0', 'max_queued_bytes 0', 'autosave_interval 1']
+        : ['persistence false']),
+      opts.extra ?? '',
+      '',
+    ].join('\n'),
+  );
+  let child: ChildProcess | undefined;
+  const url = `mqtt://127.0.0.1:${port}`;
+  const m: Mosquitto = {
+    url,
+    port,
+    async start() {
+      child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+      const c = child;
+      await waitFor(`mosquitto on ${port}`, () => {
+        if (c.exitCode !== null) throw new Error(`mosquitto exited: ${stderr}`);
+        return new Promise<boolean>((resolve) => {
+          const s = connect(port, '127.0.0.1');
+          s.once('connect', () => {
+            s.destroy();
+            resolve(true);
+          });
+          s.once('error', () => resolve(false));
+        });
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      const c = child;
+      child = undefined;
+      if (!c || c.exitCode !== null) return;
+      await new Promise<void>((resolve) => {
+        c.once('exit', () => resolve());
+        c.kill(signal);
+      });
+    },
+    async destroy() {
+      await m.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await m.start();
+  return m;
+}
