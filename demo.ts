@@ -1,0 +1,163 @@
+/**
+ * `npm run demo`: the service on its embedded defaults (`npm start`), the simulators of the
+ * demo estate publishing to its broker once it is ready, and a small local webhook receiver
+ * on DEMO_HOOK_PORT (the demo estate sends every department's and property company's alerts
+ * there) that logs each delivery in one line. Ctrl-C stops the simulators, then the service.
+ */
+import { createServer, type Server } from 'node:http';
+import { loadEstate, readEnv } from './config/index.ts';
+import { BrokerPortError } from './ingest/index.ts';
+import { createApp, type App } from './app.ts';
+import { explainAndExit } from './main.ts';
+import { Fleet } from './simulators/index.ts';
+
+/** readings per second per simulated device: faster than the estate's intervals, so the dashboard looks alive */
+const DEMO_RATE_HZ = 0.5;
+const DEMO_TOKEN = 'demo-admin';
+const MAX_BODY = 1024 * 1024;
+
+function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function quit(message: string, code: number): never {
+  process.stderr.write(`estate-sentinel demo: ${message}\n`);
+  process.exit(code);
+}
+
+function hookPort(): number {
+  const raw = process.env.DEMO_HOOK_PORT ?? '';
+  if (raw === '') return 9100;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) quit(`DEMO_HOOK_PORT=${raw}: expected a port number 1–65535`, 2);
+  return port;
+}
+
+/** One line per delivery: where it went, what happened, and the alert's Chinese summary. */
+function describeDelivery(path: string, body: string): string {
+  try {
+    const d = JSON.parse(body) as { event?: string; alert?: { summary?: Record<string, string>; severity?: string } };
+    return `webhook ${path}: ${d.event ?? '(no event)'}${d.alert?.severity ? ` [${d.alert.severity}]` : ''} ${d.alert?.summary?.['zh-CN'] ?? ''}`.trimEnd();
+  } catch {
+    return `webhook ${path}: a delivery that is not JSON (${body.length} bytes)`;
+  }
+}
+
+function startHookReceiver(port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    let body = '';
+    let size = 0;
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      size += chunk.length;
+      if (size <= MAX_BODY) body += chunk;
+    });
+    req.on('end', () => {
+      if (req.method === 'POST') say(describeDelivery(req.url ?? '/', body));
+      res.writeHead(req.method === 'POST' ? 204 : 405).end();
+    });
+  });
+  return new Promise((resolve) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') {
+        quit(`port 127.0.0.1:${port} of the demo webhook receiver is already taken; pick another one, e.g. DEMO_HOOK_PORT=${port + 1} npm run demo (the demo estate's webhooks follow it)`, 2);
+      }
+      quit(`the demo webhook receiver cannot listen on 127.0.0.1:${port}: ${err.message}`, 1);
+    });
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+async function waitReady(app: App, isStopping: () => boolean): Promise<boolean> {
+  const started = Date.now();
+  let told = false;
+  while (!app.readiness().ready) {
+    if (isStopping()) return false;
+    if (!told && Date.now() - started > 5000) {
+      told = true;
+      say(`waiting for the MQTT broker at ${app.readiness().broker.url} …`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return true;
+}
+
+async function demo(): Promise<void> {
+  const port = hookPort();
+  const hooks = await startHookReceiver(port);
+  // The demo is for reading: the service logs only warnings unless LOG_LEVEL says otherwise.
+  const env = readEnv({ LOG_LEVEL: 'warn', ...process.env });
+  const estate = loadEstate(env.CONFIG);
+  const app = createApp({ env, estate });
+  let fleet: Fleet | undefined;
+  let stopping = false;
+  let started = false;
+
+  const shutdown = async () => {
+    if (stopping) {
+      say('stopping at once');
+      process.exit(130);
+    }
+    stopping = true;
+    if (fleet) {
+      say('stopping the simulators …');
+      const s = await fleet.stop();
+      say(`simulators: ${s.devices} devices sent ${s.sent} readings`);
+    }
+    say('stopping the service …');
+    if (started) await app.stop();
+    hooks.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown());
+  process.on('SIGTERM', () => void shutdown());
+
+  try {
+    await app.start();
+    started = true;
+  } catch (err) {
+    await app.stop().catch(() => undefined);
+    hooks.close();
+    if (err instanceof BrokerPortError) {
+      quit(
+        `${err.message}\n` +
+          `  To run the demo anyway, either use the broker that is running there:\n` +
+          `    MQTT_URL=mqtt://127.0.0.1:${env.MQTT_PORT} npm run demo\n` +
+          `  or start the embedded broker on a free port:\n` +
+          `    MQTT_PORT=${env.MQTT_PORT === 1884 ? 1885 : 1884} npm run demo`,
+        2,
+      );
+    }
+    throw err;
+  }
+
+  if (!(await waitReady(app, () => stopping))) return;
+  fleet = new Fleet({
+    estate,
+    mqttUrl: app.mqttUrl,
+    rateHz: DEMO_RATE_HZ,
+    seed: 1,
+    log: (line) => process.stderr.write(`demo: simulators: ${line}\n`),
+    ...(env.MQTT_USERNAME ? { username: env.MQTT_USERNAME } : {}),
+    ...(env.MQTT_PASSWORD ? { password: env.MQTT_PASSWORD } : {}),
+  });
+  fleet.start();
+
+  const base = env.PUBLIC_URL;
+  say(
+    [
+      '',
+      'Estate Sentinel demo is running.',
+      `  service     ${base}`,
+      `  readiness   ${base}/readyz`,
+      `  metrics     ${base}/metrics`,
+      `  API token   ${DEMO_TOKEN}   e.g. curl -H 'authorization: Bearer ${DEMO_TOKEN}' ${base}/api/ingest/rejects`,
+      `  MQTT        ${app.mqttUrl.replace(/\/\/[^@/]*@/, '//<secret>@')}: ${fleet.devices.length} simulated devices, one reading every ${1 / DEMO_RATE_HZ} s each`,
+      `  webhooks    http://127.0.0.1:${port}: alert deliveries are logged here`,
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  );
+}
+
+demo().catch(explainAndExit);

@@ -1,0 +1,104 @@
+/**
+ * `npm run simulate -- …` (CONTRACT section 6): every device of the chosen sites publishes
+ * realistic readings until Ctrl-C or `--duration`, then leaves cleanly and prints what it
+ * sent. A mistake in the options or the estate file is one line and exit code 2; a run
+ * in which the broker was never reachable ends with exit code 1.
+ */
+import { ConfigError, loadEstate } from '../config/index.ts';
+import { Fleet, FleetError, type FleetSummary } from './fleet.ts';
+import { USAGE, UsageError, parseCli, type CliOptions } from './options.ts';
+
+const CONNECT_NOTICE_MS = 5000;
+
+function fail(message: string, code = 2): number {
+  process.stderr.write(`simulate: ${message}\n`);
+  return code;
+}
+
+function describeRate(opts: CliOptions): string {
+  return opts.rateHz !== undefined ? `${opts.rateHz} reading(s)/s per device` : "each device at its estate-file interval";
+}
+
+function describeSummary(s: FleetSummary, seconds: number): string {
+  const lines = [
+    `simulate: ${s.devices} devices, ${s.sent} readings published in ${s.messages} messages over ${seconds.toFixed(0)} s` +
+      (s.replayed ? ` (${s.replayed} of them from device buffers, sent once the broker could be reached)` : ''),
+  ];
+  if (s.buffered) lines.push(`simulate: ${s.buffered} readings were still buffered (the broker was unreachable) and are not sent`);
+  if (s.dropped) lines.push(`simulate: ${s.dropped} readings were dropped because a device's buffer was full`);
+  return lines.join('\n') + '\n';
+}
+
+/** Runs until a signal or the duration ends; resolves with the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let opts: CliOptions;
+  try {
+    opts = parseCli(argv);
+  } catch (err) {
+    if (err instanceof UsageError) return fail(`${err.message} (see --help)`);
+    throw err;
+  }
+  if (opts.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  let fleet: Fleet;
+  try {
+    const estate = loadEstate(opts.config);
+    fleet = new Fleet({
+      estate,
+      mqttUrl: opts.mqtt,
+      seed: opts.seed,
+      qos: opts.qos,
+      log: (line) => process.stderr.write(`simulate: ${line}\n`),
+      ...(opts.sites ? { sites: opts.sites } : {}),
+      ...(opts.rateHz !== undefined ? { rateHz: opts.rateHz } : {}),
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) return fail(err.message);
+    if (err instanceof FleetError) return fail(err.message);
+    throw err;
+  }
+
+  const started = Date.now();
+  fleet.start();
+  process.stdout.write(
+    `simulate: ${fleet.devices.length} devices → ${opts.mqtt}, ${describeRate(opts)}, seed ${opts.seed}, QoS ${opts.qos}` +
+      (opts.durationMs ? `, for ${opts.durationMs / 1000} s` : ', until Ctrl-C') +
+      '\n',
+  );
+  const notice = setTimeout(() => {
+    const s = fleet.summary();
+    if (s.connected < s.devices) {
+      process.stderr.write(`simulate: ${s.connected} of ${s.devices} devices connected to ${opts.mqtt} so far; the others keep retrying and buffer their readings\n`);
+    }
+  }, CONNECT_NOTICE_MS);
+
+  await new Promise<void>((resolve) => {
+    const timer = opts.durationMs ? setTimeout(resolve, opts.durationMs) : undefined;
+    const onSignal = () => {
+      if (timer) clearTimeout(timer);
+      resolve();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  clearTimeout(notice);
+  // A second Ctrl-C while leaving ends at once.
+  process.once('SIGINT', () => process.exit(130));
+  const summary = await fleet.stop();
+  process.stdout.write(describeSummary(summary, (Date.now() - started) / 1000));
+  // Nothing reached the broker: a CI job must not take that for a successful run.
+  if (summary.generated > 0 && summary.sent === 0) return fail(`no reading could be published: the broker at ${opts.mqtt} was never reachable`, 1);
+  return 0;
+}
+
+if (process.argv[1]?.endsWith('simulators/cli.ts') || import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`simulate: ${err.stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

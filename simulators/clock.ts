@@ -1,0 +1,73 @@
+/**
+ * The simulators' time base. Devices read the simulated time from a clock and ask it to
+ * wake them at a simulated time, so the same fleet runs in real time (the default), time-
+ * compressed (a scaled clock: a day in minutes), or stepped by hand in tests.
+ */
+
+export interface Clock {
+  /** simulated time, epoch ms */
+  now(): number;
+  /** calls `fn` once the simulated time reaches `at`; returns a function that cancels it */
+  at(at: number, fn: () => void): () => void;
+}
+
+/** Wall-clock time. */
+export const realClock: Clock = {
+  now: () => Date.now(),
+  at(at, fn) {
+    const h = setTimeout(fn, Math.max(0, at - Date.now()));
+    return () => clearTimeout(h);
+  },
+};
+
+/**
+ * Time that runs `speed` times faster than the wall clock, from `start` (simulated epoch ms,
+ * default now) at the moment the clock is made.
+ */
+export function scaledClock(opts: { speed: number; start?: number }): Clock {
+  if (!(opts.speed > 0) || !Number.isFinite(opts.speed)) throw new RangeError('clock speed must be a positive number');
+  const origin = Date.now();
+  const start = opts.start ?? origin;
+  const now = () => start + (Date.now() - origin) * opts.speed;
+  return {
+    now,
+    at(at, fn) {
+      const h = setTimeout(fn, Math.max(0, (at - now()) / opts.speed));
+      return () => clearTimeout(h);
+    },
+  };
+}
+
+/** A clock that moves only when told to, for tests. */
+export class ManualClock implements Clock {
+  private timers: { at: number; fn: () => void; id: number }[] = [];
+  private ids = 0;
+
+  constructor(private t: number) {}
+
+  now(): number {
+    return this.t;
+  }
+
+  at(at: number, fn: () => void): () => void {
+    const id = ++this.ids;
+    this.timers.push({ at, fn, id });
+    return () => {
+      this.timers = this.timers.filter((x) => x.id !== id);
+    };
+  }
+
+  /** Moves time forward by `ms`, firing every timer due on the way, in time order. */
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      this.timers.sort((a, b) => a.at - b.at || a.id - b.id);
+      const due = this.timers[0];
+      if (!due || due.at > end) break;
+      this.timers.shift();
+      this.t = Math.max(this.t, due.at);
+      due.fn();
+    }
+    this.t = end;
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * A fleet: every device of the selected sites of an estate file, each its own simulated
+ * device on MQTT, started and stopped together, with one summary of what they sent.
+ */
+import type { Estate } from '../config/index.ts';
+import { realClock, type Clock } from './clock.ts';
+import { SimulatedDevice, type ReadingHook } from './device.ts';
+import type { SimDeviceSpec } from './model.ts';
+
+export interface FleetOptions {
+  estate: Estate;
+  /** the broker, e.g. mqtt://127.0.0.1:1883 */
+  mqttUrl: string;
+  /** site ids; default all */
+  sites?: readonly string[];
+  /** readings per second per device; default one per device `intervalSec` */
+  rateHz?: number;
+  /** default 1 */
+  seed?: number;
+  qos?: 0 | 1;
+  clock?: Clock;
+  bufferLimit?: number;
+  reconnectPeriodMs?: number;
+  username?: string;
+  password?: string;
+  /** prepended to the device id for the MQTT client id; default `sim-` */
+  clientIdPrefix?: string;
+  /** changes or withholds readings before they are sent (scenarios) */
+  hook?: ReadingHook;
+  /** one line per noteworthy thing (the first connection error of each kind) */
+  log?: (line: string) => void;
+}
+
+export interface FleetSummary {
+  devices: number;
+  connected: number;
+  generated: number;
+  sent: number;
+  replayed: number;
+  messages: number;
+  buffered: number;
+  dropped: number;
+}
+
+/** A mistake in the fleet's options that a user made (an unknown site). */
+export class FleetError extends Error {
+  readonly code = 'FLEET_INVALID';
+}
+
+/** The devices of the given sites (all when none), in the estate file's order. */
+export function selectDevices(estate: Estate, sites?: readonly string[]): SimDeviceSpec[] {
+  const known = estate.sites.map((s) => s.id);
+  const unknown = (sites ?? []).filter((s) => !known.includes(s));
+  if (unknown.length > 0) {
+    throw new FleetError(`unknown site${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; the estate file has ${known.join(', ')}`);
+  }
+  const chosen = sites && sites.length > 0 ? estate.sites.filter((s) => sites.includes(s.id)) : estate.sites;
+  return chosen.flatMap((site) =>
+    site.devices.map((d) => ({
+      id: d.id,
+      kind: d.kind,
+      site: site.id,
+      building: d.building,
+      intervalSec: d.intervalSec,
+      attributes: d.attributes as Readonly<Record<string, unknown>>,
+    })),
+  );
+}
+
+export class Fleet {
+  readonly devices: readonly SimulatedDevice[];
+  private readonly byId: ReadonlyMap<string, SimulatedDevice>;
+  private readonly reported = new Set<string>();
+  private started = false;
+
+  constructor(private readonly opts: FleetOptions) {
+    if (opts.rateHz !== undefined && !(opts.rateHz > 0 && Number.isFinite(opts.rateHz))) throw new FleetError('rate must be a positive number of readings per second');
+    const clock = opts.clock ?? realClock;
+    this.devices = selectDevices(opts.estate, opts.sites).map(
+      (spec) =>
+        new SimulatedDevice(spec, {
+          url: opts.mqttUrl,
+          seed: opts.seed ?? 1,
+          clock,
+          clientId: `${opts.clientIdPrefix ?? 'sim-'}${spec.id}`,
+          onError: (device, message) => this.onError(device, message),
+          ...(opts.rateHz !== undefined ? { rateHz: opts.rateHz } : {}),
+          ...(opts.qos !== undefined ? { qos: opts.qos } : {}),
+          ...(opts.bufferLimit !== undefined ? { bufferLimit: opts.bufferLimit } : {}),
+          ...(opts.reconnectPeriodMs !== undefined ? { reconnectPeriodMs: opts.reconnectPeriodMs } : {}),
+          ...(opts.username ? { username: opts.username } : {}),
+          ...(opts.password ? { password: opts.password } : {}),
+          ...(opts.hook ? { hook: opts.hook } : {}),
+        }),
+    );
+    this.byId = new Map(this.devices.map((d) => [d.spec.id, d]));
+  }
+
+  private onError(device: string, message: string): void {
+    // Fifty devices losing one broker is one problem: say each kind of error once.
+    const kind = message.replace(/\d+/g, 'N');
+    if (this.reported.has(kind)) return;
+    this.reported.add(kind);
+    this.opts.log?.(`device ${device}: ${message} (retrying; further devices with this error are not listed)`);
+  }
+
+  device(id: string): SimulatedDevice | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Starts every device: they connect and report; until connected they buffer. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const d of this.devices) d.start();
+  }
+
+  /** Resolves once every device is connected, or false after `timeoutMs`. */
+  async waitConnected(timeoutMs = 30_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.devices.some((d) => !d.connected)) {
+      if (Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return true;
+  }
+
+  /** Stops every device cleanly (retained offline status, in-flight messages acked). */
+  async stop(): Promise<FleetSummary> {
+    const summary = this.summary();
+    await Promise.all(this.devices.map((d) => d.stop()));
+    return summary;
+  }
+
+  summary(): FleetSummary {
+    const s: FleetSummary = { devices: this.devices.length, connected: 0, generated: 0, sent: 0, replayed: 0, messages: 0, buffered: 0, dropped: 0 };
+    for (const d of this.devices) {
+      if (d.connected) s.connected++;
+      s.generated += d.stats.generated;
+      s.sent += d.stats.sent;
+      s.replayed += d.stats.replayed;
+      s.messages += d.stats.messages;
+      s.buffered += d.stats.buffered;
+      s.dropped += d.stats.dropped;
+    }
+    return s;
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * The simulators' public interface: device models (pure, testable without MQTT), simulated
+ * devices on MQTT, fleets of them, and the time base. `cli.ts` is `npm run simulate`.
+ */
+export type { DeviceModel, Metrics, MetricValue, ModelContext, SimDeviceSpec } from './model.ts';
+export { DeviceSimulation, modelFor, elevatorModel, hydrantModel, firelaneModel, waterModel, landingsOf, MAX_STOP_MS } from './models/index.ts';
+export { Rng, rngAt, rngFor, deviceSeed } from './random.ts';
+export { realClock, scaledClock, ManualClock, type Clock } from './clock.ts';
+export { Schedule } from './schedule.ts';
+export { ReplayBuffer, MAX_REPLAY_BYTES } from './buffer.ts';
+export { SimulatedDevice, DEFAULT_BUFFER_LIMIT, type DeviceOptions, type DeviceStats, type PendingReading, type ReadingHook } from './device.ts';
+export { Fleet, FleetError, selectDevices, type FleetOptions, type FleetSummary } from './fleet.ts';
+export { parseCli, parseDuration, UsageError, USAGE, type CliOptions } from './options.ts';

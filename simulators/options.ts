@@ -1,0 +1,123 @@
+/**
+ * The simulator CLI's options (CONTRACT section 6), parsed and checked: a mistake is one
+ * `UsageError` whose message says what is wrong and what would be right.
+ */
+import { parseArgs } from 'node:util';
+
+export const USAGE = `Usage: npm run simulate -- [options]
+
+Publishes realistic readings for every device of an estate file over MQTT.
+
+Options:
+  --config FILE     the estate file [config/estate.yaml]
+  --mqtt URL        the broker [mqtt://127.0.0.1:1883]
+  --sites a,b       only these sites [all]
+  --rate HZ         readings per second per device [one per device intervalSec]
+  --duration 10m    stop after this long (30s, 10m, 2h) [until Ctrl-C]
+  --seed N          the same seed gives the same readings [1]
+  --qos 0|1         MQTT QoS of telemetry [1]
+  -h, --help        this text
+`;
+
+export const MAX_RATE_HZ = 100;
+
+export interface CliOptions {
+  config: string;
+  mqtt: string;
+  sites?: string[];
+  rateHz?: number;
+  durationMs?: number;
+  seed: number;
+  qos: 0 | 1;
+  help: boolean;
+}
+
+export class UsageError extends Error {
+  readonly code = 'USAGE';
+}
+
+/** 30s, 10m, 2h, 1d, 500ms; a bare number is seconds. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) return undefined;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h' | 'd'];
+  const ms = Number(m[1]) * unit;
+  return ms > 0 && Number.isFinite(ms) ? ms : undefined;
+}
+
+const SPEC = {
+  config: { type: 'string' },
+  mqtt: { type: 'string' },
+  sites: { type: 'string' },
+  rate: { type: 'string' },
+  duration: { type: 'string' },
+  seed: { type: 'string' },
+  qos: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Options that CONTRACT section 6 names but that this version does not have yet. */
+const LATER = new Set(['scenario', 'assert']);
+
+function parse(argv: readonly string[]) {
+  return parseArgs({ args: [...argv], options: SPEC, strict: true, allowPositionals: false }).values;
+}
+
+export function parseCli(argv: readonly string[]): CliOptions {
+  let values: ReturnType<typeof parse>;
+  try {
+    values = parse(argv);
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    const name = /'([^']*)'/.exec(e.message)?.[1]?.replace(/ <value>$/, '');
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && name && LATER.has(name.replace(/^-+/, ''))) {
+      throw new UsageError(`${name} is not available in this version of the simulator`);
+    }
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option ${name ?? ''}`.trim());
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      const hint = /ambiguous/.test(e.message) ? ` (write a value that starts with "-" as ${name ?? '--option'}=-1)` : '';
+      throw new UsageError(`option ${name ?? ''} needs a value${hint}`);
+    }
+    if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(`unexpected argument ${name ?? ''}; every option starts with --`);
+    throw new UsageError(e.message);
+  }
+
+  const opts: CliOptions = {
+    config: values.config ?? 'config/estate.yaml',
+    mqtt: values.mqtt ?? 'mqtt://127.0.0.1:1883',
+    seed: 1,
+    qos: 1,
+    help: values.help === true,
+  };
+
+  if (!/^(mqtts?|wss?|tcp|ssl):\/\/[^/\s]+/.test(opts.mqtt)) {
+    throw new UsageError(`--mqtt ${opts.mqtt}: expected a broker URL such as mqtt://127.0.0.1:1883 (mqtt, mqtts, ws or wss)`);
+  }
+  if (values.sites !== undefined) {
+    const sites = values.sites.split(',').map((s) => s.trim()).filter(Boolean);
+    if (sites.length === 0) throw new UsageError('--sites: expected site ids separated by commas, e.g. --sites jinfo-garden,nancheng-mansion');
+    opts.sites = sites;
+  }
+  if (values.rate !== undefined) {
+    const rate = Number(values.rate);
+    if (values.rate.trim() === '' || !Number.isFinite(rate) || rate <= 0 || rate > MAX_RATE_HZ) {
+      throw new UsageError(`--rate ${values.rate}: expected readings per second per device, a number above 0 and at most ${MAX_RATE_HZ} (e.g. 1 or 0.2)`);
+    }
+    opts.rateHz = rate;
+  }
+  if (values.duration !== undefined) {
+    const ms = parseDuration(values.duration);
+    if (ms === undefined) throw new UsageError(`--duration ${values.duration}: expected a length of time such as 30s, 10m or 2h`);
+    opts.durationMs = ms;
+  }
+  if (values.seed !== undefined) {
+    const seed = Number(values.seed);
+    if (!/^-?\d+$/.test(values.seed.trim()) || !Number.isSafeInteger(seed)) throw new UsageError(`--seed ${values.seed}: expected an integer`);
+    opts.seed = seed;
+  }
+  if (values.qos !== undefined) {
+    if (values.qos !== '0' && values.qos !== '1') throw new UsageError(`--qos ${values.qos}: expected 0 or 1`);
+    opts.qos = values.qos === '1' ? 1 : 0;
+  }
+  return opts;
+}
