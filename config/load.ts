@@ -12,9 +12,19 @@ import { checkReferences } from './references.ts';
 export type YamlPath = ReadonlyArray<string | number>;
 
 export interface ConfigProblem {
+  /** the YAML path, '' for the document as a whole (and for syntax errors, which have no path) */
   path: string;
   line?: number;
+  /** given for syntax errors, where the line alone may not be enough */
+  column?: number;
   message: string;
+}
+
+function where(p: ConfigProblem): string {
+  const at = p.line ? `line ${p.line}${p.column ? `, column ${p.column}` : ''}` : '';
+  if (p.path) return at ? `${at}, ${p.path}` : p.path;
+  if (p.column) return at;
+  return at ? `${at}, (top level)` : '(top level)';
 }
 
 /** A configuration the service cannot start with; `message` is the whole report. */
@@ -26,7 +36,7 @@ export class ConfigError extends Error {
   ) {
     super(
       `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the estate file\n` +
-        problems.map((p) => `  - ${p.line ? `line ${p.line}, ` : ''}${p.path || '(top level)'}: ${p.message}`).join('\n'),
+        problems.map((p) => `  - ${where(p)}: ${p.message}`).join('\n'),
     );
     this.name = 'ConfigError';
   }
@@ -83,15 +93,12 @@ function deepFreeze<T>(o: T): T {
 export function parseEstate(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Estate {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => ({
-        path: '',
-        line: e.linePos?.[0]?.line,
-        message: `YAML syntax: ${e.message.split('\n')[0]}`,
-      })),
-    );
+  const syntax = doc.errors[0];
+  if (syntax) {
+    // Only the first: the parser's recovery turns one misplaced indent into a cascade of
+    // follow-on errors on the lines below, which would bury the one to fix.
+    const pos = counter.linePos(syntax.pos[0]);
+    throw new ConfigError(file, [{ path: '', line: pos.line, column: pos.col, message: `YAML syntax: ${syntax.message.split('\n')[0]}` }]);
   }
   const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
   const found: { path: YamlPath; message: string }[] = [];
@@ -107,14 +114,23 @@ export function parseEstate(text: string, file: string, env: NodeJS.ProcessEnv =
         found.push({ path: issue.path as YamlPath, message: describe(issue) });
       }
     }
-  } else {
-    found.push(...checkReferences(parsed.data));
   }
+  // On the raw data, so that reference mistakes come in the same report as schema mistakes.
+  found.push(...checkReferences(substituted));
   if (found.length > 0) {
-    throw new ConfigError(
-      file,
-      found.map((p) => ({ path: formatPath(p.path), line: lineOf(doc, counter, p.path), message: p.message })),
-    );
+    // One problem per path, the first found: an unset ${VAR} also makes its value empty, and a
+    // malformed id that a token names also "does not exist"; the first says what to fix.
+    const seen = new Set<string>();
+    const problems: ConfigProblem[] = [];
+    for (const p of found) {
+      const path = formatPath(p.path);
+      if (seen.has(path)) continue;
+      seen.add(path);
+      problems.push({ path, line: lineOf(doc, counter, p.path), message: p.message });
+    }
+    // In the file's order, so the report reads top to bottom.
+    problems.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
+    throw new ConfigError(file, problems);
   }
   return deepFreeze(parsed.data!);
 }
@@ -126,7 +142,10 @@ function describe(issue: { code: string; message: string; path: PropertyKey[] })
   if (issue.code === 'invalid_union' && issue.path.at(-1) === 'type') {
     return 'unknown channel type: expected webhook, wecom, dingtalk or email';
   }
-  return issue.message.replace(/^Invalid input: /, '');
+  const message = issue.message.replace(/^Invalid input: /, '');
+  const missing = /^expected (\w+), received undefined$/.exec(message);
+  if (missing) return `missing (expected ${missing[1] === 'object' ? 'a mapping' : missing[1] === 'array' ? 'a list' : `a ${missing[1]}`})`;
+  return message;
 }
 
 export function loadEstate(file: string, env: NodeJS.ProcessEnv = process.env): Estate {

@@ -1,8 +1,12 @@
 /**
  * Cross-reference checks that a schema alone cannot express: unique ids across the
  * estate, and every name that points somewhere pointing at something that exists.
+ *
+ * They run on the raw (substituted) data, before or whatever the schema says, so that a
+ * file with a schema mistake still gets its reference mistakes reported in the same run.
+ * Hence every access is defensive: a value of the wrong shape is the schema's to report,
+ * and is skipped here.
  */
-import type { Estate } from './schema.ts';
 import type { YamlPath } from './load.ts';
 
 export interface Problem {
@@ -10,10 +14,27 @@ export interface Problem {
   message: string;
 }
 
-function duplicates<T>(items: readonly T[], key: (t: T) => string, path: (i: number) => YamlPath, what: string, out: Problem[]): Set<string> {
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function list(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** The key of each item (undefined where it has none); reports repeats; returns the keys seen. */
+function duplicates(items: readonly unknown[], key: (t: Obj) => string | undefined, path: (i: number) => YamlPath, what: string, out: Problem[]): Set<string> {
   const seen = new Map<string, number>();
   items.forEach((item, i) => {
+    if (!isObj(item)) return;
     const k = key(item);
+    if (k === undefined) return;
     const first = seen.get(k);
     if (first !== undefined) out.push({ path: path(i), message: `duplicate ${what} "${k}" (first at index ${first})` });
     else seen.set(k, i);
@@ -21,38 +42,49 @@ function duplicates<T>(items: readonly T[], key: (t: T) => string, path: (i: num
   return new Set(seen.keys());
 }
 
-export function checkReferences(estate: Estate): Problem[] {
+export function checkReferences(estate: unknown): Problem[] {
   const out: Problem[] = [];
-  const siteIds = duplicates(estate.sites, (s) => s.id, (i) => ['sites', i, 'id'], 'site id', out);
-  const departmentIds = duplicates(estate.departments, (d) => d.id, (i) => ['departments', i, 'id'], 'department id', out);
+  if (!isObj(estate)) return out;
+  const sites = list(estate.sites);
+  const departments = list(estate.departments);
+  const siteIds = duplicates(sites, (s) => str(s.id), (i) => ['sites', i, 'id'], 'site id', out);
+  const departmentIds = duplicates(departments, (d) => str(d.id), (i) => ['departments', i, 'id'], 'department id', out);
   if (departmentIds.has('property')) {
-    const i = estate.departments.findIndex((d) => d.id === 'property');
+    const i = departments.findIndex((d) => isObj(d) && d.id === 'property');
     out.push({ path: ['departments', i, 'id'], message: '"property" is reserved for each site\'s property company' });
   }
 
   // Device ids are unique across the whole estate (CONTRACT section 2).
   const devices = new Map<string, string>();
-  estate.sites.forEach((site, s) =>
-    site.devices.forEach((device, d) => {
-      const first = devices.get(device.id);
-      if (first) out.push({ path: ['sites', s, 'devices', d, 'id'], message: `duplicate device id "${device.id}" (also at ${first})` });
-      else devices.set(device.id, `sites[${s}].devices[${d}]`);
-    }),
-  );
+  sites.forEach((site, s) => {
+    if (!isObj(site)) return;
+    list(site.devices).forEach((device, d) => {
+      const id = isObj(device) ? str(device.id) : undefined;
+      if (id === undefined) return;
+      const first = devices.get(id);
+      if (first) out.push({ path: ['sites', s, 'devices', d, 'id'], message: `duplicate device id "${id}" (also at ${first})` });
+      else devices.set(id, `sites[${s}].devices[${d}]`);
+    });
+  });
 
-  duplicates(estate.auth.tokens, (t) => t.name, (i) => ['auth', 'tokens', i, 'name'], 'token name', out);
-  duplicates(estate.auth.tokens, (t) => t.sha256.toLowerCase(), (i) => ['auth', 'tokens', i, 'sha256'], 'token hash', out);
-  estate.auth.tokens.forEach((token, i) => {
-    token.sites?.forEach((site, j) => {
-      if (!siteIds.has(site)) out.push({ path: ['auth', 'tokens', i, 'sites', j], message: `site "${site}" does not exist` });
+  const auth = isObj(estate.auth) ? estate.auth : {};
+  const tokens = list(auth.tokens);
+  duplicates(tokens, (t) => str(t.name), (i) => ['auth', 'tokens', i, 'name'], 'token name', out);
+  duplicates(tokens, (t) => str(t.sha256)?.toLowerCase(), (i) => ['auth', 'tokens', i, 'sha256'], 'token hash', out);
+  tokens.forEach((token, i) => {
+    if (!isObj(token)) return;
+    const tokenSites = list(token.sites);
+    const tokenDepartments = list(token.departments);
+    tokenSites.forEach((site, j) => {
+      if (typeof site === 'string' && !siteIds.has(site)) out.push({ path: ['auth', 'tokens', i, 'sites', j], message: `site "${site}" does not exist` });
     });
-    token.departments?.forEach((dep, j) => {
-      if (!departmentIds.has(dep)) out.push({ path: ['auth', 'tokens', i, 'departments', j], message: `department "${dep}" does not exist` });
+    tokenDepartments.forEach((dep, j) => {
+      if (typeof dep === 'string' && !departmentIds.has(dep)) out.push({ path: ['auth', 'tokens', i, 'departments', j], message: `department "${dep}" does not exist` });
     });
-    if (token.role === 'department' && !token.departments?.length) {
+    if (token.role === 'department' && tokenDepartments.length === 0) {
       out.push({ path: ['auth', 'tokens', i, 'departments'], message: 'a department token must name its departments' });
     }
-    if (token.role !== 'department' && token.departments?.length) {
+    if (typeof token.role === 'string' && token.role !== 'department' && tokenDepartments.length > 0) {
       out.push({ path: ['auth', 'tokens', i, 'departments'], message: `only a department token is scoped to departments (this one is ${token.role})` });
     }
   });

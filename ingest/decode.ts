@@ -35,11 +35,48 @@ export interface Decoded {
   unregistered?: Topic;
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * RFC 3339 to epoch ms (fractions below 1 ms are cut off); NaN for a date that does not exist.
+ * By hand rather than `Date.parse`, which turns 2026-02-30 into 2 March and 24:00 into the
+ * next day instead of refusing them.
+ */
+function parseRfc3339(s: string): number | undefined {
+  const m = RFC3339.exec(s);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
+  // A leap second (:60) is allowed by RFC 3339; it is taken as the next second.
+  if (days === undefined || day < 1 || day > days || hour > 23 || minute > 59 || second > 60) return NaN;
+  let t = Date.UTC(year, month - 1, day, hour, minute, second) + (m[7] ? Number(m[7].padEnd(3, '0').slice(0, 3)) : 0);
+  if (m[8]) {
+    const oh = Number(m[9]);
+    const om = Number(m[10]);
+    if (oh > 23 || om > 59) return NaN;
+    t -= (m[8] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
+  }
+  return t;
+}
+
+/** An instant for a message, also when it is far outside what a Date can show. */
+function iso(t: number): string {
+  return Math.abs(t) <= 8.64e15 ? new Date(t).toISOString() : String(t);
+}
 
 export function payloadText(payload: Buffer): string {
   if (payload.length > MAX_PAYLOAD) payload = payload.subarray(0, MAX_PAYLOAD);
   return isUtf8(payload) ? payload.toString('utf8') : `base64:${payload.toString('base64')}`;
+}
+
+function elementText(el: unknown, payload: Buffer): string {
+  try {
+    return payloadText(Buffer.from(JSON.stringify(el) ?? 'null'));
+  } catch {
+    return payloadText(payload);
+  }
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -54,16 +91,17 @@ function timestamp(ts: unknown, now: number): number | string {
     if (!Number.isFinite(ts)) return 'ts is not a finite number';
     t = Math.round(ts);
   } else if (typeof ts === 'string') {
-    if (!RFC3339.test(ts)) return `ts "${ts.slice(0, 40)}" is neither epoch milliseconds nor RFC 3339`;
-    t = Date.parse(ts);
-    if (Number.isNaN(t)) return `ts "${ts.slice(0, 40)}" is not a valid date`;
+    const parsed = parseRfc3339(ts);
+    if (parsed === undefined) return `ts "${ts.slice(0, 40)}" is neither epoch milliseconds nor RFC 3339`;
+    if (Number.isNaN(parsed)) return `ts "${ts.slice(0, 40)}" is not a valid date`;
+    t = parsed;
   } else {
     return 'ts must be epoch milliseconds or an RFC 3339 string';
   }
-  if (t > now + FUTURE_MS) return `ts ${new Date(t).toISOString()} is more than 5 min in the future`;
+  if (t > now + FUTURE_MS) return `ts ${iso(t)} is more than 5 min in the future`;
   if (t < now - PAST_MS) {
     const hint = typeof ts === 'number' && ts > 1e9 && ts < 1e11 ? ' (it looks like seconds; ts is in milliseconds)' : '';
-    return `ts ${Number.isFinite(t) && Math.abs(t) < 8.64e15 ? new Date(t).toISOString() : t} is more than 30 days old${hint}`;
+    return `ts ${iso(t)} is more than 30 days old${hint}`;
   }
   return t;
 }
@@ -131,18 +169,23 @@ export class Decoder {
       return out;
     }
     const many = Array.isArray(body);
+    if (many && topic.channel === 'status') {
+      // The whole message is of the wrong shape: one reject, not one per element.
+      reject('bad_payload', 'a status is one object, not an array');
+      return out;
+    }
     for (let i = 0; i < elements.length; i++) {
       const el = elements[i];
       const prefix = many ? `[${i}] ` : '';
-      const raw = many ? payloadText(Buffer.from(JSON.stringify(el) ?? 'null')) : undefined;
-      const fail = (reason: RejectReason, detail: string) => reject(reason, prefix + detail, raw);
+      // The element alone is the reject's payload; made only when something is rejected. JSON.stringify
+      // throws on very deep nesting (16 KiB of "[[[…"), where the whole payload is kept instead.
+      const fail = (reason: RejectReason, detail: string) => reject(reason, prefix + detail, many ? elementText(el, payload) : undefined);
       if (!isPlainObject(el)) {
         fail('bad_payload', `expected a JSON object${many ? '' : ' or an array of them'}`);
         continue;
       }
       if (topic.channel === 'telemetry') this.telemetry(el, device, now, out, fail);
       else if (topic.channel === 'event') this.event(el, device, now, out, fail);
-      else if (many) fail('bad_payload', 'a status is one object, not an array');
       else this.status(el, device, now, out, fail);
     }
     return out;
@@ -210,7 +253,12 @@ export class Decoder {
     if (typeof ts === 'string') return fail('bad_timestamp', ts);
     // Details are single-line text (the spool frames records by line), at most 1 KiB.
     // eslint-disable-next-line no-control-regex
-    const detail = ((el.detail as string | undefined) ?? '').replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, MAX_DETAIL);
+    let detail = ((el.detail as string | undefined) ?? '').replace(/[\u0000-\u001f\u007f]+/g, ' ');
+    if (detail.length > MAX_DETAIL) {
+      // Not between the two halves of a surrogate pair (an emoji), which would leave half a character.
+      const cut = /[\ud800-\udbff]/.test(detail[MAX_DETAIL - 1]!) ? MAX_DETAIL - 1 : MAX_DETAIL;
+      detail = detail.slice(0, cut);
+    }
     out.events.push({
       site: device.site,
       kind: device.kind,

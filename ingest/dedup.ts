@@ -40,16 +40,26 @@ export class SeqDedup {
     if (existsSync(snap)) {
       const data = JSON.parse(readFileSync(snap, 'utf8')) as Record<string, [number, number, string]>;
       for (const [key, [max, at, bits]] of Object.entries(data)) {
-        this.keys.set(key, { max, at, bits: new Uint32Array(Buffer.from(bits, 'base64').buffer.slice(0)) });
+        // Copied into an array of its own: a small Buffer is a view into Node's shared pool, so
+        // its `.buffer` is the whole pool, not these bytes (reading it gave another key's bits).
+        const words = new Uint32Array(WORDS);
+        new Uint8Array(words.buffer).set(Buffer.from(bits, 'base64').subarray(0, WORDS * 4));
+        this.keys.set(key, { max, at, bits: words });
       }
     }
     const journal = join(this.dir, 'journal');
     if (existsSync(journal)) {
-      for (const line of readFileSync(journal, 'utf8').split('\n')) {
+      const lines = readFileSync(journal, 'utf8').split('\n');
+      // The last piece has no newline after it: empty, or a line torn by a crash mid-write.
+      lines.pop();
+      for (const line of lines) {
         const tab = line.lastIndexOf('\t');
-        if (tab <= 0) continue;
-        const tab2 = line.lastIndexOf('\t', tab - 1);
-        this.check(line.slice(0, tab2), Number(line.slice(tab2 + 1, tab)), Number(line.slice(tab + 1)), false);
+        const tab2 = tab > 0 ? line.lastIndexOf('\t', tab - 1) : -1;
+        if (tab2 <= 0) continue;
+        const seq = Number(line.slice(tab2 + 1, tab));
+        const at = Number(line.slice(tab + 1));
+        if (!Number.isSafeInteger(seq) || !Number.isFinite(at)) continue;
+        this.check(line.slice(0, tab2), seq, at, false);
       }
     }
     this.compact();

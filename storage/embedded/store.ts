@@ -1,11 +1,23 @@
 /**
  * The embedded `SeriesStore`: SQLite through better-sqlite3 in WAL mode, used when
- * `INFLUX_URL` is unset so that `npm run demo` needs nothing installed. One row per
- * (series, field, time), so a point written twice is overwritten, as in InfluxDB.
+ * `INFLUX_URL` is unset so that `npm run demo` needs nothing installed. It behaves as the
+ * InfluxDB store does (the same contract tests run against both), InfluxDB being the
+ * reference:
+ * - one row per (series, field, time), so a point written twice is overwritten;
+ * - it refuses the points InfluxDB's line protocol cannot carry (`encode` throws);
+ * - a field keeps the type it was first written with, per measurement: a line that gives it
+ *   another type is rejected whole, with InfluxDB's reason ("field type conflict");
+ * - `latest` looks back 30 days; `series` of a boolean is its share of true readings
+ *   (0/1), and of a string field an error.
  */
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
-import type { FieldValue, LatestValues, Point, RejectedLine, SeriesBucket, SeriesQuery, SeriesStore } from '../series.ts';
+import { StoreWriteError, type FieldValue, type LatestValues, type Point, type RejectedLine, type SeriesBucket, type SeriesQuery, type SeriesStore } from '../series.ts';
+import { toLine } from '../influx/line-protocol.ts';
+
+/** How far back `latest` looks, as in the InfluxDB store. */
+const LATEST_LOOKBACK_MS = 30 * 24 * 3600_000;
+const TYPE_NAMES: Record<string, string> = { n: 'float', b: 'boolean', s: 'string' };
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS series (
@@ -25,6 +37,12 @@ CREATE TABLE IF NOT EXISTS points (
   str TEXT,
   PRIMARY KEY (series, field, ts)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS field_types (
+  measurement TEXT NOT NULL,
+  field TEXT NOT NULL,
+  type TEXT NOT NULL,
+  PRIMARY KEY (measurement, field)
+) WITHOUT ROWID;
 `;
 
 type Encoded = [string, Record<string, string>, Record<string, FieldValue>, number];
@@ -36,6 +54,9 @@ export class EmbeddedStore implements SeriesStore {
   private insertSeries!: Statement;
   private findSeries!: Statement;
   private insertPoint!: Statement;
+  private insertFieldType!: Statement;
+  /** measurement + '\0' + field → n, b or s */
+  private fieldTypes = new Map<string, string>();
 
   constructor(readonly file: string) {
     this.db = new Database(file);
@@ -44,14 +65,40 @@ export class EmbeddedStore implements SeriesStore {
   }
 
   async init(): Promise<void> {
+    const hadTypes = this.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'field_types'`).get() !== undefined;
     this.db.exec(SCHEMA);
+    if (!hadTypes) {
+      // A store from before field types were kept: learn them from what it holds.
+      this.db.exec(
+        `INSERT OR IGNORE INTO field_types (measurement, field, type)
+         SELECT s.measurement, p.field, min(p.type) FROM points p JOIN series s ON s.id = p.series GROUP BY s.measurement, p.field`,
+      );
+    }
+    for (const r of this.db.prepare('SELECT measurement, field, type FROM field_types').all() as { measurement: string; field: string; type: string }[]) {
+      this.fieldTypes.set(`${r.measurement}\0${r.field}`, r.type);
+    }
+    this.insertFieldType = this.db.prepare('INSERT OR IGNORE INTO field_types (measurement, field, type) VALUES (?, ?, ?)');
     this.insertSeries = this.db.prepare('INSERT OR IGNORE INTO series (measurement, device, tags) VALUES (?, ?, ?)');
     this.findSeries = this.db.prepare('SELECT id FROM series WHERE measurement = ? AND tags = ?');
     this.insertPoint = this.db.prepare('INSERT OR REPLACE INTO points (series, field, ts, type, num, str) VALUES (?, ?, ?, ?, ?, ?)');
   }
 
   encode(p: Point): string {
+    // Refuses what InfluxDB could not carry (throws LineProtocolError), so both stores take the same points.
+    toLine(p);
     return JSON.stringify([p.measurement, p.tags, p.fields, p.ts]);
+  }
+
+  /** InfluxDB's reason for a field whose type differs from the one it was first written with, or undefined. */
+  private conflict(measurement: string, fields: Record<string, FieldValue>): string | undefined {
+    for (const [field, v] of Object.entries(fields)) {
+      const known = this.fieldTypes.get(`${measurement}\0${field}`);
+      const type = typeOf(v);
+      if (known !== undefined && known !== type) {
+        return `partial write: field type conflict: input field "${field}" on measurement "${measurement}" is type ${TYPE_NAMES[type]}, already exists as type ${TYPE_NAMES[known]} dropped=1`;
+      }
+    }
+    return undefined;
   }
 
   private seriesId(measurement: string, tags: Record<string, string>): number {
@@ -72,16 +119,27 @@ export class EmbeddedStore implements SeriesStore {
         let p: Encoded;
         try {
           p = JSON.parse(line) as Encoded;
-          if (!Array.isArray(p) || typeof p[0] !== 'string' || typeof p[3] !== 'number') throw new Error('not a point');
+          if (!Array.isArray(p) || typeof p[0] !== 'string' || !isRecord(p[1]) || !isRecord(p[2]) || typeof p[3] !== 'number') throw new Error('not a point');
         } catch (err) {
           rejected.push({ line, reason: `embedded store cannot parse the line: ${(err as Error).message}` });
           continue;
         }
         const [measurement, tags, fields, ts] = p;
+        const conflict = this.conflict(measurement, fields);
+        if (conflict) {
+          rejected.push({ line, reason: conflict });
+          continue;
+        }
         const id = this.seriesId(measurement, tags);
         for (const [field, v] of Object.entries(fields)) {
-          if (typeof v === 'number') this.insertPoint.run(id, field, ts, 'n', v, null);
-          else if (typeof v === 'boolean') this.insertPoint.run(id, field, ts, 'b', v ? 1 : 0, null);
+          const type = typeOf(v);
+          const key = `${measurement}\0${field}`;
+          if (!this.fieldTypes.has(key)) {
+            this.insertFieldType.run(measurement, field, type);
+            this.fieldTypes.set(key, type);
+          }
+          if (type === 'n') this.insertPoint.run(id, field, ts, 'n', v, null);
+          else if (type === 'b') this.insertPoint.run(id, field, ts, 'b', v ? 1 : 0, null);
           else this.insertPoint.run(id, field, ts, 's', null, String(v));
         }
       }
@@ -95,9 +153,9 @@ export class EmbeddedStore implements SeriesStore {
       .prepare(
         `SELECT s.device AS device, p.field AS field, p.type AS type, p.num AS num, p.str AS str, max(p.ts) AS ts
          FROM series s JOIN points p ON p.series = s.id
-         WHERE s.measurement = ?${filter} GROUP BY s.device, p.field`,
+         WHERE s.measurement = ? AND p.ts > ?${filter} GROUP BY s.device, p.field`,
       )
-      .all(measurement, ...(devices ?? [])) as { device: string; field: string; type: string; num: number | null; str: string | null; ts: number }[];
+      .all(measurement, Date.now() - LATEST_LOOKBACK_MS, ...(devices ?? [])) as { device: string; field: string; type: string; num: number | null; str: string | null; ts: number }[];
     const out = new Map<string, LatestValues>();
     for (const r of rows) {
       let entry = out.get(r.device);
@@ -110,15 +168,19 @@ export class EmbeddedStore implements SeriesStore {
 
   async series(q: SeriesQuery): Promise<SeriesBucket[]> {
     const step = Math.max(1, Math.floor(q.stepMs));
+    // Booleans are stored as 0/1, so their mean is the share of true readings, as in the InfluxDB store.
+    // better-sqlite3 binds a JS number as REAL, and ts / REAL is no integer division: the CAST
+    // makes the steps epoch multiples (without it every point was its own step).
     const rows = this.db
       .prepare(
-        `SELECT (p.ts / ?) * ? AS t, avg(p.num) AS mean, min(p.num) AS min, max(p.num) AS max
+        `SELECT (p.ts / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS t, avg(p.num) AS mean, min(p.num) AS min, max(p.num) AS max, max(p.type = 's') AS strings
          FROM points p WHERE p.series IN (SELECT id FROM series WHERE measurement = ? AND device = ?)
-         AND p.field = ? AND p.ts >= ? AND p.ts < ? AND p.type <> 's'
+         AND p.field = ? AND p.ts >= ? AND p.ts < ?
          GROUP BY t ORDER BY t`,
       )
-      .all(step, step, q.measurement, q.device, q.metric, Math.floor(q.from), Math.floor(q.to)) as SeriesBucket[];
-    return rows;
+      .all(step, step, q.measurement, q.device, q.metric, Math.floor(q.from), Math.floor(q.to)) as (SeriesBucket & { strings: number })[];
+    if (rows.some((r) => r.strings)) throw new StoreWriteError(`${q.metric} of ${q.measurement} is a string field: it has no numeric series`, false);
+    return rows.map(({ t, mean, min, max }) => ({ t, mean, min, max }));
   }
 
   async count(measurement: string, field: string, opts: { device?: string; from?: number; to?: number } = {}): Promise<number> {
@@ -138,4 +200,12 @@ export class EmbeddedStore implements SeriesStore {
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
+}
+
+function typeOf(v: FieldValue): 'n' | 'b' | 's' {
+  return typeof v === 'number' ? 'n' : typeof v === 'boolean' ? 'b' : 's';
+}
+
+function isRecord(v: unknown): v is Record<string, never> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

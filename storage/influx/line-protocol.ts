@@ -1,10 +1,17 @@
 /**
- * Points to InfluxDB line protocol (precision ms), escaped by the official client's
- * `escape` helpers. Numbers are always written as floats, so a device that sends 1 and
- * then 1.5 never causes a field-type conflict. Tag sets are cached per tags object:
- * ingest passes one frozen tags object per device, so the hot path escapes nothing.
+ * Points to InfluxDB line protocol (precision ms). Numbers are always written as floats, so
+ * a device that sends 1 and then 1.5 never causes a field-type conflict. Tag sets are cached
+ * per tags object: ingest passes one frozen tags object per device, so the hot path escapes
+ * nothing.
+ *
+ * The escaping is written here rather than taken from `@influxdata/influxdb-client`: its
+ * `escape.tag` and `escape.measurement` turn a tab into the two characters `\t`, which
+ * InfluxDB stores as a backslash and a "t" (InfluxDB takes a raw tab literally). Only what
+ * the line-protocol grammar needs is escaped: comma, space and (in keys and tag values) `=`;
+ * in string fields `"` and `\`. A newline cannot be carried at all (and the spool frames
+ * records by line), nor can a backslash at the end of a name or tag value: InfluxDB 1.x
+ * reads it as escaping the separator after it.
  */
-import { escape } from '@influxdata/influxdb-client';
 import type { Point } from '../series.ts';
 
 export class LineProtocolError extends Error {
@@ -14,12 +21,28 @@ export class LineProtocolError extends Error {
 const tagSets = new WeakMap<object, string>();
 const fieldKeys = new Map<string, string>();
 
-/** Checks a tag value InfluxDB can store and give back unchanged. */
-function checkTag(key: string, value: string): void {
-  if (value === '') throw new LineProtocolError(`tag ${key} is empty`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\n\r]/.test(value)) throw new LineProtocolError(`tag ${key} contains a newline`);
-  if (value.endsWith('\\')) throw new LineProtocolError(`tag ${key} ends with a backslash`);
+const NEWLINE = /[\n\r]/;
+
+/** Comma, space and `=`: tag keys, tag values and field keys. */
+function escapeKey(s: string): string {
+  return /[, =]/.test(s) ? s.replace(/[, =]/g, '\\$&') : s;
+}
+
+/** Comma and space: measurements. */
+function escapeMeasurement(s: string): string {
+  return /[, ]/.test(s) ? s.replace(/[, ]/g, '\\$&') : s;
+}
+
+/** A double-quoted string field. */
+function quoteField(s: string): string {
+  return `"${/["\\]/.test(s) ? s.replace(/["\\]/g, '\\$&') : s}"`;
+}
+
+/** Checks a name or tag value InfluxDB can store and give back unchanged. */
+function checkName(what: string, value: string): void {
+  if (value === '') throw new LineProtocolError(`${what} is empty`);
+  if (NEWLINE.test(value)) throw new LineProtocolError(`${what} contains a newline`);
+  if (value.endsWith('\\')) throw new LineProtocolError(`${what} ends with a backslash`);
 }
 
 function tagSet(tags: Readonly<Record<string, string>>): string {
@@ -29,8 +52,10 @@ function tagSet(tags: Readonly<Record<string, string>>): string {
   // Sorted by key, as InfluxDB recommends for write performance.
   for (const key of Object.keys(tags).sort()) {
     const value = tags[key]!;
-    checkTag(key, value);
-    s += `,${escape.tag(key)}=${escape.tag(value)}`;
+    checkName(`tag key ${JSON.stringify(key)}`, key);
+    if (typeof value !== 'string') throw new LineProtocolError(`tag ${key} is not a string`);
+    checkName(`tag ${key}`, value);
+    s += `,${escapeKey(key)}=${escapeKey(value)}`;
   }
   if (Object.isFrozen(tags)) tagSets.set(tags, s);
   return s;
@@ -39,27 +64,31 @@ function tagSet(tags: Readonly<Record<string, string>>): string {
 function fieldKey(name: string): string {
   let k = fieldKeys.get(name);
   if (k === undefined) {
-    if (/[\n\r]/.test(name) || name.endsWith('\\')) throw new LineProtocolError(`field name ${JSON.stringify(name)} cannot be stored`);
-    k = escape.tag(name);
+    checkName(`field name ${JSON.stringify(name)}`, name);
+    k = escapeKey(name);
     if (fieldKeys.size < 10_000) fieldKeys.set(name, k);
   }
   return k;
 }
 
 export function toLine(p: Point): string {
+  checkName(`measurement ${JSON.stringify(p.measurement)}`, p.measurement);
+  // A line that starts with # is a comment to InfluxDB.
+  if (p.measurement.startsWith('#')) throw new LineProtocolError(`measurement ${JSON.stringify(p.measurement)} starts with #`);
   let fields = '';
   for (const name in p.fields) {
     const v = p.fields[name];
     let enc: string;
     if (typeof v === 'number') {
       if (!Number.isFinite(v)) throw new LineProtocolError(`field ${name} is not a finite number`);
+      // No `i` suffix: a float. String() gives forms InfluxDB parses (1, 1.5, 1e+21, 1e-7).
       enc = String(v);
     } else if (typeof v === 'boolean') {
       enc = v ? 'true' : 'false';
     } else if (typeof v === 'string') {
       // The spool frames records by newline; ingest makes event details single-line.
-      if (/[\n\r]/.test(v)) throw new LineProtocolError(`field ${name} contains a newline`);
-      enc = escape.quoted(v);
+      if (NEWLINE.test(v)) throw new LineProtocolError(`field ${name} contains a newline`);
+      enc = quoteField(v);
     } else {
       continue;
     }
@@ -67,5 +96,5 @@ export function toLine(p: Point): string {
   }
   if (!fields) throw new LineProtocolError(`point of ${p.measurement} has no fields`);
   if (!Number.isSafeInteger(p.ts)) throw new LineProtocolError(`timestamp ${p.ts} is not an integer number of ms`);
-  return `${escape.measurement(p.measurement)}${tagSet(p.tags)} ${fields} ${p.ts}`;
+  return `${escapeMeasurement(p.measurement)}${tagSet(p.tags)} ${fields} ${p.ts}`;
 }

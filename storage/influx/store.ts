@@ -8,7 +8,7 @@
  * the batch. 401/403, 429, 5xx and network errors are worth retrying.
  */
 import { StoreWriteError, type LatestValues, type Point, type RejectedLine, type SeriesBucket, type SeriesQuery, type SeriesStore, type FieldValue } from '../series.ts';
-import { InfluxHttp, quoteIdent, quoteString, type InfluxOptions } from './http.ts';
+import { InfluxHttp, quoteIdent, quoteString, type InfluxOptions, type QuerySeries } from './http.ts';
 import { toLine } from './line-protocol.ts';
 
 export class InfluxStore implements SeriesStore {
@@ -83,13 +83,35 @@ export class InfluxStore implements SeriesStore {
 
   async series(q: SeriesQuery): Promise<SeriesBucket[]> {
     const f = quoteIdent(q.metric);
-    const [series = []] = await this.http.query(
-      `SELECT mean(${f}), min(${f}), max(${f}) FROM ${quoteIdent(q.measurement)} WHERE "device" = ${quoteString(q.device)} ` +
-        `AND time >= ${Math.floor(q.from)}ms AND time < ${Math.floor(q.to)}ms GROUP BY time(${Math.max(1, Math.floor(q.stepMs))}ms) fill(none)`,
-    );
+    const from = `FROM ${quoteIdent(q.measurement)} WHERE "device" = ${quoteString(q.device)} AND time >= ${Math.floor(q.from)}ms AND time < ${Math.floor(q.to)}ms`;
+    const group = `GROUP BY time(${Math.max(1, Math.floor(q.stepMs))}ms) fill(none)`;
+    let series: QuerySeries[];
+    try {
+      [series = []] = await this.http.query(`SELECT mean(${f}), min(${f}), max(${f}) ${from} ${group}`);
+    } catch (err) {
+      // InfluxQL has no mean of a boolean ("unsupported mean iterator type:
+      // *query.booleanInterruptIterator"); it is the share of true readings, from two counts.
+      if (err instanceof StoreWriteError && /boolean/i.test(err.message)) return this.booleanSeries(f, from, group);
+      if (err instanceof StoreWriteError && /string/i.test(err.message)) {
+        throw new StoreWriteError(`${q.metric} of ${q.measurement} is a string field: it has no numeric series`, false);
+      }
+      throw err;
+    }
     const s = series[0];
     if (!s) return [];
     return s.values.map((v) => ({ t: Number(v[0]), mean: Number(v[1]), min: Number(v[2]), max: Number(v[3]) }));
+  }
+
+  /** A boolean field as 0/1: mean = share of true readings, min 0 when any was false, max 1 when any was true. */
+  private async booleanSeries(f: string, from: string, group: string): Promise<SeriesBucket[]> {
+    const [all = [], trues = []] = await this.http.query(`SELECT count(${f}) ${from} ${group}; SELECT count(${f}) ${from} AND ${f} = true ${group}`);
+    const trueCounts = new Map((trues[0]?.values ?? []).map((v) => [Number(v[0]), Number(v[1])]));
+    return (all[0]?.values ?? []).map((v) => {
+      const t = Number(v[0]);
+      const n = Number(v[1]);
+      const yes = trueCounts.get(t) ?? 0;
+      return { t, mean: yes / n, min: yes === n ? 1 : 0, max: yes > 0 ? 1 : 0 };
+    });
   }
 
   async count(measurement: string, field: string, opts: { device?: string; from?: number; to?: number } = {}): Promise<number> {

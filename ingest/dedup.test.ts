@@ -1,0 +1,236 @@
+/**
+ * SeqDedup (CONTRACT section 2): the same (device, seq) within 24 h is taken once; out of
+ * order within the window is fine; a seq far below the highest is a reboot and counts
+ * afresh; state survives a restart (snapshot) and a crash (journal); rollback forgets a turn
+ * that could not be made durable.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SeqDedup, WINDOW } from './dedup.ts';
+
+const DAY = 24 * 3600_000;
+/** The service's clock: compaction forgets keys by the wall clock, so the tests live near it. */
+const T = Date.now();
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'estate-dedup-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function opened(dir: string | undefined, compactBytes?: number): SeqDedup {
+  const d = new SeqDedup(dir, compactBytes);
+  d.open();
+  return d;
+}
+
+/** check() over a list of seqs of one key, all at one time. */
+const run = (d: SeqDedup, key: string, seqs: number[], now = T) => seqs.map((s) => d.check(key, s, now));
+
+describe('in memory', () => {
+  it('the same seq twice: the second is refused; keys are independent', () => {
+    const d = opened(undefined);
+    expect(d.check('HY-03', 42, T)).toBe(true);
+    expect(d.check('HY-03', 42, T + 1000)).toBe(false);
+    expect(d.check('HY-04', 42, T)).toBe(true);
+    expect(d.check('HY-03#event', 42, T)).toBe(true);
+    expect(d.check('HY-03', 0, T)).toBe(true);
+    expect(d.check('HY-03', 0, T)).toBe(false);
+  });
+
+  it('out of order within the window: each seq is taken once', () => {
+    const d = opened(undefined);
+    expect(run(d, 'EL-1', [10, 7, 9, 8, 7, 9, 11, 8, 10, 12])).toEqual([true, true, true, true, false, false, true, false, false, true]);
+  });
+
+  it(`remembers the ${WINDOW - 1} seqs below the highest`, () => {
+    const d = opened(undefined);
+    const oldest = 2000 - (WINDOW - 1);
+    expect(run(d, 'EL-1', [oldest, 2000, oldest, 2000 - 1])).toEqual([true, true, false, true]);
+    // Seqs skipped over when the highest jumped are still new.
+    expect(run(d, 'EL-1', [1500, 1500])).toEqual([true, false]);
+  });
+
+  it('a seq far below the highest (a reboot) starts a new count', () => {
+    const d = opened(undefined);
+    expect(run(d, 'FL-01', [5000, 5001, 5002])).toEqual([true, true, true]);
+    expect(run(d, 'FL-01', [0, 1, 0, 2])).toEqual([true, true, false, true]);
+    // The old count is forgotten: 5001 is new again after the reboot.
+    expect(d.check('FL-01', 5001, T)).toBe(true);
+  });
+
+  it(`a seq exactly ${WINDOW} below the highest is a reboot; ${WINDOW - 1} below is not`, () => {
+    const a = opened(undefined);
+    expect(run(a, 'K', [3000, 3000 - WINDOW, 3000])).toEqual([true, true, true]); // reboot: 3000 was forgotten
+    const b = opened(undefined);
+    expect(run(b, 'K', [3000, 3000 - WINDOW + 1, 3000])).toEqual([true, true, false]); // no reboot: 3000 still known
+  });
+
+  it('within 24 h the same seq is refused; after 24 h it is new again', () => {
+    const d = opened(undefined);
+    expect(d.check('WS-01', 7, T)).toBe(true);
+    expect(d.check('WS-01', 7, T + DAY)).toBe(false);
+    expect(d.check('WS-01', 7, T + DAY + 1)).toBe(true);
+    expect(d.check('WS-01', 7, T + DAY + 2)).toBe(false);
+  });
+
+  it('rollback() forgets what was marked since the last flush, and only that', () => {
+    const d = opened(undefined);
+    expect(run(d, 'HY-03', [1, 2])).toEqual([true, true]);
+    d.flush();
+    expect(run(d, 'HY-03', [3, 4])).toEqual([true, true]);
+    expect(d.check('HY-04', 9, T)).toBe(true);
+    d.rollback();
+    expect(run(d, 'HY-03', [1, 2, 3, 4])).toEqual([false, false, true, true]);
+    expect(d.check('HY-04', 9, T)).toBe(true);
+  });
+});
+
+describe('across restarts', () => {
+  /** Marks every third seq of five keys; what a restarted instance must still know. */
+  function mark(d: SeqDedup): void {
+    for (let k = 0; k < 5; k++) for (let s = 0; s < 60; s += 3) expect(d.check(`D-${k}`, s, T)).toBe(true);
+    d.flush();
+  }
+  function expectMarked(d: SeqDedup): void {
+    for (let k = 0; k < 5; k++) {
+      const seqs = Array.from({ length: 60 }, (_, s) => s);
+      // Seen ones are refused; the others (never marked) are new.
+      expect(run(d, `D-${k}`, seqs, T + 1000), `D-${k}`).toEqual(seqs.map((s) => s % 3 !== 0));
+    }
+  }
+
+  it('survive close() and open() on the same dir (the snapshot)', () => {
+    const dir = tempDir();
+    const a = opened(dir);
+    mark(a);
+    a.close();
+    expect(readFileSync(join(dir, 'journal'), 'utf8')).toBe(''); // folded into the snapshot
+    expect(Object.keys(JSON.parse(readFileSync(join(dir, 'snapshot.json'), 'utf8'))).sort()).toEqual(['D-0', 'D-1', 'D-2', 'D-3', 'D-4']);
+    const b = opened(dir);
+    expect(b.size).toBe(5);
+    expectMarked(b);
+    b.close();
+  });
+
+  it('survive a crash after flush(), from the journal alone', () => {
+    const dir = tempDir();
+    const a = opened(dir);
+    mark(a);
+    // No close(): the process "dies" here. The snapshot knows nothing; the journal has it all.
+    expect(JSON.parse(readFileSync(join(dir, 'snapshot.json'), 'utf8'))).toEqual({});
+    expect(readFileSync(join(dir, 'journal'), 'utf8').split('\n')).toHaveLength(5 * 20 + 1);
+    const b = opened(dir);
+    expectMarked(b);
+    b.close();
+  });
+
+  it('survive a crash, from a snapshot plus a journal', () => {
+    const dir = tempDir();
+    const a = opened(dir);
+    expect(run(a, 'HY-03', [1, 2])).toEqual([true, true]);
+    a.close();
+    const b = opened(dir);
+    expect(run(b, 'HY-03', [3])).toEqual([true]);
+    b.flush(); // crash after this
+    const c = opened(dir);
+    expect(run(c, 'HY-03', [1, 2, 3, 4])).toEqual([false, false, false, true]);
+    c.close();
+  });
+
+  it('keep the highest seq, so a reboot is still told from a replay after a restart', () => {
+    const dir = tempDir();
+    const a = opened(dir);
+    expect(run(a, 'EL-1', [5000, 4990])).toEqual([true, true]);
+    a.close();
+    const b = opened(dir);
+    expect(run(b, 'EL-1', [4990, 4995, 3, 3])).toEqual([false, true, true, false]);
+    b.close();
+  });
+
+  it('do not keep what was never flushed (a crash before the journal write lets it in again)', () => {
+    const dir = tempDir();
+    const a = opened(dir);
+    expect(run(a, 'HY-03', [1])).toEqual([true]);
+    a.flush();
+    expect(run(a, 'HY-03', [2])).toEqual([true]);
+    // crash: 2 was never written
+    const b = opened(dir);
+    expect(run(b, 'HY-03', [1, 2])).toEqual([false, true]);
+    b.close();
+  });
+
+  it('do not keep what was rolled back', () => {
+    const dir = tempDir();
+    const a = opened(dir);
+    expect(run(a, 'HY-03', [1])).toEqual([true]);
+    a.flush();
+    expect(run(a, 'HY-03', [2])).toEqual([true]);
+    a.rollback();
+    a.flush();
+    a.close();
+    const b = opened(dir);
+    expect(run(b, 'HY-03', [1, 2])).toEqual([false, true]);
+    b.close();
+  });
+
+  it('skip a journal line torn by a crash mid-write, and keep the whole ones', () => {
+    const dir = tempDir();
+    const a = opened(dir);
+    expect(run(a, 'HY-03', [1, 2])).toEqual([true, true]);
+    a.flush();
+    appendFileSync(join(dir, 'journal'), `HY-03\t3\t${String(T).slice(0, 6)}`); // no newline: torn
+    const b = opened(dir);
+    expect(run(b, 'HY-03', [1, 2, 3])).toEqual([false, false, true]);
+    b.close();
+  });
+
+  it('fold the journal into the snapshot when it passes its size', () => {
+    const dir = tempDir();
+    const a = opened(dir, 512);
+    for (let s = 0; s < 200; s++) {
+      expect(a.check('EL-1', s, T)).toBe(true);
+      a.flush();
+    }
+    expect(statSync(join(dir, 'journal')).size).toBeLessThan(512);
+    const b = opened(dir);
+    expect(run(b, 'EL-1', [0, 100, 199, 200])).toEqual([false, false, false, true]);
+    b.close();
+  });
+
+  it('forget devices silent for more than 24 h when the snapshot is written', () => {
+    const dir = tempDir();
+    const a = opened(dir);
+    expect(a.check('OLD', 1, T - DAY - 60_000)).toBe(true);
+    expect(a.check('NEW', 1, T)).toBe(true);
+    a.close();
+    const b = opened(dir);
+    expect(b.size).toBe(1);
+    expect(b.check('NEW', 1, T)).toBe(false);
+    b.close();
+  });
+
+  it('start empty in a new dir, and create it', () => {
+    const dir = join(tempDir(), 'nested', 'dedup');
+    const a = opened(dir);
+    expect(a.size).toBe(0);
+    expect(existsSync(join(dir, 'snapshot.json'))).toBe(true);
+    a.close();
+  });
+
+  it('a snapshot written by hand with another key layout is read by key', () => {
+    const dir = tempDir();
+    const bits = new Uint32Array(WINDOW / 32);
+    bits[0] = 0b1010; // seqs 1 and 3
+    writeFileSync(join(dir, 'snapshot.json'), JSON.stringify({ 'HY-03': [3, T, Buffer.from(bits.buffer).toString('base64')] }));
+    const a = opened(dir);
+    expect(run(a, 'HY-03', [0, 1, 2, 3])).toEqual([true, false, true, false]);
+    a.close();
+  });
+});
