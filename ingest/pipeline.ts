@@ -33,23 +33,25 @@ export interface PipelineDeps {
 }
 
 /** One frozen tags object per device and measurement, so the encoder can cache its escaping. */
-class TagCache {
-  private readonly cache = new Map<string, Readonly<Record<string, string>>>();
-  get(key: string, make: () => Record<string, string>): Readonly<Record<string, string>> {
-    let t = this.cache.get(key);
-    if (!t) {
-      t = Object.freeze(make());
-      this.cache.set(key, t);
-    }
-    return t;
-  }
+interface DeviceTags {
+  reading: Readonly<Record<string, string>>;
+  status: Readonly<Record<string, string>>;
+  events: Map<string, Readonly<Record<string, string>>>;
+}
+
+function makeTags(d: RegisteredDevice): DeviceTags {
+  return {
+    reading: Object.freeze({ site: d.site, building: d.building, device: d.id }),
+    status: Object.freeze({ site: d.site, device: d.id, kind: d.kind }),
+    events: new Map(),
+  };
 }
 
 export class IngestPipeline {
   readonly decoder: Decoder;
   readonly devices: DeviceStates;
   readonly counters: IngestCounters = { messages: 0, accepted: 0, duplicates: 0 };
-  private readonly tags = new TagCache();
+  private readonly tags = new WeakMap<RegisteredDevice, DeviceTags>();
   private readonly now: () => number;
 
   // The current turn.
@@ -91,12 +93,14 @@ export class IngestPipeline {
     const device = d.device;
     if (!device) return;
     this.devices.seen(device.id, now);
+    let tags = this.tags.get(device);
+    if (!tags) this.tags.set(device, (tags = makeTags(device)));
     for (const r of d.readings) {
       if (r.seq !== undefined && !this.deps.dedup.check(r.device, r.seq, now)) {
         this.turnDuplicates++;
         continue;
       }
-      if (this.push(topic, payload, { measurement: r.kind, tags: this.deviceTags(device), fields: r.metrics, ts: r.ts }, now)) {
+      if (this.push(topic, payload, { measurement: r.kind, tags: tags.reading, fields: r.metrics, ts: r.ts }, now)) {
         this.readings.push(r);
       }
     }
@@ -105,21 +109,20 @@ export class IngestPipeline {
         this.turnDuplicates++;
         continue;
       }
-      const tags = this.tags.get(`e\u0000${device.id}\u0000${e.code}`, () => ({ site: device.site, building: device.building, device: device.id, kind: device.kind, code: e.code }));
-      if (this.push(topic, payload, { measurement: 'events', tags, fields: { active: e.active, detail: e.detail }, ts: e.ts }, now)) {
+      let eventTags = tags.events.get(e.code);
+      if (!eventTags) {
+        eventTags = Object.freeze({ site: device.site, building: device.building, device: device.id, kind: device.kind, code: e.code });
+        tags.events.set(e.code, eventTags);
+      }
+      if (this.push(topic, payload, { measurement: 'events', tags: eventTags, fields: { active: e.active, detail: e.detail }, ts: e.ts }, now)) {
         this.events.push(e);
       }
     }
     for (const s of d.statuses) {
-      const tags = this.tags.get(`s\u0000${device.id}`, () => ({ site: device.site, device: device.id, kind: device.kind }));
-      if (this.push(topic, payload, { measurement: 'status', tags, fields: { online: s.online }, ts: s.ts }, now)) {
+      if (this.push(topic, payload, { measurement: 'status', tags: tags.status, fields: { online: s.online }, ts: s.ts }, now)) {
         this.statuses.push(s);
       }
     }
-  }
-
-  private deviceTags(device: RegisteredDevice): Readonly<Record<string, string>> {
-    return this.tags.get(`r\u0000${device.id}`, () => ({ site: device.site, building: device.building, device: device.id }));
   }
 
   /** Encodes a point for this turn's spool write; a point the store cannot carry is a reject. */

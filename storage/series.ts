@@ -66,6 +66,11 @@ export interface SeriesStore {
    * Writing the same line twice is harmless: the same point is overwritten.
    */
   writeLines(lines: readonly string[]): Promise<RejectedLine[]>;
+  /**
+   * The same for a batch already in bytes: `count` records, each followed by a newline,
+   * as the spool holds them. The hot path: no copy back to text unless something is refused.
+   */
+  writeBatch(body: Buffer, count: number): Promise<RejectedLine[]>;
   /** Latest value of each field per device of one measurement. */
   latest(measurement: string, devices?: readonly string[]): Promise<Map<string, LatestValues>>;
   /** One metric of one device, downsampled to `stepMs`; empty steps are left out. */

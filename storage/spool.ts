@@ -21,12 +21,16 @@ export interface SpoolOptions {
   fsyncMs?: number;
 }
 
-/** Records appended together: where they are on disk, and the records themselves. */
+/**
+ * Records appended or read together: where they are on disk, and their bytes (each record
+ * followed by a newline), which go to the store as they are, without another copy to text.
+ */
 export interface Chunk {
   seg: number;
   start: number;
   end: number;
-  lines: string[];
+  body: Buffer;
+  count: number;
 }
 
 interface Segment {
@@ -88,7 +92,8 @@ export class Spool {
     }
     this.current = { id: nextId, size: 0, acked: 0, closed: false };
     this.segments.set(nextId, this.current);
-    this.fd = openSync(join(this.opts.dir, name(nextId)), 'a');
+    // a+: the writer reads the live segment back when it falls behind.
+    this.fd = openSync(join(this.opts.dir, name(nextId)), 'a+');
     this.openedAt = Date.now();
   }
 
@@ -114,7 +119,7 @@ export class Spool {
     this.current.size += buf.length;
     this.totalBytes += buf.length;
     this.dirty = true;
-    return { seg: this.current.id, start, end: this.current.size, lines };
+    return { seg: this.current.id, start, end: this.current.size, body: buf, count: lines.length };
   }
 
   /** The store has the records in [start, end) of segment `seg`. */
@@ -161,9 +166,10 @@ export class Spool {
    */
   read(seg: number, offset: number, maxLines: number, maxBytes = 4 * 1024 * 1024): Chunk {
     const s = this.segments.get(seg);
-    if (!s) return { seg, start: offset, end: offset, lines: [] };
+    const empty = { seg, start: offset, end: offset, body: Buffer.alloc(0), count: 0 };
+    if (!s) return empty;
     const available = s.size - offset;
-    if (available <= 0) return { seg, start: offset, end: offset, lines: [] };
+    if (available <= 0) return empty;
     const fd = s === this.current ? this.fd : openSync(join(this.opts.dir, name(seg)), 'r');
     try {
       const want = Math.min(available, maxBytes);
@@ -174,18 +180,18 @@ export class Spool {
         if (n === 0) break;
         got += n;
       }
-      const lines: string[] = [];
+      let count = 0;
       let pos = 0;
-      while (lines.length < maxLines) {
+      while (count < maxLines) {
         const nl = buf.indexOf(10, pos);
         if (nl < 0 || nl >= got) break;
-        lines.push(buf.toString('utf8', pos, nl));
+        count++;
         pos = nl + 1;
       }
-      if (lines.length === 0 && got === want && want === maxBytes) {
+      if (count === 0 && got === want && want === maxBytes) {
         throw new Error(`spool segment ${seg} has a record longer than ${maxBytes} bytes at ${offset}`);
       }
-      return { seg, start: offset, end: offset + pos, lines };
+      return { seg, start: offset, end: offset + pos, body: buf.subarray(0, pos), count };
     } finally {
       if (s !== this.current) closeSync(fd);
     }

@@ -11,6 +11,7 @@
  * one is sent; only a batch that was already in flight may land before an earlier one that failed.
  */
 import type { Chunk, Spool } from './spool.ts';
+import { splitLines } from './lines.ts';
 import { StoreWriteError, type RejectedLine, type SeriesStore } from './series.ts';
 
 export interface WriterEvents {
@@ -35,10 +36,12 @@ export interface WriterOptions {
 }
 
 interface Batch {
-  lines: string[];
+  /** dispatch order, so failed batches are retried oldest first */
+  n: number;
+  bodies: Buffer[];
+  count: number;
   /** byte ranges to acknowledge per segment */
   acks: Map<number, number>;
-  attempt: number;
 }
 
 export class SeriesWriter {
@@ -48,8 +51,11 @@ export class SeriesWriter {
   private mode: 'live' | 'disk' = 'live';
   private cursor = { seg: 0, offset: 0 };
   private inFlight = 0;
-  private retry: Batch | undefined;
+  /** batches that failed and wait to be sent again, oldest first; nothing new goes out meanwhile */
+  private failed: Batch[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
+  private dispatched = 0;
+  private attempt = 0;
   private flushTimer: NodeJS.Timeout | undefined;
   private storeUp = true;
   private lastError: string | undefined;
@@ -79,7 +85,7 @@ export class SeriesWriter {
     if (this.mode === 'disk') return; // the disk reader will get to them
     if (this.queuedLines === 0) this.queuedSince = Date.now();
     this.queue.push(chunk);
-    this.queuedLines += chunk.lines.length;
+    this.queuedLines += chunk.count;
     if (this.queuedLines > this.memoryLines) this.toDisk({ seg: this.queue[0]!.seg, offset: this.queue[0]!.start });
     if (this.queuedLines >= this.opts.batchSize || (this.mode as string) === 'disk') this.pump(false);
   }
@@ -102,7 +108,11 @@ export class SeriesWriter {
   }
 
   private pump(timer: boolean): void {
-    if (this.retry) return;
+    if (this.failed.length > 0) {
+      // Later batches wait until the failed ones land, so what reaches the store keeps spool order.
+      if (!this.retryTimer && this.inFlight === 0) this.send(this.failed.shift()!);
+      return;
+    }
     while (this.inFlight < this.maxInFlight) {
       const batch = this.mode === 'live' ? this.takeLive(timer || this.stopping) : this.takeDisk();
       if (!batch) break;
@@ -116,16 +126,18 @@ export class SeriesWriter {
   private takeLive(flushDue: boolean): Batch | undefined {
     if (this.queuedLines === 0) return undefined;
     if (this.queuedLines < this.opts.batchSize && !(flushDue && Date.now() - this.queuedSince >= this.opts.flushMs) && !this.stopping) return undefined;
-    const lines: string[] = [];
+    const bodies: Buffer[] = [];
+    let count = 0;
     const acks = new Map<number, number>();
-    while (this.queue.length > 0 && lines.length < this.opts.batchSize) {
+    while (this.queue.length > 0 && count < this.opts.batchSize) {
       const c = this.queue.shift()!;
-      for (const l of c.lines) lines.push(l);
+      bodies.push(c.body);
+      count += c.count;
       acks.set(c.seg, (acks.get(c.seg) ?? 0) + (c.end - c.start));
-      this.queuedLines -= c.lines.length;
+      this.queuedLines -= c.count;
     }
     this.queuedSince = Date.now();
-    return { lines, acks, attempt: 0 };
+    return { n: ++this.dispatched, bodies, count, acks };
   }
 
   private takeDisk(): Batch | undefined {
@@ -149,7 +161,7 @@ export class SeriesWriter {
         continue;
       }
       const chunk = spool.read(seg, offset, this.opts.batchSize);
-      if (chunk.lines.length === 0) {
+      if (chunk.count === 0) {
         if (spool.isCurrent(seg)) return undefined; // a record is being appended
         // A torn last record of a segment closed by a crash: nothing whole is left in it.
         spool.ack(seg, size - offset);
@@ -157,16 +169,19 @@ export class SeriesWriter {
         continue;
       }
       this.cursor = { seg, offset: chunk.end };
-      return { lines: chunk.lines, acks: new Map([[seg, chunk.end - chunk.start]]), attempt: 0 };
+      return { n: ++this.dispatched, bodies: [chunk.body], count: chunk.count, acks: new Map([[seg, chunk.end - chunk.start]]) };
     }
   }
 
   private send(batch: Batch): void {
     this.inFlight++;
     const started = process.hrtime.bigint();
-    this.opts.store.writeLines(batch.lines).then(
+    const body = batch.bodies.length === 1 ? batch.bodies[0]! : Buffer.concat(batch.bodies);
+    batch.bodies = [body];
+    this.opts.store.writeBatch(body, batch.count).then(
       (rejected) => {
         this.inFlight--;
+        this.attempt = 0;
         if (!this.storeUp) {
           this.storeUp = true;
           this.lastError = undefined;
@@ -174,7 +189,7 @@ export class SeriesWriter {
         }
         if (rejected.length > 0) this.opts.events.rejected(rejected);
         for (const [seg, bytes] of batch.acks) this.opts.spool.ack(seg, bytes);
-        this.opts.events.written(batch.lines.length - rejected.length, Number(process.hrtime.bigint() - started) / 1e9);
+        this.opts.events.written(batch.count - rejected.length, Number(process.hrtime.bigint() - started) / 1e9);
         this.pump(false);
       },
       (err: unknown) => {
@@ -183,7 +198,7 @@ export class SeriesWriter {
         const message = err instanceof Error ? err.message : String(err);
         if (!retriable) {
           // Nothing about the batch can be said (a query error, say): record each line as refused.
-          this.opts.events.rejected(batch.lines.map((line) => ({ line, reason: message })));
+          this.opts.events.rejected(splitLines(body).map((line) => ({ line, reason: message })));
           for (const [seg, bytes] of batch.acks) this.opts.spool.ack(seg, bytes);
           this.pump(false);
           return;
@@ -199,20 +214,15 @@ export class SeriesWriter {
   }
 
   private scheduleRetry(batch: Batch): void {
-    // Later batches wait until this one lands, so what reaches the store keeps spool order.
-    this.retry = batch;
-    batch.attempt++;
-    const delay = Math.min(this.maxBackoffMs, 100 * 2 ** Math.min(batch.attempt, 10)) * (0.75 + Math.random() * 0.5);
+    // Both batches in flight may fail: keep every failed one, oldest first, behind one timer.
+    this.failed.push(batch);
+    this.failed.sort((a, b) => a.n - b.n);
+    if (this.retryTimer) return;
+    this.attempt++;
+    const delay = Math.min(this.maxBackoffMs, 100 * 2 ** Math.min(this.attempt, 10)) * (0.75 + Math.random() * 0.5);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      const b = this.retry!;
-      this.retry = undefined;
-      if (this.inFlight >= this.maxInFlight) {
-        this.retry = b;
-        this.scheduleRetry(b);
-        return;
-      }
-      this.send(b);
+      this.pump(false);
     }, this.stopping ? Math.min(delay, 200) : delay);
     this.retryTimer.unref();
   }
@@ -221,7 +231,7 @@ export class SeriesWriter {
   async drain(timeoutMs: number): Promise<boolean> {
     this.stopping = true;
     this.pump(true);
-    if (this.inFlight === 0 && this.queuedLines === 0 && !this.retry && this.mode === 'live') return true;
+    if (this.inFlight === 0 && this.queuedLines === 0 && this.failed.length === 0 && this.mode === 'live') return true;
     return new Promise<boolean>((resolve) => {
       const t = setTimeout(() => resolve(false), timeoutMs);
       this.idleWaiters.push(() => {
@@ -237,3 +247,4 @@ export class SeriesWriter {
     if (this.retryTimer) clearTimeout(this.retryTimer);
   }
 }
+

@@ -11,6 +11,7 @@
  *   (0/1), and of a string field an error.
  */
 import Database from 'better-sqlite3';
+import { splitLines } from '../lines.ts';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { StoreWriteError, type FieldValue, type LatestValues, type Point, type RejectedLine, type SeriesBucket, type SeriesQuery, type SeriesStore } from '../series.ts';
 import { toLine } from '../influx/line-protocol.ts';
@@ -110,6 +111,10 @@ export class EmbeddedStore implements SeriesStore {
       this.seriesIds.set(key, id);
     }
     return id;
+  }
+
+  async writeBatch(body: Buffer): Promise<RejectedLine[]> {
+    return this.writeLines(splitLines(body));
   }
 
   async writeLines(lines: readonly string[]): Promise<RejectedLine[]> {

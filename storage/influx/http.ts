@@ -37,13 +37,13 @@ export class InfluxHttp {
   }
 
   /** POSTs a body of lines. Returns the status and, for errors, InfluxDB's message. */
-  async write(body: string): Promise<{ status: number; error?: string }> {
+  async write(body: string | Buffer): Promise<{ status: number; error?: string }> {
     let res: Response;
     try {
       res = await fetch(`${this.base}/write?db=${encodeURIComponent(this.opts.db)}&precision=ms`, {
         method: 'POST',
         headers: { ...this.headers, 'content-type': 'text/plain; charset=utf-8' },
-        body,
+        body: typeof body === 'string' ? body : new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.byteLength),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {

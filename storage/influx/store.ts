@@ -8,6 +8,7 @@
  * the batch. 401/403, 429, 5xx and network errors are worth retrying.
  */
 import { StoreWriteError, type LatestValues, type Point, type RejectedLine, type SeriesBucket, type SeriesQuery, type SeriesStore, type FieldValue } from '../series.ts';
+import { splitLines } from '../lines.ts';
 import { InfluxHttp, quoteIdent, quoteString, type InfluxOptions, type QuerySeries } from './http.ts';
 import { toLine } from './line-protocol.ts';
 
@@ -26,6 +27,13 @@ export class InfluxStore implements SeriesStore {
   async init(): Promise<void> {
     // CREATE DATABASE is idempotent on 1.x; 2.x/3.x map databases to buckets made beforehand.
     await this.http.query(`CREATE DATABASE ${quoteIdent(this.http.opts.db)}`, { method: 'POST', db: false });
+  }
+
+  async writeBatch(body: Buffer, count: number): Promise<RejectedLine[]> {
+    if (count === 0) return [];
+    const res = await this.http.write(body);
+    if (res.status < 300) return [];
+    return this.handleError(splitLines(body), res.status, res.error ?? '');
   }
 
   async writeLines(lines: readonly string[]): Promise<RejectedLine[]> {
