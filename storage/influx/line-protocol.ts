@@ -1,17 +1,18 @@
 /**
- * Points to InfluxDB line protocol (precision ms). Numbers are always written as floats, so
- * a device that sends 1 and then 1.5 never causes a field-type conflict. Tag sets are cached
+ * Points to InfluxDB line protocol (precision ms), escaped by the official client's `escape`
+ * helpers (pinned `@influxdata/influxdb-client`). Numbers are always written as floats, so a
+ * device that sends 1 and then 1.5 never causes a field-type conflict. Tag sets are cached
  * per tags object: ingest passes one frozen tags object per device, so the hot path escapes
  * nothing.
  *
- * The escaping is written here rather than taken from `@influxdata/influxdb-client`: its
- * `escape.tag` and `escape.measurement` turn a tab into the two characters `\t`, which
- * InfluxDB stores as a backslash and a "t" (InfluxDB takes a raw tab literally). Only what
- * the line-protocol grammar needs is escaped: comma, space and (in keys and tag values) `=`;
- * in string fields `"` and `\`. A newline cannot be carried at all (and the spool frames
- * records by line), nor can a backslash at the end of a name or tag value: InfluxDB 1.x
- * reads it as escaping the separator after it.
+ * What InfluxDB cannot give back unchanged is refused rather than mangled: a control
+ * character in a name or tag value (the client writes a tab as the two characters `\t`, which
+ * InfluxDB 1.x keeps as a backslash and a t), a newline in a string field (the spool frames
+ * records by line; ingest makes event details single-line), a backslash at the end of a name
+ * or tag value (InfluxDB 1.x reads it as escaping the separator after it), an empty name, and
+ * a measurement starting with `#` (a comment line).
  */
+import { escape } from '@influxdata/influxdb-client';
 import type { Point } from '../series.ts';
 
 export class LineProtocolError extends Error {
@@ -22,26 +23,14 @@ const tagSets = new WeakMap<object, string>();
 const fieldKeys = new Map<string, string>();
 
 const NEWLINE = /[\n\r]/;
-
-/** Comma, space and `=`: tag keys, tag values and field keys. */
-function escapeKey(s: string): string {
-  return /[, =]/.test(s) ? s.replace(/[, =]/g, '\\$&') : s;
-}
-
-/** Comma and space: measurements. */
-function escapeMeasurement(s: string): string {
-  return /[, ]/.test(s) ? s.replace(/[, ]/g, '\\$&') : s;
-}
-
-/** A double-quoted string field. */
-function quoteField(s: string): string {
-  return `"${/["\\]/.test(s) ? s.replace(/["\\]/g, '\\$&') : s}"`;
-}
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** Checks a name or tag value InfluxDB can store and give back unchanged. */
 function checkName(what: string, value: string): void {
   if (value === '') throw new LineProtocolError(`${what} is empty`);
   if (NEWLINE.test(value)) throw new LineProtocolError(`${what} contains a newline`);
+  if (CONTROL.test(value)) throw new LineProtocolError(`${what} contains a control character`);
   if (value.endsWith('\\')) throw new LineProtocolError(`${what} ends with a backslash`);
 }
 
@@ -55,7 +44,7 @@ function tagSet(tags: Readonly<Record<string, string>>): string {
     checkName(`tag key ${JSON.stringify(key)}`, key);
     if (typeof value !== 'string') throw new LineProtocolError(`tag ${key} is not a string`);
     checkName(`tag ${key}`, value);
-    s += `,${escapeKey(key)}=${escapeKey(value)}`;
+    s += `,${escape.tag(key)}=${escape.tag(value)}`;
   }
   if (Object.isFrozen(tags)) tagSets.set(tags, s);
   return s;
@@ -65,7 +54,7 @@ function fieldKey(name: string): string {
   let k = fieldKeys.get(name);
   if (k === undefined) {
     checkName(`field name ${JSON.stringify(name)}`, name);
-    k = escapeKey(name);
+    k = escape.tag(name);
     if (fieldKeys.size < 10_000) fieldKeys.set(name, k);
   }
   return k;
@@ -88,7 +77,7 @@ export function toLine(p: Point): string {
     } else if (typeof v === 'string') {
       // The spool frames records by newline; ingest makes event details single-line.
       if (NEWLINE.test(v)) throw new LineProtocolError(`field ${name} contains a newline`);
-      enc = quoteField(v);
+      enc = escape.quoted(v);
     } else {
       continue;
     }
@@ -96,5 +85,5 @@ export function toLine(p: Point): string {
   }
   if (!fields) throw new LineProtocolError(`point of ${p.measurement} has no fields`);
   if (!Number.isSafeInteger(p.ts)) throw new LineProtocolError(`timestamp ${p.ts} is not an integer number of ms`);
-  return `${escapeMeasurement(p.measurement)}${tagSet(p.tags)} ${fields} ${p.ts}`;
+  return `${escape.measurement(p.measurement)}${tagSet(p.tags)} ${fields} ${p.ts}`;
 }
