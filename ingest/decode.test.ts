@@ -188,13 +188,23 @@ describe('telemetry', () => {
     expect(d.rejects).toEqual([]);
     expect(d.device?.id).toBe('HY-03');
     expect(d.readings).toEqual([
-      { site: 'jinfo-garden', kind: 'hydrant', device: 'HY-03', building: '3栋', ts: NOW - 1000, seq: 42, metrics: { pressure_mpa: 0.28, battery_pct: 87 } },
+      { site: 'jinfo-garden', kind: 'hydrant', device: 'HY-03', building: '3栋', ts: NOW - 1000, seq: 42, fp: expect.any(Number), metrics: { pressure_mpa: 0.28, battery_pct: 87 } },
     ]);
+  });
+
+  it('fingerprints a reading by its ts as sent and its values, for de-duplication', () => {
+    const fp = (body: object) => decode(HY, body).readings[0]!.fp;
+    const a = fp({ ts: NOW - 1000, seq: 1, metrics: { pressure_mpa: 0.28 } });
+    expect(fp({ ts: NOW - 1000, seq: 1, metrics: { pressure_mpa: 0.28 } })).toBe(a);
+    expect(fp({ ts: NOW - 999, seq: 1, metrics: { pressure_mpa: 0.28 } })).not.toBe(a);
+    expect(fp({ ts: NOW - 1000, seq: 1, metrics: { pressure_mpa: 0.29 } })).not.toBe(a);
+    expect(fp({ seq: 1, metrics: { pressure_mpa: 0.28 } })).not.toBe(a);
+    expect(decode(HY, { metrics: { pressure_mpa: 0.28 } }).readings[0]!.fp).toBeUndefined();
   });
 
   it('keeps the good metrics of a message and rejects each bad one on its own', () => {
     const d = decode(HY, { seq: 0, metrics: { pressure_mpa: 0.3, floor: 3, flow_lps: -1, leak: false, temp_c: 'cold' } });
-    expect(d.readings).toEqual([{ site: 'jinfo-garden', kind: 'hydrant', device: 'HY-03', building: '3栋', ts: NOW, seq: 0, metrics: { pressure_mpa: 0.3, leak: false } }]);
+    expect(d.readings).toEqual([{ site: 'jinfo-garden', kind: 'hydrant', device: 'HY-03', building: '3栋', ts: NOW, seq: 0, fp: expect.any(Number), metrics: { pressure_mpa: 0.3, leak: false } }]);
     expect(d.rejects.map((r) => [r.reason, r.detail.split(':')[0]])).toEqual([
       ['bad_metric', 'floor'],
       ['bad_metric', 'flow_lps'],
@@ -330,7 +340,7 @@ describe('events', () => {
   it('become events with the registry\'s fields', () => {
     const d = decode(EVENT, { ts: '2026-11-25T08:00:00Z', seq: 9, code: 'valve_open', active: true, detail: 'opened by staff' });
     expect(d.events).toEqual([
-      { site: 'jinfo-garden', kind: 'hydrant', device: 'HY-03', building: '3栋', ts: NOW, seq: 9, code: 'valve_open', active: true, detail: 'opened by staff' },
+      { site: 'jinfo-garden', kind: 'hydrant', device: 'HY-03', building: '3栋', ts: NOW, seq: 9, fp: expect.any(Number), code: 'valve_open', active: true, detail: 'opened by staff' },
     ]);
   });
 

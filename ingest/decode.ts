@@ -9,6 +9,7 @@ import { isUtf8 } from 'node:buffer';
 import { EVENT_CODE_SETS, METRICS, type Registry, type RegisteredDevice } from '../config/index.ts';
 import type { DeviceEvent, DeviceStatus, Reading } from '../bus.ts';
 import { parseTopic, type Topic } from './topic.ts';
+import { Fingerprint } from './dedup.ts';
 
 export const MAX_PAYLOAD = 16 * 1024;
 export const FUTURE_MS = 5 * 60_000;
@@ -27,8 +28,9 @@ export interface Reject {
 export interface Decoded {
   device?: RegisteredDevice;
   topic?: Topic;
-  readings: Reading[];
-  events: DeviceEvent[];
+  /** `fp`: the content's fingerprint for de-duplication, where the element has a seq */
+  readings: (Reading & { fp?: number })[];
+  events: (DeviceEvent & { fp?: number })[];
   statuses: DeviceStatus[];
   rejects: Reject[];
   /** topic parsed but the device is not in the estate file (for the unregistered list) */
@@ -119,6 +121,13 @@ const STATUS_KEYS = new Set(['ts', 'online']);
 function unknownKey(o: Record<string, unknown>, allowed: Set<string>): string | undefined {
   for (const k in o) if (!allowed.has(k)) return k;
   return undefined;
+}
+
+/** What makes a reading this reading: its ts as sent (absent is part of it) and its values. */
+function readingFingerprint(ts: unknown, metrics: Record<string, number | boolean>): number {
+  const f = new Fingerprint().add(String(ts));
+  for (const name in metrics) f.add(name).add(String(metrics[name]));
+  return f.value();
 }
 
 export class Decoder {
@@ -235,7 +244,7 @@ export class Decoder {
       device: device.id,
       building: device.building,
       ts,
-      ...(el.seq !== undefined ? { seq: el.seq as number } : {}),
+      ...(el.seq !== undefined ? { seq: el.seq as number, fp: readingFingerprint(el.ts, good) } : {}),
       metrics: good,
     });
   }
@@ -265,7 +274,7 @@ export class Decoder {
       device: device.id,
       building: device.building,
       ts,
-      ...(el.seq !== undefined ? { seq: el.seq as number } : {}),
+      ...(el.seq !== undefined ? { seq: el.seq as number, fp: new Fingerprint().add(String(el.ts)).add(el.code).add(String(el.active)).add(detail).value() } : {}),
       code: el.code,
       active: el.active,
       detail,

@@ -1,7 +1,18 @@
 /**
  * De-duplication by (device, seq) (CONTRACT section 2): the same seq again within 24 h is
- * taken once. Per key, the highest seq seen and a bitmap of the WINDOW seqs below it. A seq
- * more than WINDOW below the highest means the device rebooted and counts afresh.
+ * taken once. Per key, the highest seq seen and, for the WINDOW seqs below it, a 32-bit
+ * fingerprint of the content each carried (its ts as sent, and its metrics or event).
+ *
+ * - A seq seen before with the same fingerprint is a duplicate (a QoS 1 redelivery, a replayed
+ *   buffer): dropped.
+ * - A seq seen before with another fingerprint is a new reading under a reused number: the
+ *   device rebooted, or its counter wrapped (an 8-bit counter goes 255 → 0). Taken. Without
+ *   this, a device that rebooted after fewer than WINDOW messages would lose that many.
+ * - A seq more than WINDOW below the highest: the device counts afresh. Taken.
+ * - A key silent for 24 h is forgotten.
+ *
+ * A device that sends no ts and repeats identical values under a reused seq is the one case
+ * that stays ambiguous: such a reading is dropped (docs/ingest.md asks devices to send ts).
  *
  * Remembered across restarts: every accepted seq is appended to a journal in the same turn
  * as the spool (after it, so a crash between the two can only let a duplicate through, never
@@ -10,14 +21,28 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const WINDOW = 1024;
+export const WINDOW = 256;
 const DAY_MS = 24 * 3600_000;
-const WORDS = WINDOW / 32;
 
 interface KeyState {
   max: number;
   at: number;
-  bits: Uint32Array;
+  /** fingerprint per seq % WINDOW; 0 = not seen */
+  fps: Uint32Array;
+}
+
+/** FNV-1a over strings, never 0 (0 marks an empty slot). */
+export class Fingerprint {
+  private h = 0x811c9dc5;
+  add(s: string): this {
+    let h = this.h;
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    this.h = h;
+    return this;
+  }
+  value(): number {
+    return this.h >>> 0 || 1;
+  }
 }
 
 export class SeqDedup {
@@ -25,8 +50,8 @@ export class SeqDedup {
   private journalFd = -1;
   private journalBytes = 0;
   private pending = '';
-  /** keys and seqs marked since the last flush, for `rollback` */
-  private marked: [KeyState, number][] = [];
+  /** slots marked since the last flush and what they held, for `rollback` */
+  private marked: [KeyState, number, number][] = [];
 
   constructor(
     private readonly dir: string | undefined,
@@ -39,12 +64,12 @@ export class SeqDedup {
     const snap = join(this.dir, 'snapshot.json');
     if (existsSync(snap)) {
       const data = JSON.parse(readFileSync(snap, 'utf8')) as Record<string, [number, number, string]>;
-      for (const [key, [max, at, bits]] of Object.entries(data)) {
+      for (const [key, [max, at, fps]] of Object.entries(data)) {
         // Copied into an array of its own: a small Buffer is a view into Node's shared pool, so
-        // its `.buffer` is the whole pool, not these bytes (reading it gave another key's bits).
-        const words = new Uint32Array(WORDS);
-        new Uint8Array(words.buffer).set(Buffer.from(bits, 'base64').subarray(0, WORDS * 4));
-        this.keys.set(key, { max, at, bits: words });
+        // its `.buffer` is the whole pool, not these bytes.
+        const words = new Uint32Array(WINDOW);
+        new Uint8Array(words.buffer).set(Buffer.from(fps, 'base64').subarray(0, WINDOW * 4));
+        this.keys.set(key, { max, at, fps: words });
       }
     }
     const journal = join(this.dir, 'journal');
@@ -53,39 +78,43 @@ export class SeqDedup {
       // The last piece has no newline after it: empty, or a line torn by a crash mid-write.
       lines.pop();
       for (const line of lines) {
-        const tab = line.lastIndexOf('\t');
-        const tab2 = tab > 0 ? line.lastIndexOf('\t', tab - 1) : -1;
-        if (tab2 <= 0) continue;
-        const seq = Number(line.slice(tab2 + 1, tab));
-        const at = Number(line.slice(tab + 1));
-        if (!Number.isSafeInteger(seq) || !Number.isFinite(at)) continue;
-        this.check(line.slice(0, tab2), seq, at, false);
+        // key \t seq \t fingerprint \t at (a key is a device id, which holds no tab)
+        const parts = line.split('\t');
+        if (parts.length !== 4) continue;
+        const seq = Number(parts[1]);
+        const fp = Number(parts[2]);
+        const at = Number(parts[3]);
+        if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(fp) || !Number.isFinite(at)) continue;
+        this.check(parts[0]!, seq, at, fp, false);
       }
     }
     this.compact();
   }
 
-  /** True when (key, seq) is new; records it. */
-  check(key: string, seq: number, now: number, journal = true): boolean {
+  /**
+   * True when (key, seq) is new; records it. `fp` is the content's fingerprint (see
+   * `Fingerprint`); callers that know nothing of the content pass 1.
+   */
+  check(key: string, seq: number, now: number, fp = 1, journal = true): boolean {
     let s = this.keys.get(key);
+    const slot = seq % WINDOW;
     if (!s || now - s.at > DAY_MS || seq <= s.max - WINDOW) {
-      s = { max: seq, at: now, bits: new Uint32Array(WORDS) };
+      s = { max: seq, at: now, fps: new Uint32Array(WINDOW) };
       this.keys.set(key, s);
     } else if (seq > s.max) {
       const gap = seq - s.max;
-      if (gap >= WINDOW) s.bits.fill(0);
-      else for (let q = s.max + 1; q <= seq; q++) s.bits[(q % WINDOW) >>> 5]! &= ~(1 << (q & 31));
+      if (gap >= WINDOW) s.fps.fill(0);
+      else for (let q = s.max + 1; q <= seq; q++) s.fps[q % WINDOW] = 0;
       s.max = seq;
-    } else {
-      const w = (seq % WINDOW) >>> 5;
-      const b = 1 << (seq & 31);
-      if (s.bits[w]! & b) return false;
+    } else if (s.fps[slot] === fp) {
+      return false;
     }
-    s.bits[(seq % WINDOW) >>> 5]! |= 1 << (seq & 31);
+    const before = s.fps[slot]!;
+    s.fps[slot] = fp;
     s.at = now;
     if (journal) {
-      this.marked.push([s, seq]);
-      if (this.dir) this.pending += `${key}\t${seq}\t${now}\n`;
+      this.marked.push([s, slot, before]);
+      if (this.dir) this.pending += `${key}\t${seq}\t${fp}\t${now}\n`;
     }
     return true;
   }
@@ -104,7 +133,10 @@ export class SeqDedup {
 
   /** Forgets what was marked since the last flush: the turn could not be made durable. */
   rollback(): void {
-    for (const [s, seq] of this.marked) s.bits[(seq % WINDOW) >>> 5]! &= ~(1 << (seq & 31));
+    for (let i = this.marked.length - 1; i >= 0; i--) {
+      const [s, slot, before] = this.marked[i]!;
+      s.fps[slot] = before;
+    }
     this.marked.length = 0;
     this.pending = '';
   }
@@ -119,7 +151,7 @@ export class SeqDedup {
         this.keys.delete(key);
         continue;
       }
-      data[key] = [s.max, s.at, Buffer.from(s.bits.buffer).toString('base64')];
+      data[key] = [s.max, s.at, Buffer.from(s.fps.buffer).toString('base64')];
     }
     const tmp = join(this.dir, 'snapshot.json.tmp');
     writeFileSync(tmp, JSON.stringify(data));

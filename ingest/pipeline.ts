@@ -96,7 +96,7 @@ export class IngestPipeline {
     let tags = this.tags.get(device);
     if (!tags) this.tags.set(device, (tags = makeTags(device)));
     for (const r of d.readings) {
-      if (r.seq !== undefined && !this.deps.dedup.check(r.device, r.seq, now)) {
+      if (r.seq !== undefined && !this.deps.dedup.check(r.device, r.seq, now, r.fp)) {
         this.turnDuplicates++;
         continue;
       }
@@ -105,7 +105,7 @@ export class IngestPipeline {
       }
     }
     for (const e of d.events) {
-      if (e.seq !== undefined && !this.deps.dedup.check(`${e.device}#event`, e.seq, now)) {
+      if (e.seq !== undefined && !this.deps.dedup.check(`${e.device}#event`, e.seq, now, e.fp)) {
         this.turnDuplicates++;
         continue;
       }
