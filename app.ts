@@ -97,6 +97,7 @@ export function createApp(opts: AppOptions): App {
     log: log.child({ part: 'ingest' }),
     onTurn: (messages, accepted, duplicates) => {
       metrics.messages.inc(messages);
+      metrics.turnMessages.observe(messages);
       if (accepted) metrics.accepted.inc(accepted);
       if (duplicates) metrics.duplicates.inc(duplicates);
     },

@@ -27,6 +27,12 @@ export function createMetrics(sources: { spool: () => { segments: number; bytes:
       buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10000],
       registers: [registry],
     }),
+    turnMessages: new Histogram({
+      name: 'estate_ingest_turn_messages',
+      help: 'Messages handled per event-loop turn, that is per spool write and per release of acknowledgements',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000],
+      registers: [registry],
+    }),
     spoolSegments: new Gauge({
       name: 'estate_spool_segments',
       help: 'Spool segment files on disk',

@@ -192,13 +192,16 @@ describe('telemetry', () => {
     ]);
   });
 
-  it('fingerprints a reading by its ts as sent and its values, for de-duplication', () => {
+  it('fingerprints a reading by its ts as sent or, without one, by its values, for de-duplication', () => {
     const fp = (body: object) => decode(HY, body).readings[0]!.fp;
     const a = fp({ ts: NOW - 1000, seq: 1, metrics: { pressure_mpa: 0.28 } });
     expect(fp({ ts: NOW - 1000, seq: 1, metrics: { pressure_mpa: 0.28 } })).toBe(a);
     expect(fp({ ts: NOW - 999, seq: 1, metrics: { pressure_mpa: 0.28 } })).not.toBe(a);
-    expect(fp({ ts: NOW - 1000, seq: 1, metrics: { pressure_mpa: 0.29 } })).not.toBe(a);
-    expect(fp({ seq: 1, metrics: { pressure_mpa: 0.28 } })).not.toBe(a);
+    expect(fp({ ts: new Date(NOW - 1000).toISOString(), seq: 1, metrics: { pressure_mpa: 0.28 } })).not.toBe(a);
+    const b = fp({ seq: 1, metrics: { pressure_mpa: 0.28 } });
+    expect(b).not.toBe(a);
+    expect(fp({ seq: 1, metrics: { pressure_mpa: 0.28 } })).toBe(b);
+    expect(fp({ seq: 1, metrics: { pressure_mpa: 0.29 } })).not.toBe(b);
     expect(decode(HY, { metrics: { pressure_mpa: 0.28 } }).readings[0]!.fp).toBeUndefined();
   });
 

@@ -14,14 +14,19 @@
  * A device that sends no ts and repeats identical values under a reused seq is the one case
  * that stays ambiguous: such a reading is dropped (docs/ingest.md asks devices to send ts).
  *
- * Remembered across restarts: every accepted seq is appended to a journal in the same turn
- * as the spool (after it, so a crash between the two can only let a duplicate through, never
- * drop a reading); the journal is folded into a snapshot when it grows.
+ * Remembered across restarts: accepted seqs are appended to a journal at most JOURNAL_MS after
+ * their turn reached the spool (after it, so a crash between the two can only let a duplicate
+ * through, never drop a reading), and the journal is folded into a snapshot when it grows and
+ * at a clean stop. A crash forgets at most the last JOURNAL_MS of seqs; a reading redelivered
+ * after it is then stored again, which for a reading that carries its ts is harmless (InfluxDB
+ * overwrites the identical point). Writing the journal every turn cost a second write syscall
+ * per turn on the hot path.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const WINDOW = 256;
+export const JOURNAL_MS = 250;
 const DAY_MS = 24 * 3600_000;
 
 interface KeyState {
@@ -119,7 +124,21 @@ export class SeqDedup {
     return true;
   }
 
-  /** Writes what was accepted this turn; called right after the spool append. */
+  private journalTimer: NodeJS.Timeout | undefined;
+
+  /** The turn is in the spool: what it marked stays, and reaches the journal within JOURNAL_MS. */
+  endTurn(): void {
+    this.marked.length = 0;
+    if (this.pending && this.dir && !this.journalTimer) {
+      this.journalTimer = setTimeout(() => {
+        this.journalTimer = undefined;
+        this.flush();
+      }, JOURNAL_MS);
+      this.journalTimer.unref();
+    }
+  }
+
+  /** Writes what was accepted to the journal now. */
   flush(): void {
     this.marked.length = 0;
     if (!this.pending || !this.dir) return;
@@ -162,6 +181,8 @@ export class SeqDedup {
   }
 
   close(): void {
+    if (this.journalTimer) clearTimeout(this.journalTimer);
+    this.journalTimer = undefined;
     this.flush();
     if (this.journalFd >= 0) {
       this.compact();

@@ -163,7 +163,7 @@ export class IngestPipeline {
       try {
         const chunk = this.deps.spool.append(lines);
         this.deps.writer.push(chunk);
-        this.deps.dedup.flush();
+        this.deps.dedup.endTurn();
       } catch (err) {
         this.deps.log.error({ err }, 'spool write failed: the turn is not acknowledged and will be redelivered');
         this.deps.dedup.rollback();
@@ -171,7 +171,7 @@ export class IngestPipeline {
         return;
       }
     } else {
-      this.deps.dedup.flush();
+      this.deps.dedup.endTurn();
     }
     for (const r of release) r();
     this.counters.messages += messages;

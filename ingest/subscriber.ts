@@ -21,6 +21,14 @@ export interface SubscriberOptions {
   protocolVersion: 4 | 5;
   /** topic filter; a shard of sites later */
   filter?: string;
+  /**
+   * After a socket read, wait this long before the next (0: do not wait). Messages that arrive
+   * meanwhile come in one read, one spool write and one batch of PUBACKs instead of one each:
+   * the broker writes every message on its own, so without it the service pays a read and a
+   * turn per message (measured: 1.2 messages per read and 26 µs of CPU per QoS 1 message,
+   * against 19 per read and 10 µs with 1 ms; see docs/performance.md).
+   */
+  readLingerMs?: number;
   log: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
   onState: (up: boolean, error?: string) => void;
   /** a QoS 0 message arrived while the spool is at its cap */
@@ -64,6 +72,8 @@ export class MqttSubscriber {
       connectTimeout: 10_000,
       keepalive: 30,
       resubscribe: false,
+      // mqtt.js logs every packet through `debug`; even disabled, that is measurable per message.
+      log: () => undefined,
       ...(this.opts.username ? { username: this.opts.username } : {}),
       ...(this.opts.password ? { password: this.opts.password } : {}),
       ...(v5
@@ -81,6 +91,7 @@ export class MqttSubscriber {
       this.pipeline.handle(topic, payload);
     });
     client.on('connect', (connack) => {
+      this.linger(client.stream);
       this.connected = true;
       this.opts.onState(true);
       this.opts.log.info({ sessionPresent: connack.sessionPresent, filter: this.filter }, 'connected to the MQTT broker');
@@ -110,6 +121,26 @@ export class MqttSubscriber {
       };
       client.once('connect', onConnect);
       client.once('error', onError);
+    });
+  }
+
+  private readonly lingering = new WeakSet<object>();
+
+  private linger(stream: MqttClient['stream']): void {
+    const ms = this.opts.readLingerMs ?? 1;
+    const socket = stream as unknown as NodeJS.ReadableStream & { pause(): void; resume(): void; destroyed?: boolean };
+    if (ms <= 0 || this.lingering.has(socket) || typeof socket.pause !== 'function') return;
+    this.lingering.add(socket);
+    let waiting = false;
+    socket.on('data', (chunk: Buffer) => {
+      // A full read means a backlog: read on at once.
+      if (waiting || chunk.length >= 65_536) return;
+      waiting = true;
+      socket.pause();
+      setTimeout(() => {
+        waiting = false;
+        if (!socket.destroyed) socket.resume();
+      }, ms);
     });
   }
 
