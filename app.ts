@@ -67,6 +67,7 @@ export function createApp(opts: AppOptions): App {
     spool,
     batchSize: env.STORE_BATCH_SIZE,
     flushMs: env.STORE_FLUSH_MS,
+    maxInFlight: env.STORE_MAX_IN_FLIGHT,
     events: {
       rejected: (lines) => {
         const now = Date.now();
@@ -133,7 +134,7 @@ export function createApp(opts: AppOptions): App {
       ready: subscriber.connected && writable && !spool.full,
       broker: { connected: subscriber.connected, url: mqttUrl.replace(/\/\/[^@/]*@/, '//<secret>@') },
       spool: { writable, segments: s.segments, bytes: s.bytes, full: spool.full },
-      store: { kind: store.kind, up: w.storeUp, mode: w.mode, queued: w.queued, ...(w.lastError ? { error: w.lastError } : {}) },
+      store: { kind: store.kind, up: w.storeUp, backlogBytes: w.backlogBytes, ...(w.lastError ? { error: w.lastError } : {}) },
     };
   };
 

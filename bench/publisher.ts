@@ -18,7 +18,7 @@ interface Args {
   seconds: number;
   qos: 0 | 1;
   connections: number;
-  /** ts of a device's seq n is tsBase + n * step */
+  /** ts of a device's seq n is tsBase + (n - seqBase) * step */
   tsBase: number;
   seqBase: number;
 }
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
         const conn = conns[c]!;
         if (args.qos === 1 && conn.inflight >= WINDOW) break;
         const s = seq[d]!++;
-        const payload = `{"ts":${args.tsBase + s * step},"seq":${s},"metrics":{"pressure_mpa":${(0.3 + (s % 100) / 1000).toFixed(3)},"flow_lps":0,"temp_c":${(15 + (d % 10) / 10).toFixed(1)},"battery_pct":${90 - (d % 20)}}}`;
+        const payload = `{"ts":${args.tsBase + (s - args.seqBase) * step},"seq":${s},"metrics":{"pressure_mpa":${(0.3 + (s % 100) / 1000).toFixed(3)},"flow_lps":0,"temp_c":${(15 + (d % 10) / 10).toFixed(1)},"battery_pct":${90 - (d % 20)}}}`;
         const packet: mqttPacket.IPublishPacket = { cmd: 'publish', topic: topics[d]!, payload, qos: args.qos, retain: false, dup: false };
         if (args.qos === 1) {
           packet.messageId = conn.nextId;

@@ -100,11 +100,23 @@ async function main(): Promise<void> {
       const cpu0 = cpuSeconds(pid);
       const msg0 = await metric(url, 'estate_mqtt_messages_total');
       const turns0 = await metric(url, 'estate_ingest_turn_messages_count');
+      const memory: string[] = [];
+      const sampler = setInterval(async () => {
+        const text = await (await fetch(`${url}/metrics`).catch(() => undefined))?.text().catch(() => '');
+        if (!text) return;
+        const get = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0) / 1e6;
+        memory.push(`rss ${get(/^estate_process_resident_memory_bytes (\S+)/m).toFixed(0)} heap ${get(/^estate_nodejs_heap_size_used_bytes (\S+)/m).toFixed(0)}/${get(/^estate_nodejs_heap_size_total_bytes (\S+)/m).toFixed(0)} ext ${get(/^estate_nodejs_external_memory_bytes (\S+)/m).toFixed(0)}`);
+      }, 1000);
       const res = await publish({ url: broker.url, site, devices, rate, seconds: SECONDS, qos, connections: 4, tsBase, seqBase });
+      // This run's readings only: their ts are tsBase + n * step, n counting from 0 (bench/publisher.ts).
+      const step = Math.max(1, Math.floor(1000 / (rate / DEVICES)));
+      const tsEnd = tsBase + (Math.ceil((rate * SECONDS) / DEVICES) + 2) * step;
       const countNow = async () => {
-        const r = await influx.query(`SELECT count(pressure_mpa) FROM hydrant WHERE time >= ${tsBase}ms`, 'bench');
+        const r = await influx.query(`SELECT count(pressure_mpa) FROM hydrant WHERE time >= ${tsBase}ms AND time < ${tsEnd}ms`, 'bench');
         return Number(r.results?.[0]?.series?.[0]?.values?.[0]?.[1] ?? 0);
       };
+      clearInterval(sampler);
+      if (process.env.BENCH_MEMORY) console.log(memory.join('\n'));
       const atEnd = await countNow();
       // Wait for the rest to land (or stop growing).
       let landed = atEnd;

@@ -31,6 +31,8 @@ const envSchema = z.object({
   SPOOL_MAX_BYTES: bytes.default(2 * 1024 ** 3),
   STORE_BATCH_SIZE: bytes.default(5000),
   STORE_FLUSH_MS: bytes.default(200),
+  /** write requests to the store at once: 1 keeps spool order exactly; 2 is InfluxDB's limit */
+  STORE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(2).default(1),
 });
 
 export type ServiceEnv = z.infer<typeof envSchema> & { PUBLIC_URL: string; DATA_DIR: string };

@@ -68,9 +68,10 @@ export interface SeriesStore {
   writeLines(lines: readonly string[]): Promise<RejectedLine[]>;
   /**
    * The same for a batch already in bytes: `count` records, each followed by a newline,
-   * as the spool holds them. The hot path: no copy back to text unless something is refused.
+   * as the spool holds them, in one buffer or several back to back. The hot path: no copy
+   * back to text unless something is refused.
    */
-  writeBatch(body: Buffer, count: number): Promise<RejectedLine[]>;
+  writeBatch(body: Buffer | readonly Buffer[], count: number): Promise<RejectedLine[]>;
   /** Latest value of each field per device of one measurement. */
   latest(measurement: string, devices?: readonly string[]): Promise<Map<string, LatestValues>>;
   /** One metric of one device, downsampled to `stepMs`; empty steps are left out. */

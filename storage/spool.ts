@@ -161,37 +161,36 @@ export class Spool {
   }
 
   /**
-   * Reads whole records from `seg` starting at byte `offset`: at most `maxLines` of them and
-   * about `maxBytes`. Returns them as chunks of consecutive records, and the offset after them.
+   * Reads whole records from `seg` starting at byte `offset` into `into`: at most `maxLines`
+   * of them and at most `into.length` bytes. Returns them, and where they end.
    */
-  read(seg: number, offset: number, maxLines: number, maxBytes = 4 * 1024 * 1024): Chunk {
+  read(seg: number, offset: number, maxLines: number, into: Buffer): Chunk {
     const s = this.segments.get(seg);
-    const empty = { seg, start: offset, end: offset, body: Buffer.alloc(0), count: 0 };
+    const empty = { seg, start: offset, end: offset, body: into.subarray(0, 0), count: 0 };
     if (!s) return empty;
     const available = s.size - offset;
     if (available <= 0) return empty;
     const fd = s === this.current ? this.fd : openSync(join(this.opts.dir, name(seg)), 'r');
     try {
-      const want = Math.min(available, maxBytes);
-      const buf = Buffer.allocUnsafe(want);
+      const want = Math.min(available, into.length);
       let got = 0;
       while (got < want) {
-        const n = readSync(fd, buf, got, want - got, offset + got);
+        const n = readSync(fd, into, got, want - got, offset + got);
         if (n === 0) break;
         got += n;
       }
       let count = 0;
       let pos = 0;
       while (count < maxLines) {
-        const nl = buf.indexOf(10, pos);
+        const nl = into.indexOf(10, pos);
         if (nl < 0 || nl >= got) break;
         count++;
         pos = nl + 1;
       }
-      if (count === 0 && got === want && want === maxBytes) {
-        throw new Error(`spool segment ${seg} has a record longer than ${maxBytes} bytes at ${offset}`);
+      if (count === 0 && got === into.length) {
+        throw new Error(`spool segment ${seg} has a record longer than ${into.length} bytes at ${offset}`);
       }
-      return { seg, start: offset, end: offset + pos, body: buf.subarray(0, pos), count };
+      return { seg, start: offset, end: offset + pos, body: into.subarray(0, pos), count };
     } finally {
       if (s !== this.current) closeSync(fd);
     }

@@ -83,10 +83,11 @@ describe('durability', () => {
     started.push(svc);
     // Record the order in which points reach InfluxDB (the real store, observed, not replaced).
     const landed: string[] = [];
-    const write = svc.app.store.writeLines.bind(svc.app.store);
-    svc.app.store.writeLines = async (lines) => {
-      const rejected = await write(lines);
-      landed.push(...lines);
+    const write = svc.app.store.writeBatch.bind(svc.app.store);
+    svc.app.store.writeBatch = async (body, count) => {
+      const rejected = await write(body, count);
+      const text = (Buffer.isBuffer(body) ? body : Buffer.concat(body)).toString('utf8');
+      landed.push(...text.split('\n').filter(Boolean));
       return rejected;
     };
     const [pub] = await publishers(1);
@@ -128,6 +129,7 @@ describe('durability', () => {
       expect(ts).toBeGreaterThan(lastTs.get(device) ?? 0);
       lastTs.set(device, ts);
     }
+    expect(landed.length).toBeGreaterThanOrEqual(total);
     expect(svc.app.writer.status().storeUp).toBe(true);
     await pub!.endAsync();
   });

@@ -7,7 +7,7 @@ export interface Readiness {
   ready: boolean;
   broker: { connected: boolean; url: string };
   spool: { writable: boolean; segments: number; bytes: number; full: boolean };
-  store: { kind: string; up: boolean; mode: string; queued: number; error?: string };
+  store: { kind: string; up: boolean; backlogBytes: number; error?: string };
 }
 
 export function healthRoutes(app: FastifyInstance, deps: { readiness: () => Readiness; metrics: PromRegistry; protectMetrics: boolean }): void {

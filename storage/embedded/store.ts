@@ -113,8 +113,8 @@ export class EmbeddedStore implements SeriesStore {
     return id;
   }
 
-  async writeBatch(body: Buffer): Promise<RejectedLine[]> {
-    return this.writeLines(splitLines(body));
+  async writeBatch(body: Buffer | readonly Buffer[]): Promise<RejectedLine[]> {
+    return this.writeLines(splitLines(Buffer.isBuffer(body) ? body : Buffer.concat(body)));
   }
 
   async writeLines(lines: readonly string[]): Promise<RejectedLine[]> {

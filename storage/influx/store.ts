@@ -29,11 +29,11 @@ export class InfluxStore implements SeriesStore {
     await this.http.query(`CREATE DATABASE ${quoteIdent(this.http.opts.db)}`, { method: 'POST', db: false });
   }
 
-  async writeBatch(body: Buffer, count: number): Promise<RejectedLine[]> {
+  async writeBatch(body: Buffer | readonly Buffer[], count: number): Promise<RejectedLine[]> {
     if (count === 0) return [];
     const res = await this.http.write(body);
     if (res.status < 300) return [];
-    return this.handleError(splitLines(body), res.status, res.error ?? '');
+    return this.handleError(splitLines(Buffer.isBuffer(body) ? body : Buffer.concat(body)), res.status, res.error ?? '');
   }
 
   async writeLines(lines: readonly string[]): Promise<RejectedLine[]> {
@@ -138,5 +138,7 @@ export class InfluxStore implements SeriesStore {
     return this.http.ping();
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.http.close();
+  }
 }
