@@ -114,6 +114,7 @@ export function createApp(opts: AppOptions): App {
       ...(env.MQTT_PASSWORD ? { password: env.MQTT_PASSWORD } : {}),
       ...(env.MQTT_SHARE_GROUP ? { shareGroup: env.MQTT_SHARE_GROUP } : {}),
       protocolVersion: env.MQTT_URL ? 5 : 4,
+      readLingerMs: env.MQTT_READ_LINGER_MS,
       log: log.child({ part: 'mqtt' }),
       onState: (up, error) => {
         metrics.brokerUp.set(up ? 1 : 0);

@@ -15,6 +15,8 @@ const envSchema = z.object({
   MQTT_CLIENT_ID: z.string().min(1).max(64).default('estate-sentinel'),
   /** MQTT 5 shared-subscription group: instances in one group share the load */
   MQTT_SHARE_GROUP: z.string().regex(/^[^/#+]+$/, 'must not contain / # or +').optional(),
+  /** ms to wait after a socket read so the next messages arrive together (0: off); docs/performance.md */
+  MQTT_READ_LINGER_MS: z.coerce.number().min(0).max(50).default(1),
   MQTT_USERNAME: z.string().optional(),
   MQTT_PASSWORD: z.string().optional(),
   INFLUX_URL: z.url().optional(),
