@@ -7,6 +7,7 @@
  * Hence every access is defensive: a value of the wrong shape is the schema's to report,
  * and is skipped here.
  */
+import { DEFAULT_RULES } from './rules.ts';
 import type { YamlPath } from './load.ts';
 
 export interface Problem {
@@ -88,5 +89,26 @@ export function checkReferences(estate: unknown): Problem[] {
       out.push({ path: ['auth', 'tokens', i, 'departments'], message: `only a department token is scoped to departments (this one is ${token.role})` });
     }
   });
+  // Routes and rule overrides name departments, sites, devices and rules that exist.
+  const ruleIds = new Set(DEFAULT_RULES.map((r) => r.id));
+  const checkMatch = (m: unknown, path: (string | number)[]) => {
+    if (!isObj(m)) return;
+    if (typeof m.site === 'string' && !siteIds.has(m.site)) out.push({ path: [...path, 'site'], message: `site "${m.site}" does not exist` });
+    if (typeof m.device === 'string' && !devices.has(m.device)) out.push({ path: [...path, 'device'], message: `device "${m.device}" does not exist` });
+    if (typeof m.rule === 'string' && !ruleIds.has(m.rule)) out.push({ path: [...path, 'rule'], message: `rule "${m.rule}" does not exist (see config/rules.ts)` });
+  };
+  list(estate.routes).forEach((route, i) => {
+    if (!isObj(route)) return;
+    checkMatch(route.match, ['routes', i, 'match']);
+    list(route.departments).forEach((dep, j) => {
+      if (typeof dep === 'string' && !departmentIds.has(dep)) out.push({ path: ['routes', i, 'departments', j], message: `department "${dep}" does not exist` });
+    });
+  });
+  list(estate.rules).forEach((rule, i) => checkMatch(rule, ['rules', i]));
+  const alerting = isObj(estate.alerting) ? estate.alerting : {};
+  const needsSmtp = [...sites.flatMap((s) => (isObj(s) && isObj(s.property) ? list(s.property.channels) : [])), ...departments.flatMap((d) => (isObj(d) ? list(d.channels) : [])), ...(isObj(alerting.operators) ? list(alerting.operators.channels) : [])].some(
+    (c) => isObj(c) && c.type === 'email',
+  );
+  if (needsSmtp && !isObj(estate.smtp)) out.push({ path: ['smtp'], message: 'an email channel needs the smtp settings' });
   return out;
 }

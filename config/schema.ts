@@ -103,9 +103,77 @@ const tokenSchema = z.strictObject({
   departments: z.array(departmentId).optional(),
 });
 
+/** Which alerts a route or a rule override applies to; every given key must match. */
+const matcherSchema = z.strictObject({
+  site: siteId.optional(),
+  device: deviceId.optional(),
+  kind: z.enum([...KINDS, 'system']).optional(),
+  rule: z.string().min(1).optional(),
+  severity: z.enum(['warning', 'critical']).optional(),
+});
+
+/** A route: matching alerts go to these departments; `continue` lets later routes match too. */
+const routeSchema = z.strictObject({
+  match: matcherSchema.default({}),
+  departments: z.array(departmentId).min(1),
+  continue: z.boolean().default(false),
+});
+
+const levelOverride = z.strictObject({
+  value: z.number().finite().optional(),
+  forSec: z.number().int().min(0).max(86_400).optional(),
+});
+
+/** Changes one default rule for a site, a kind or a device (the most specific wins). */
+const ruleOverrideSchema = z.strictObject({
+  rule: z.string().min(1),
+  site: siteId.optional(),
+  device: deviceId.optional(),
+  disabled: z.boolean().optional(),
+  warning: levelOverride.nullable().optional(),
+  critical: levelOverride.nullable().optional(),
+  hysteresis: z.number().min(0).optional(),
+  severity: z.enum(['warning', 'critical']).optional(),
+});
+
+const minutes = (d: number) => z.number().min(0.05).max(7 * 24 * 60).default(d);
+
+const alertingSchema = z.strictObject({
+  /** minutes an alert may stay unacknowledged before it escalates to `housing` */
+  escalateAfterMin: z
+    .strictObject({ critical: minutes(5), warning: minutes(30), trapped: minutes(5) })
+    .default({ critical: 5, warning: 30, trapped: 5 }),
+  /** minutes between reminders while unacknowledged (0: none) */
+  reminderEveryMin: z.number().min(0).max(24 * 60).default(15),
+  /** held as flapping after more than `transitions` state changes within `windowMin` */
+  flapping: z.strictObject({ transitions: z.number().int().min(2).default(4), windowMin: minutes(30) }).default({ transitions: 4, windowMin: 30 }),
+  /** a delivery that has not succeeded after this many minutes is given up (and raises a system alert) */
+  deliveryDeadlineMin: minutes(24 * 60),
+  /** who gets the service's own alerts (store or broker down, a channel failing); default: every property company */
+  operators: z.strictObject({ name: label, channels: z.array(channelSchema).min(1) }).optional(),
+});
+
+const smtpSchema = z.strictObject({
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65_535).default(587),
+  secure: z.boolean().default(false),
+  user: z.string().optional(),
+  password: z.string().optional(),
+  from: z.string().min(3),
+});
+
 export const estateSchema = z.strictObject({
   sites: z.array(siteSchema).min(1, 'the estate needs at least one site'),
   departments: z.array(departmentSchema).default([]),
+  routes: z.array(routeSchema).default([]),
+  rules: z.array(ruleOverrideSchema).default([]),
+  alerting: alertingSchema.default({
+    escalateAfterMin: { critical: 5, warning: 30, trapped: 5 },
+    reminderEveryMin: 15,
+    flapping: { transitions: 4, windowMin: 30 },
+    deliveryDeadlineMin: 24 * 60,
+  }),
+  smtp: smtpSchema.optional(),
   auth: z
     .strictObject({
       tokens: z.array(tokenSchema).default([]),
@@ -121,4 +189,9 @@ export type Department = Estate['departments'][number];
 export type Channel = z.infer<typeof channelSchema>;
 export type TokenDef = Estate['auth']['tokens'][number];
 export type Role = (typeof ROLES)[number];
+export type Matcher = z.infer<typeof matcherSchema>;
+export type RouteDef = Estate['routes'][number];
+export type RuleOverride = Estate['rules'][number];
+export type Alerting = Estate['alerting'];
+export type Smtp = NonNullable<Estate['smtp']>;
 export { KINDS };

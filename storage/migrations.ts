@@ -28,4 +28,84 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (device, site, kind)
   );
   `,
+  // 2: alerts, their history, acknowledgements, silences, the delivery outbox, the audit log
+  `
+  CREATE TABLE alerts (
+    id TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    site TEXT NOT NULL,
+    device TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    state TEXT NOT NULL,
+    starts_at INTEGER NOT NULL,
+    fired_at INTEGER,
+    ends_at INTEGER,
+    data TEXT NOT NULL              -- the whole Alert as JSON
+  );
+  CREATE INDEX alerts_open ON alerts (key) WHERE state <> 'resolved';
+  CREATE INDEX alerts_site_time ON alerts (site, starts_at);
+  CREATE INDEX alerts_time ON alerts (starts_at);
+  CREATE TABLE alert_departments (
+    alert_id TEXT NOT NULL,
+    department TEXT NOT NULL,       -- a department id, or 'property'
+    PRIMARY KEY (alert_id, department)
+  );
+  CREATE INDEX alert_departments_department ON alert_departments (department, alert_id);
+  CREATE TABLE alert_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    alert_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    transition TEXT NOT NULL,       -- pending, firing, severity, acknowledged, escalated, reminder, resolved, muted
+    severity TEXT,
+    actor TEXT,
+    detail TEXT
+  );
+  CREATE INDEX alert_history_alert ON alert_history (alert_id, id);
+  CREATE TABLE acks (
+    alert_id TEXT NOT NULL,
+    department TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    via TEXT NOT NULL,              -- api | link
+    note TEXT,
+    PRIMARY KEY (alert_id, department)
+  );
+  CREATE TABLE silences (
+    id TEXT PRIMARY KEY,
+    matchers TEXT NOT NULL,         -- JSON {site?, device?, kind?, rule?, severity?}
+    starts_at INTEGER NOT NULL,
+    ends_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    comment TEXT NOT NULL,
+    deleted_at INTEGER
+  );
+  CREATE TABLE outbox (
+    id TEXT PRIMARY KEY,            -- the delivery id (X-Estate-Delivery), the same on every retry
+    alert_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    recipient TEXT NOT NULL,        -- a department id, or 'property'
+    channel TEXT NOT NULL,          -- JSON of the channel as configured when enqueued
+    body TEXT NOT NULL,             -- JSON Notification, fixed across retries
+    created_at INTEGER NOT NULL,
+    next_at INTEGER NOT NULL,
+    deadline INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'pending',   -- pending | sent | failed
+    sent_at INTEGER,
+    last_error TEXT
+  );
+  CREATE INDEX outbox_due ON outbox (status, next_at);
+  CREATE INDEX outbox_alert ON outbox (alert_id);
+  CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT,
+    detail TEXT
+  );
+  `,
 ];

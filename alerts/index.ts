@@ -1,0 +1,2 @@
+export type { Alert, AlertEvent, AlertState, LocalizedText, Notification, Recipient } from './types.ts';
+export { newId } from './ids.ts';
