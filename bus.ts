@@ -4,6 +4,7 @@
  * cannot stop the others or the emitter; its error is logged with the event's name.
  */
 import type { Kind } from './config/index.ts';
+import type { Alert } from './alerts/index.ts';
 
 export interface Reading {
   site: string;
@@ -44,6 +45,8 @@ export interface BusEvents {
   store: { up: boolean; error?: string };
   /** the broker connection went away or came back */
   broker: { up: boolean; error?: string };
+  /** an alert changed (pending, firing, severity, acknowledged, escalated, resolved, …) */
+  alert: { alert: Alert; transition: string };
 }
 
 type Listener<T> = (payload: T) => void;

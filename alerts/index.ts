@@ -1,2 +1,10 @@
 export type { Alert, AlertEvent, AlertState, LocalizedText, Notification, Recipient } from './types.ts';
 export { newId } from './ids.ts';
+export { AlertEngine, type EngineDeps } from './engine.ts';
+export { AlertStore, type AlertQuery, type SilenceRow, type AckRow } from './alert-store.ts';
+export { AlertActions, type Actor, type AckTokens, type AckResult, type ListQuery, type SilenceInput } from './actions.ts';
+export type { DeliverySink, OutboxItem } from './notify.ts';
+export { summarize, ruleText, RULE_TEXT } from './summary.ts';
+export { buildRouteTree, route, type RouteNode, type RouteSubject } from './routing.ts';
+export { effectiveRules, type EffectiveRule } from './rules/effective.ts';
+export { DeviceEvaluator, type Signal, type Outcome } from './rules/evaluator.ts';
