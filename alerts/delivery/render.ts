@@ -1,0 +1,154 @@
+/**
+ * What people read in a notification, shared by the robot and e-mail channels: labels in
+ * zh-CN and en for events, severities, kinds and fields, times in Asia/Shanghai, and the
+ * title and facts of a notification. The webhook carries the Notification itself.
+ */
+import { METRICS, isKind, type Severity } from '../../config/index.ts';
+import type { AlertEvent, LocalizedText, Notification } from '../types.ts';
+import { RULE_LABELS } from './rule-labels.ts';
+
+export type Lang = keyof LocalizedText;
+export const LANGS: readonly Lang[] = ['zh-CN', 'en'];
+
+const L = (zh: string, en: string): LocalizedText => ({ 'zh-CN': zh, en });
+
+export const EVENT_LABELS: Readonly<Record<AlertEvent, LocalizedText>> = {
+  'alert.firing': L('告警', 'Alert'),
+  'alert.acknowledged': L('已确认', 'Acknowledged'),
+  'alert.escalated': L('已升级', 'Escalated'),
+  'alert.reminder': L('提醒', 'Reminder'),
+  'alert.resolved': L('已恢复', 'Resolved'),
+};
+
+export const SEVERITY_LABELS: Readonly<Record<Severity, LocalizedText>> = {
+  critical: L('严重', 'Critical'),
+  warning: L('警告', 'Warning'),
+};
+
+export const KIND_LABELS: Readonly<Record<string, LocalizedText>> = {
+  elevator: L('电梯', 'Elevator'),
+  hydrant: L('消火栓', 'Fire hydrant'),
+  firelane: L('消防通道', 'Fire lane'),
+  water: L('二次供水', 'Secondary water supply'),
+  system: L('系统', 'System'),
+};
+
+export const FIELD_LABELS = {
+  recipient: L('接收单位', 'Recipient'),
+  site: L('小区', 'Site'),
+  building: L('楼栋', 'Building'),
+  device: L('设备', 'Device'),
+  value: L('当前值', 'Value'),
+  threshold: L('阈值', 'Threshold'),
+  startsAt: L('开始时间', 'Started'),
+  endsAt: L('恢复时间', 'Resolved at'),
+  ackDeadline: L('确认期限', 'Acknowledge by'),
+  ack: L('点击确认', 'Acknowledge'),
+  ackHint: L('打开链接即可确认收到本告警，无需登录。', 'Open the link to acknowledge this alert; no login needed.'),
+  alertId: L('告警编号', 'Alert id'),
+  footer: L('本消息由小区设施监测平台（Estate Sentinel）自动发送。', 'Sent automatically by Estate Sentinel, the compound equipment monitor.'),
+} as const;
+
+const TZ_SUFFIX = L('（北京时间）', ' (UTC+8)');
+
+const shanghai = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Asia/Shanghai',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+});
+
+/** `2026-11-25 16:00:04（北京时间）` for an RFC 3339 time or epoch ms. */
+export function formatTime(t: string | number, lang: Lang): string {
+  const parts = Object.fromEntries(shanghai.formatToParts(new Date(t)).map((p) => [p.type, p.value]));
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second}${TZ_SUFFIX[lang]}`;
+}
+
+/** A number as people write it: no float noise (0.30000000000000004 → 0.3). */
+export function formatNumber(v: number): string {
+  return String(Number(v.toFixed(6)));
+}
+
+function decimals(v: number): number {
+  const s = formatNumber(v);
+  const dot = s.indexOf('.');
+  return dot < 0 ? 0 : Math.min(s.length - dot - 1, 6);
+}
+
+/** Value and threshold with as many decimals as the finer of the two (0.08 and 0.10, not 0.1). */
+function withUnit(v: number, unit: string | null, other: number | null): string {
+  const d = Math.max(decimals(v), other === null ? 0 : decimals(other));
+  const s = v.toFixed(d);
+  return unit ? `${s} ${unit}` : s;
+}
+
+export function kindLabel(kind: string, lang: Lang): string {
+  return KIND_LABELS[kind]?.[lang] ?? kind;
+}
+
+/** The rule's name; else its metric's name from the catalog; else its id. */
+export function ruleLabel(a: Notification['alert'], lang: Lang): string {
+  const own = RULE_LABELS[a.rule];
+  if (own) return own[lang];
+  const metric = a.metric && isKind(a.kind) ? METRICS[a.kind].get(a.metric) : undefined;
+  return metric ? metric.label[lang] : a.rule;
+}
+
+/** `严重告警` for a firing critical alert, `已恢复·严重` for the others; en alike. */
+export function tag(n: Notification, lang: Lang): string {
+  const sev = SEVERITY_LABELS[n.alert.severity][lang];
+  if (n.event === 'alert.firing') {
+    if (lang === 'en') return n.alert.severity === 'critical' ? 'Critical alert' : 'Warning';
+    return n.alert.severity === 'critical' ? '严重告警' : '警告';
+  }
+  return `${EVENT_LABELS[n.event][lang]}${lang === 'en' ? ' · ' : '·'}${sev}`;
+}
+
+/** `【严重告警】金佛花园 3栋 消火栓 HY-03 压力过低` (en: `[Critical alert] …`). */
+export function title(n: Notification, lang: Lang): string {
+  const a = n.alert;
+  const where = [a.siteName, a.building, kindLabel(a.kind, lang), a.device, ruleLabel(a, lang)].filter((s) => s !== '');
+  const open = lang === 'en' ? '[' : '【';
+  const close = lang === 'en' ? '] ' : '】';
+  return `${open}${tag(n, lang)}${close}${where.join(' ')}`;
+}
+
+export interface Fact {
+  label: string;
+  value: string;
+}
+
+/** The facts under the title, in reading order; those the alert lacks are left out. */
+export function facts(n: Notification, lang: Lang): Fact[] {
+  const a = n.alert;
+  const out: Fact[] = [];
+  const add = (key: keyof typeof FIELD_LABELS, value: string | null | undefined) => {
+    if (value) out.push({ label: FIELD_LABELS[key][lang], value });
+  };
+  add('recipient', n.department.name);
+  add('site', a.siteName);
+  add('building', a.building);
+  const kind = kindLabel(a.kind, lang);
+  add('device', a.device ? (lang === 'en' ? `${a.device} (${kind})` : `${a.device}（${kind}）`) : null);
+  add('value', a.value === null ? null : withUnit(a.value, a.unit, a.threshold));
+  add('threshold', a.threshold === null ? null : withUnit(a.threshold, a.unit, a.value));
+  add('startsAt', formatTime(a.startsAt, lang));
+  add('endsAt', a.endsAt ? formatTime(a.endsAt, lang) : null);
+  if (n.event !== 'alert.resolved' && n.event !== 'alert.acknowledged') add('ackDeadline', a.ackDeadline ? formatTime(a.ackDeadline, lang) : null);
+  add('alertId', a.id);
+  return out;
+}
+
+/** Cuts `s` to at most `maxBytes` of UTF-8 without splitting a character, marking the cut. */
+export function truncateUtf8(s: string, maxBytes: number): string {
+  if (Buffer.byteLength(s) <= maxBytes) return s;
+  const mark = '…';
+  let out = Buffer.from(s).subarray(0, maxBytes - Buffer.byteLength(mark)).toString('utf8');
+  // A character cut in half decodes as U+FFFD at the end: drop it.
+  while (out.endsWith('\uFFFD')) out = out.slice(0, -1);
+  return out + mark;
+}
