@@ -13,6 +13,20 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { EmbeddedStore, InfluxStore, OperationalStore, SeriesWriter, Spool, type SeriesStore } from './storage/index.ts';
 import { IngestPipeline, MqttSubscriber, RejectLog, SeqDedup, startEmbeddedBroker, type EmbeddedBroker } from './ingest/index.ts';
 import { buildServer, type Readiness } from './dashboard/index.ts';
+import {
+  AlertActions,
+  AlertEngine,
+  AlertStore,
+  DeliveryWorker,
+  Outbox,
+  ackSecret,
+  createSenders,
+  redactChannel,
+  signAckToken,
+  verifyAckToken,
+  type AckTokens,
+} from './alerts/index.ts';
+import type { Point } from './storage/index.ts';
 
 export interface App {
   env: ServiceEnv;
@@ -28,6 +42,10 @@ export interface App {
   pipeline: IngestPipeline;
   subscriber: MqttSubscriber;
   http: FastifyInstance;
+  alerts: AlertEngine;
+  alertActions: AlertActions;
+  outbox: Outbox;
+  delivery: DeliveryWorker;
   /** the broker the service subscribes to */
   mqttUrl: string;
   readiness(): Readiness;
@@ -127,6 +145,47 @@ export function createApp(opts: AppOptions): App {
     spool,
   );
 
+  // Points that do not come from devices (the alerts measurement) take the same way: spool, then store.
+  const record = (points: Point[]) => {
+    const lines: string[] = [];
+    for (const p of points) {
+      try {
+        lines.push(store.encode(p));
+      } catch (err) {
+        log.warn({ err: (err as Error).message, measurement: p.measurement }, 'a point could not be encoded');
+      }
+    }
+    if (lines.length > 0) writer.push(spool.append(lines));
+  };
+
+  const alertStore = new AlertStore(ops.db);
+  const outbox = new Outbox(ops.db);
+  const secret = ackSecret(env.DATA_DIR, env.ACK_SECRET);
+  const tokens: AckTokens = {
+    sign: (alertId, recipient) => signAckToken(secret, { alertId, recipient }),
+    verify: (token) => verifyAckToken(secret, token),
+  };
+  // eslint-disable-next-line prefer-const
+  let alerts: AlertEngine;
+  const delivery = new DeliveryWorker({
+    outbox,
+    senders: createSenders(estate.smtp ? { smtp: estate.smtp } : {}),
+    log: log.child({ part: 'delivery' }),
+    // A channel that fails for good raises one system alert per channel to the operators.
+    onGaveUp: (d, error) => alerts.raiseSystem('delivery_failed', `${d.recipient} ${JSON.stringify(redactChannel(d.channel))}: ${error}`, `/${d.recipient}/${d.channel.type}`),
+  });
+  alerts = new AlertEngine({
+    registry,
+    estate,
+    bus,
+    store: alertStore,
+    sink: { enqueue: (items) => outbox.enqueue(items), wake: () => delivery.wake() },
+    ackUrl: (alertId, recipient) => `${env.PUBLIC_URL}/ack/${tokens.sign(alertId, recipient)}`,
+    record,
+    log: log.child({ part: 'alerts' }),
+  });
+  const alertActions = new AlertActions(alerts, alertStore, tokens);
+
   const readiness = (): Readiness => {
     const s = spool.stats();
     const w = writer.status();
@@ -139,7 +198,7 @@ export function createApp(opts: AppOptions): App {
     };
   };
 
-  const http = buildServer({ estate, ops, metrics: metrics.registry, readiness, log });
+  const http = buildServer({ estate, ops, metrics: metrics.registry, readiness, log, alerts: { actions: alertActions, store: alertStore } });
   let started = false;
 
   return {
@@ -156,6 +215,10 @@ export function createApp(opts: AppOptions): App {
     pipeline,
     subscriber,
     http,
+    alerts,
+    alertActions,
+    outbox,
+    delivery,
     mqttUrl,
     readiness,
     async start() {
@@ -168,6 +231,8 @@ export function createApp(opts: AppOptions): App {
       dedup.open();
       writer.start();
       metrics.storeUp.set(1);
+      alerts.start();
+      delivery.start();
       // Not awaited: an unreachable broker is retried, and /readyz says so meanwhile.
       subscriber.start().catch((err: Error) => log.warn({ err: err.message, url: mqttUrl }, 'MQTT broker not reachable yet; retrying'));
       await http.listen({ host: env.HOST, port: env.PORT });
@@ -178,6 +243,8 @@ export function createApp(opts: AppOptions): App {
       if (started) await http.close();
       await subscriber.stop();
       pipeline.flush();
+      alerts.stop();
+      await delivery.stop(5000);
       const drained = await writer.drain(10_000);
       if (!drained) log.warn({}, 'stopped with points still in the spool; they are written at the next start');
       writer.stop();

@@ -8,3 +8,5 @@ export { summarize, ruleText, RULE_TEXT } from './summary.ts';
 export { buildRouteTree, route, type RouteNode, type RouteSubject } from './routing.ts';
 export { effectiveRules, type EffectiveRule } from './rules/effective.ts';
 export { DeviceEvaluator, type Signal, type Outcome } from './rules/evaluator.ts';
+export { DeliveryWorker, Outbox, createSenders, redactChannel, signAckToken, verifyAckToken, signBody, DELIVERY_HEADER, SIGNATURE_HEADER } from './delivery/index.ts';
+export { ackSecret } from './secret.ts';

@@ -28,6 +28,8 @@ const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   DATA_DIR: z.string().default('./data'),
   PUBLIC_URL: z.url().optional(),
+  /** signs acknowledgement links; default: a random key kept in DATA_DIR/ack-secret */
+  ACK_SECRET: z.string().min(16).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** the spool's size cap; at the cap ingest stops acknowledging (see docs/ingest.md) */
   SPOOL_MAX_BYTES: bytes.default(2 * 1024 ** 3),

@@ -7,6 +7,8 @@ export const ERRORS = {
   FORBIDDEN: { status: 403, message: 'this token may not do that' },
   NOT_FOUND: { status: 404, message: 'not found' },
   BAD_REQUEST: { status: 400, message: 'the request is not valid' },
+  CONFLICT: { status: 409, message: 'that was already done' },
+  GONE: { status: 410, message: 'no longer available' },
   TOO_MANY_REQUESTS: { status: 429, message: 'too many failed attempts; try again later' },
   NOT_READY: { status: 503, message: 'the service is not ready' },
   INTERNAL: { status: 500, message: 'internal error' },

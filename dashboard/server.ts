@@ -11,6 +11,10 @@ import { TokenBook, type Principal } from './auth.ts';
 import { ApiError, errorBody } from './errors.ts';
 import { healthRoutes, type Readiness } from './routes/health.ts';
 import { ingestRoutes } from './routes/ingest.ts';
+import { alertRoutes } from './routes/alerts.ts';
+import { ackRoutes } from './routes/ack.ts';
+import formbody from '@fastify/formbody';
+import type { AlertActions, AlertStore } from '../alerts/index.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -24,6 +28,7 @@ export interface ServerDeps {
   metrics: PromRegistry;
   readiness: () => Readiness;
   log: Logger;
+  alerts: { actions: AlertActions; store: AlertStore };
 }
 
 export function buildServer(deps: ServerDeps): FastifyInstance {
@@ -31,6 +36,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     loggerInstance: deps.log.child({ part: 'http' }) as FastifyBaseLogger,
     disableRequestLogging: true,
     bodyLimit: 1024 * 1024,
+    // Signed acknowledgement tokens are longer than fastify's default of 100.
+    maxParamLength: 1024,
   });
   const tokens = new TokenBook(deps.estate);
   app.decorateRequest('principal', null);
@@ -55,8 +62,12 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)));
 
+  // The acknowledgement page posts a plain HTML form.
+  void app.register(formbody);
   healthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics, protectMetrics: deps.estate.auth.protectMetrics });
   ingestRoutes(app, { ops: deps.ops });
+  alertRoutes(app, deps.alerts);
+  ackRoutes(app, deps.alerts);
   return app;
 }
 

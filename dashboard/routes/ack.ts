@@ -1,0 +1,59 @@
+/**
+ * Signed acknowledgement links (CONTRACT section 4's `ackUrl`), public: `GET /ack/:token`
+ * shows the alert, `POST /ack/:token` acknowledges it for the department the link was made for.
+ * A forged link is "not found", a resolved alert's link has expired (410), a used one is
+ * refused (409). HTML for people (zh-CN and en), JSON for a client that asks for it.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AlertActions, Alert } from '../../alerts/index.ts';
+import { errorBody } from '../errors.ts';
+
+const STATUS = { forged: 404, expired: 410, reused: 409, not_found: 404, forbidden: 403, already_acknowledged: 409, resolved: 410 } as const;
+const CODE = { forged: 'NOT_FOUND', expired: 'GONE', reused: 'CONFLICT', not_found: 'NOT_FOUND', forbidden: 'FORBIDDEN', already_acknowledged: 'CONFLICT', resolved: 'GONE' } as const;
+const TEXT: Record<string, { zh: string; en: string }> = {
+  forged: { zh: '链接无效。', en: 'This link is not valid.' },
+  expired: { zh: '告警已恢复，链接已失效。', en: 'The alert has resolved; the link has expired.' },
+  reused: { zh: '已通过此链接确认过。', en: 'Already acknowledged with this link.' },
+  done: { zh: '已确认，谢谢。', en: 'Acknowledged. Thank you.' },
+};
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${esc(title)}</title>
+<style>body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;color:#222}
+.sev-critical{color:#b00020}.sev-warning{color:#a15c00}button{font-size:1.1rem;padding:.6rem 1.4rem}textarea{width:100%}.en{color:#555}</style></head><body>${body}</body></html>`;
+}
+
+function alertHtml(a: Alert): string {
+  const sev = a.severity === 'critical' ? '严重 critical' : '警告 warning';
+  return `<h1 class="sev-${a.severity}">${esc(sev)}</h1><p>${esc(a.summary['zh-CN'])}</p><p class="en">${esc(a.summary.en)}</p>
+<p>${esc(a.siteName)} · ${esc(a.building)} · ${esc(a.device)}</p>`;
+}
+
+const wantsJson = (req: FastifyRequest) => (req.headers.accept ?? '').includes('application/json');
+
+function refuse(req: FastifyRequest, reply: FastifyReply, code: keyof typeof STATUS, message: string) {
+  reply.status(STATUS[code]);
+  if (wantsJson(req)) return reply.send(errorBody(CODE[code], message));
+  const t = TEXT[code] ?? { zh: message, en: message };
+  return reply.type('text/html; charset=utf-8').send(page('Estate Sentinel', `<p>${esc(t.zh)}</p><p class="en">${esc(t.en)}</p>`));
+}
+
+export function ackRoutes(app: FastifyInstance, deps: { actions: AlertActions }): void {
+  app.get<{ Params: { token: string } }>('/ack/:token', async (req, reply) => {
+    const r = deps.actions.fromLink(req.params.token);
+    if (!r.ok) return refuse(req, reply, r.code, r.message);
+    if (wantsJson(req)) return { alert: r.alert.id, recipient: r.recipient, summary: r.alert.summary, severity: r.alert.severity, state: r.alert.state };
+    const form = `<form method="post"><p><label>备注 Note<br><textarea name="note" rows="3" maxlength="1000"></textarea></label></p><button type="submit">确认告警 Acknowledge</button></form>`;
+    return reply.type('text/html; charset=utf-8').send(page('确认告警 Acknowledge', alertHtml(r.alert) + form));
+  });
+
+  app.post<{ Params: { token: string }; Body: { note?: string } | null }>('/ack/:token', async (req, reply) => {
+    const note = typeof req.body?.note === 'string' && req.body.note.trim() ? req.body.note.trim().slice(0, 1000) : null;
+    const r = deps.actions.ackByLink(req.params.token, note);
+    if (!r.ok) return refuse(req, reply, r.code, r.message);
+    if (wantsJson(req)) return { acknowledged: true, alert: r.alert.id, state: r.alert.state };
+    return reply.type('text/html; charset=utf-8').send(page('已确认 Acknowledged', alertHtml(r.alert) + `<p>${TEXT.done!.zh}</p><p class="en">${TEXT.done!.en}</p>`));
+  });
+}

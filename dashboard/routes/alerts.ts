@@ -1,0 +1,145 @@
+/**
+ * Alerts and silences (CONTRACT section 5): `GET /api/alerts`, `GET /api/alerts/:id`,
+ * `POST /api/alerts/:id/ack`, `GET/POST /api/silences`, `DELETE /api/silences/:id`.
+ * A token sees only what it is scoped to; anything else is 404.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Alert, AlertActions, AlertStore } from '../../alerts/index.ts';
+import { ApiError } from '../errors.ts';
+import { requireRole } from '../auth.ts';
+import { principalOf } from '../server.ts';
+
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
+export function alertJson(a: Alert) {
+  return {
+    id: a.id,
+    key: a.key,
+    site: a.site,
+    siteName: a.siteName,
+    building: a.building,
+    device: a.device,
+    kind: a.kind,
+    rule: a.rule,
+    metric: a.metric,
+    severity: a.severity,
+    state: a.state,
+    value: a.value,
+    threshold: a.threshold,
+    unit: a.unit,
+    startsAt: iso(a.startsAt),
+    firedAt: iso(a.firedAt),
+    endsAt: iso(a.endsAt),
+    ackDeadline: iso(a.ackDeadline),
+    ackedAt: iso(a.ackedAt),
+    ackedBy: a.ackedBy,
+    ackNote: a.ackNote,
+    escalatedAt: iso(a.escalatedAt),
+    departments: a.departments,
+    summary: a.summary,
+    mutedBy: a.mutedBy,
+    flapping: a.flapping,
+    source: a.source,
+  };
+}
+
+const time = { type: 'string', format: 'date-time' } as const;
+const ACK_ERRORS = { not_found: 'NOT_FOUND', forbidden: 'FORBIDDEN', already_acknowledged: 'CONFLICT', resolved: 'CONFLICT', forged: 'NOT_FOUND', expired: 'GONE', reused: 'CONFLICT' } as const;
+
+export function alertRoutes(app: FastifyInstance, deps: { actions: AlertActions; store: AlertStore }): void {
+  const { actions } = deps;
+
+  app.get<{ Querystring: { state?: 'active' | 'all'; site?: string; department?: string; from?: string; to?: string; limit?: number } }>(
+    '/api/alerts',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            state: { type: 'string', enum: ['active', 'all'], default: 'active' },
+            site: { type: 'string', maxLength: 64 },
+            department: { type: 'string', maxLength: 64 },
+            from: time,
+            to: time,
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 200 },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const q = req.query;
+      if (q.site !== undefined && p.role !== 'department' && p.sites !== null && !p.sites.has(q.site)) throw new ApiError('NOT_FOUND', `no site ${q.site}`);
+      if (q.department !== undefined && p.role === 'department' && !p.departments?.has(q.department)) throw new ApiError('NOT_FOUND', `no department ${q.department}`);
+      const items = actions.list(p, {
+        state: q.state ?? 'active',
+        limit: q.limit ?? 200,
+        ...(q.site !== undefined ? { site: q.site } : {}),
+        ...(q.department !== undefined ? { department: q.department } : {}),
+        ...(q.from ? { from: Date.parse(q.from) } : {}),
+        ...(q.to ? { to: Date.parse(q.to) } : {}),
+      });
+      return { items: items.map(alertJson) };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>('/api/alerts/:id', async (req) => {
+    const a = actions.get(principalOf(req), req.params.id);
+    if (!a) throw new ApiError('NOT_FOUND', `no alert ${req.params.id}`);
+    return { ...alertJson(a), history: deps.store.history(a.id).map((h) => ({ ...h, at: iso(h.at) })), acks: deps.store.acks(a.id).map((x) => ({ ...x, at: iso(x.at) })) };
+  });
+
+  app.post<{ Params: { id: string }; Body: { note?: string } | null }>(
+    '/api/alerts/:id/ack',
+    { schema: { body: { type: ['object', 'null'], additionalProperties: false, properties: { note: { type: 'string', maxLength: 1000 } } } } },
+    async (req) => {
+      const p = principalOf(req);
+      requireRole(p, 'operator', 'department', 'admin');
+      const r = actions.ack(p, req.params.id, req.body?.note ?? null);
+      if (!r.ok) throw new ApiError(ACK_ERRORS[r.code], r.message);
+      return alertJson(r.alert);
+    },
+  );
+
+  app.get('/api/silences', async (req) => ({ items: actions.silences(principalOf(req)).map((s) => ({ ...s, startsAt: iso(s.startsAt), endsAt: iso(s.endsAt), createdAt: iso(s.createdAt) })) }));
+
+  app.post<{ Body: { matchers: Record<string, string>; startsAt?: string; endsAt: string; comment: string } }>(
+    '/api/silences',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['matchers', 'endsAt', 'comment'],
+          properties: {
+            matchers: {
+              type: 'object',
+              additionalProperties: false,
+              minProperties: 1,
+              properties: { site: { type: 'string' }, device: { type: 'string' }, kind: { type: 'string' }, rule: { type: 'string' }, severity: { type: 'string', enum: ['warning', 'critical'] } },
+            },
+            startsAt: time,
+            endsAt: time,
+            comment: { type: 'string', minLength: 1, maxLength: 500 },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      requireRole(p, 'operator', 'admin');
+      const b = req.body;
+      const r = actions.createSilence(p, { matchers: b.matchers, startsAt: b.startsAt ? Date.parse(b.startsAt) : Date.now(), endsAt: Date.parse(b.endsAt), comment: b.comment });
+      if ('error' in r) throw new ApiError('BAD_REQUEST', r.error);
+      return reply.status(201).send({ ...r, startsAt: iso(r.startsAt), endsAt: iso(r.endsAt), createdAt: iso(r.createdAt) });
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>('/api/silences/:id', async (req, reply) => {
+    const p = principalOf(req);
+    requireRole(p, 'operator', 'admin');
+    if (!actions.deleteSilence(p, req.params.id)) throw new ApiError('NOT_FOUND', `no silence ${req.params.id}`);
+    return reply.status(204).send();
+  });
+}
