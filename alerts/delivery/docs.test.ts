@@ -1,5 +1,5 @@
 /**
- * docs/alerts-delivery.md shows each example exactly as the test receivers captured it in
+ * docs/alerts.md shows each example exactly as the test receivers captured it in
  * docs/examples/ (written by webhook, robots and email tests): a changed example must be
  * pasted into the page again, and the signature shown must be that of the body shown.
  */
@@ -9,10 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { signBody } from './index.ts';
 import { EXAMPLES_DIR } from './testing/examples.ts';
 
-const DOC = resolve(import.meta.dirname, '../../docs/alerts-delivery.md');
+const DOC = resolve(import.meta.dirname, '../../docs/alerts.md');
 const read = (name: string) => readFileSync(join(EXAMPLES_DIR, name), 'utf8');
 
-describe('docs/alerts-delivery.md', () => {
+describe('docs/alerts.md', () => {
   const doc = readFileSync(DOC, 'utf8');
 
   it.each(['webhook.json', 'wecom.json', 'dingtalk.json', 'email.txt'])('shows docs/examples/%s as captured', (name) => {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { EVENT_LABELS, KIND_LABELS, SEVERITY_LABELS, facts, formatTime, title, truncateUtf8 } from './render.ts';
-import { RULE_LABELS } from './rule-labels.ts';
+import { RULE_TEXT as RULE_LABELS } from '../summary.ts';
 import { emailContent } from './channels/email-body.ts';
 import { sampleNotification } from './testing/fixtures.ts';
 import { DEFAULT_RULES } from '../../config/index.ts';

@@ -5,7 +5,7 @@
  */
 import { METRICS, isKind, type Severity } from '../../config/index.ts';
 import type { AlertEvent, LocalizedText, Notification } from '../types.ts';
-import { RULE_LABELS } from './rule-labels.ts';
+import { RULE_TEXT } from '../summary.ts';
 
 export type Lang = keyof LocalizedText;
 export const LANGS: readonly Lang[] = ['zh-CN', 'en'];
@@ -92,8 +92,8 @@ export function kindLabel(kind: string, lang: Lang): string {
 
 /** The rule's name; else its metric's name from the catalog; else its id. */
 export function ruleLabel(a: Notification['alert'], lang: Lang): string {
-  const own = RULE_LABELS[a.rule];
-  if (own) return own[lang];
+  const own = RULE_TEXT[a.rule];
+  if (own) return lang === 'en' ? own.en.charAt(0).toUpperCase() + own.en.slice(1) : own[lang];
   const metric = a.metric && isKind(a.kind) ? METRICS[a.kind].get(a.metric) : undefined;
   return metric ? metric.label[lang] : a.rule;
 }
