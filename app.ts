@@ -12,7 +12,7 @@ import { Bus } from './bus.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { EmbeddedStore, InfluxStore, OperationalStore, SeriesWriter, Spool, type SeriesStore } from './storage/index.ts';
 import { IngestPipeline, MqttSubscriber, RejectLog, SeqDedup, startEmbeddedBroker, type EmbeddedBroker } from './ingest/index.ts';
-import { buildServer, type Readiness } from './dashboard/index.ts';
+import { LatestCache, buildServer, type Readiness } from './dashboard/index.ts';
 import {
   AlertActions,
   AlertEngine,
@@ -198,7 +198,9 @@ export function createApp(opts: AppOptions): App {
     };
   };
 
-  const http = buildServer({ estate, ops, metrics: metrics.registry, readiness, log, alerts: { actions: alertActions, store: alertStore } });
+  const latest = new LatestCache(registry);
+  latest.attach(bus);
+  const http = buildServer({ estate, ops, metrics: metrics.registry, readiness, log, alerts: { actions: alertActions, store: alertStore }, registry, latest, store });
   let started = false;
 
   return {
@@ -227,11 +229,13 @@ export function createApp(opts: AppOptions): App {
         log.info({ port: broker.port }, 'embedded MQTT broker listening');
       }
       await store.init().catch((err: Error) => log.warn({ err: err.message }, 'could not prepare the series store yet; will retry on write'));
+      await latest.load(store);
       spool.open();
       dedup.open();
       writer.start();
       metrics.storeUp.set(1);
       alerts.start();
+      for (const a of alerts.book.all()) latest.alert(a);
       delivery.start();
       // Not awaited: an unreachable broker is retried, and /readyz says so meanwhile.
       subscriber.start().catch((err: Error) => log.warn({ err: err.message, url: mqttUrl }, 'MQTT broker not reachable yet; retrying'));

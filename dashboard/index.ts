@@ -2,3 +2,4 @@ export { buildServer, principalOf, type ServerDeps } from './server.ts';
 export { TokenBook, canSeeSite, siteFilter, requireRole, type Principal } from './auth.ts';
 export { ApiError, ERRORS, type ErrorCode } from './errors.ts';
 export type { Readiness } from './routes/health.ts';
+export { LatestCache, type DeviceNow } from './live/latest.ts';

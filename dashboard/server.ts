@@ -15,6 +15,10 @@ import { alertRoutes } from './routes/alerts.ts';
 import { ackRoutes } from './routes/ack.ts';
 import formbody from '@fastify/formbody';
 import type { AlertActions, AlertStore } from '../alerts/index.ts';
+import type { Registry } from '../config/index.ts';
+import type { SeriesStore } from '../storage/index.ts';
+import { registryRoutes } from './routes/registry.ts';
+import type { LatestCache } from './live/latest.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -29,6 +33,9 @@ export interface ServerDeps {
   readiness: () => Readiness;
   log: Logger;
   alerts: { actions: AlertActions; store: AlertStore };
+  registry: Registry;
+  latest: LatestCache;
+  store: SeriesStore;
 }
 
 export function buildServer(deps: ServerDeps): FastifyInstance {
@@ -67,6 +74,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   healthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics, protectMetrics: deps.estate.auth.protectMetrics });
   ingestRoutes(app, { ops: deps.ops });
   alertRoutes(app, deps.alerts);
+  registryRoutes(app, { registry: deps.registry, latest: deps.latest, store: deps.store, overrides: deps.estate.rules });
   ackRoutes(app, deps.alerts);
   return app;
 }
