@@ -8,6 +8,7 @@ import type { Estate } from '../config/index.ts';
 import type { OperationalStore } from '../storage/index.ts';
 import type { Registry as PromRegistry } from 'prom-client';
 import { TokenBook, type Principal } from './auth.ts';
+import { AuthLimiter } from './auth-limit.ts';
 import { ApiError, errorBody } from './errors.ts';
 import { healthRoutes, type Readiness } from './routes/health.ts';
 import { ingestRoutes } from './routes/ingest.ts';
@@ -18,6 +19,7 @@ import type { AlertActions, AlertStore } from '../alerts/index.ts';
 import type { Registry } from '../config/index.ts';
 import type { SeriesStore } from '../storage/index.ts';
 import { registryRoutes } from './routes/registry.ts';
+import { auditRoutes } from './routes/audit.ts';
 import type { LatestCache } from './live/latest.ts';
 
 declare module 'fastify' {
@@ -49,8 +51,20 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const tokens = new TokenBook(deps.estate);
   app.decorateRequest('principal', null);
 
-  app.addHook('onRequest', async (req) => {
-    req.principal = tokens.verify(req.headers.authorization) ?? null;
+  const limiter = new AuthLimiter();
+  app.addHook('onRequest', async (req, reply) => {
+    const header = req.headers.authorization;
+    if (!header) {
+      req.principal = null;
+      return;
+    }
+    const wait = limiter.retryAfter(req.ip);
+    if (wait > 0) {
+      reply.header('retry-after', String(wait));
+      throw new ApiError('TOO_MANY_REQUESTS');
+    }
+    req.principal = tokens.verify(header) ?? null;
+    if (!req.principal) limiter.fail(req.ip);
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
@@ -74,6 +88,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   healthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics, protectMetrics: deps.estate.auth.protectMetrics });
   ingestRoutes(app, { ops: deps.ops });
   alertRoutes(app, deps.alerts);
+  auditRoutes(app, { store: deps.alerts.store });
   registryRoutes(app, { registry: deps.registry, latest: deps.latest, store: deps.store, overrides: deps.estate.rules });
   ackRoutes(app, deps.alerts);
   return app;
