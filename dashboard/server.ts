@@ -19,6 +19,7 @@ import type { AlertActions, AlertStore } from '../alerts/index.ts';
 import type { Registry } from '../config/index.ts';
 import type { SeriesStore } from '../storage/index.ts';
 import { registryRoutes } from './routes/registry.ts';
+import { uiRoutes } from './ui-serve.ts';
 import { auditRoutes } from './routes/audit.ts';
 import type { LatestCache } from './live/latest.ts';
 
@@ -91,6 +92,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   auditRoutes(app, { store: deps.alerts.store });
   registryRoutes(app, { registry: deps.registry, latest: deps.latest, store: deps.store, overrides: deps.estate.rules });
   ackRoutes(app, deps.alerts);
+  // The web UI at `/`, last: it answers only what no route above did.
+  uiRoutes(app, { log: deps.log });
   return app;
 }
 

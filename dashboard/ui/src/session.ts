@@ -1,0 +1,74 @@
+/**
+ * Who is signed in: the token (kept in sessionStorage, so it lives as long as the tab) and
+ * what it may do. The API has no "who am I" route, so the role is found from two harmless
+ * requests: only department tokens are refused the ingest log (403), and only viewers are
+ * refused acknowledging before the alert is even looked up (403 for a made-up id; others 404).
+ */
+import { ApiError, createApi, type Api } from './api.ts';
+
+const KEY = 'estate-sentinel.token';
+
+export type Role = 'viewer' | 'operator' | 'department' | 'admin';
+
+export interface Session {
+  token: string;
+  /** `operator` stands for operator or admin: the UI lets both do the same */
+  role: Role;
+  canAck: boolean;
+  canSilence: boolean;
+  canSeeIngest: boolean;
+  api: Api;
+}
+
+/** The token of this tab and the role found for it, if signed in. */
+export function stored(): { token: string; role: Role | null } | null {
+  try {
+    const raw = sessionStorage.getItem(KEY);
+    if (!raw) return null;
+    const v = JSON.parse(raw) as { token?: unknown; role?: unknown };
+    if (typeof v.token !== 'string') return null;
+    return { token: v.token, role: v.role === 'viewer' || v.role === 'operator' || v.role === 'department' || v.role === 'admin' ? v.role : null };
+  } catch {
+    return null;
+  }
+}
+
+export function forgetToken(): void {
+  try {
+    sessionStorage.removeItem(KEY);
+  } catch {
+    // storage refused (private mode): nothing was kept
+  }
+}
+
+/**
+ * Checks the token against the API; throws the ApiError (401 invalid, 429 too many attempts,
+ * 0 network). The role is found once per tab and kept with the token.
+ */
+export async function signIn(token: string, onUnauthorized: () => void, known: Role | null = null): Promise<Session> {
+  const probe = createApi(token);
+  await probe.get('/api/sites');
+  const role = known ?? (await findRole(probe));
+  try {
+    sessionStorage.setItem(KEY, JSON.stringify({ token, role }));
+  } catch {
+    // storage refused: the session lasts until a reload
+  }
+  return { token, role, canAck: role !== 'viewer', canSilence: role === 'operator' || role === 'admin', canSeeIngest: role !== 'department', api: createApi(token, onUnauthorized) };
+}
+
+async function findRole(probe: Api): Promise<Role> {
+  const refused = async (p: Promise<unknown>) => {
+    try {
+      await p;
+      return false;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 403) return true;
+      if (err instanceof ApiError && (err.status === 404 || err.status === 409 || err.status === 410)) return false;
+      throw err;
+    }
+  };
+  const department = await refused(probe.get('/api/ingest/rejects?limit=1'));
+  const viewer = !department && (await refused(probe.post('/api/alerts/whoami-probe/ack', {})));
+  return department ? 'department' : viewer ? 'viewer' : 'operator';
+}

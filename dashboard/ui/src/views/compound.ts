@@ -1,0 +1,155 @@
+/**
+ * A compound: its buildings and a tile per device with live values, state colours and when
+ * each was last heard. Live events touch only the tiles they name; each touched tile writes
+ * itself once in the next animation frame (tiles.ts, frame.ts).
+ */
+import { KINDS } from '../../../../config/catalog.ts';
+import type { Alert, Device, DeviceState, Site } from '../api.ts';
+import { fill, h, LiveText } from '../dom.ts';
+import { byBuilding } from '../format.ts';
+import { mark, unmark, type Flushable } from '../frame.ts';
+import { kindLabel, t } from '../i18n.ts';
+import { Live } from '../live.ts';
+import { DeviceTile } from '../tiles.ts';
+import { errorBox, loading, type View, type ViewContext } from './common.ts';
+
+const STATES: readonly DeviceState[] = ['critical', 'warning', 'offline', 'unknown', 'ok'];
+
+export function compoundView(root: HTMLElement, ctx: ViewContext, site: string): View {
+  const title = h('h1', null, site);
+  const sub = h('p', { class: 'muted' });
+  const counts = h('ul', { class: 'counts' });
+  const body = h('div', null, loading());
+  fill(root, h('div', { class: 'view-head' }, h('div', null, title, sub), counts), body);
+  ctx.setTitle(site);
+  const tiles = new Map<string, DeviceTile>();
+  const countTexts = new Map<DeviceState, LiveText>();
+  let live: Live | undefined;
+  let ticker: ReturnType<typeof setInterval> | undefined;
+  let gone = false;
+
+  // The counts by state, recounted at most once a frame when a tile changed.
+  const header: Flushable = {
+    flush() {
+      const n = { ok: 0, warning: 0, critical: 0, offline: 0, unknown: 0 };
+      for (const tile of tiles.values()) n[tile.state]++;
+      for (const [s, text] of countTexts) text.set(String(n[s]));
+    },
+  };
+  const touch = (tile: DeviceTile) => {
+    mark(tile);
+    mark(header);
+  };
+
+  async function load(): Promise<void> {
+    try {
+      const [sites, devices, alerts] = await Promise.all([
+        ctx.session.api.get<{ items: Site[] }>('/api/sites'),
+        ctx.session.api.get<{ items: Device[] }>(`/api/devices?site=${encodeURIComponent(site)}`),
+        ctx.session.api.get<{ items: Alert[] }>(`/api/alerts?state=active&limit=1000&site=${encodeURIComponent(site)}`),
+      ]);
+      if (gone) return;
+      const s = sites.items.find((x) => x.id === site);
+      render(s, devices.items, alerts.items);
+      startLive();
+    } catch (err) {
+      if (!gone) fill(body, errorBox(err, () => void load()));
+    }
+  }
+
+  function render(s: Site | undefined, devices: Device[], alerts: Alert[]): void {
+    const name = s?.name ?? devices[0]?.siteName ?? site;
+    title.textContent = name;
+    ctx.setTitle(name);
+    sub.textContent = [s?.district, s?.address, s ? t('overview.property', { name: s.property.name }) : null, t('compound.devices', { n: devices.length })].filter(Boolean).join(' · ');
+    fill(
+      counts,
+      STATES.map((st) => {
+        const text = new LiveText();
+        countTexts.set(st, text);
+        return h('li', { class: `count state-${st}`, 'data-state': st }, h('span', { class: 'dot' }), t(`state.${st}`), ' ', h('b', null, text.node));
+      }),
+    );
+    if (devices.length === 0) {
+      fill(body, h('p', { class: 'notice' }, t('compound.empty')));
+      return;
+    }
+    const byDevice = new Map<string, Alert[]>();
+    for (const a of alerts) byDevice.set(a.device, [...(byDevice.get(a.device) ?? []), a]);
+    const buildings = new Map<string, Device[]>();
+    for (const d of devices) buildings.set(d.building, [...(buildings.get(d.building) ?? []), d]);
+    const grid = h('div', { class: 'buildings' });
+    const present = KINDS.filter((k) => devices.some((d) => d.kind === k));
+    const chips = h('div', { class: 'chips', role: 'group' });
+    const choose = (kind: string) => {
+      grid.dataset.filter = kind;
+      for (const c of chips.children) c.setAttribute('aria-pressed', String((c as HTMLElement).dataset.kind === kind));
+    };
+    fill(chips, ['', ...present].map((k) => h('button', { type: 'button', class: 'chip', 'data-kind': k, 'aria-pressed': String(k === ''), onclick: () => choose(k) }, k ? kindLabel(k) : t('compound.kindAll'))));
+    for (const b of [...buildings.keys()].sort(byBuilding)) {
+      const list = buildings.get(b)!;
+      const section = h('section', { class: 'building', 'data-kinds': [...new Set(list.map((d) => d.kind))].join(' ') }, h('h2', null, b, ' ', h('span', { class: 'muted small' }, t('compound.devices', { n: list.length }))));
+      const wrap = h('div', { class: 'tiles' });
+      for (const d of list) {
+        const tile = new DeviceTile(d, byDevice.get(d.id) ?? []);
+        tiles.set(d.id, tile);
+        wrap.appendChild(tile.el);
+      }
+      section.appendChild(wrap);
+      grid.appendChild(section);
+    }
+    fill(body, present.length > 1 ? chips : null, grid);
+    header.flush();
+    // "3 分钟前" ages without events: every tile rewrites its time (only if the text changed) every 10 s.
+    ticker = setInterval(() => {
+      for (const tile of tiles.values()) mark(tile);
+    }, 10_000);
+  }
+
+  function startLive(): void {
+    live = new Live(ctx.session.token, [site], {
+      state: (s) => ctx.setLive(s),
+      unauthorized: () => ctx.signOut(true),
+      snapshot: (snap) => {
+        for (const d of snap.devices) {
+          const tile = tiles.get(d.id);
+          if (!tile) continue;
+          tile.snapshot(d, snap.alerts);
+          touch(tile);
+        }
+      },
+      reading: (r) => {
+        const now = Date.now();
+        for (const item of r.items) {
+          const tile = tiles.get(item.device);
+          if (!tile) continue;
+          tile.reading(item.values, now);
+          touch(tile);
+        }
+      },
+      status: (s) => {
+        const tile = tiles.get(s.device);
+        if (!tile) return;
+        tile.status(s.online, Date.now());
+        touch(tile);
+      },
+      alert: (e) => {
+        const tile = tiles.get(e.alert.device);
+        if (!tile) return;
+        tile.alert(e.alert);
+        touch(tile);
+      },
+    });
+  }
+
+  void load();
+  return {
+    unmount() {
+      gone = true;
+      clearInterval(ticker);
+      live?.close();
+      unmark(header);
+      for (const tile of tiles.values()) unmark(tile);
+    },
+  };
+}
