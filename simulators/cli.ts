@@ -1,12 +1,14 @@
 /**
  * `npm run simulate -- …` (CONTRACT section 6): every device of the chosen sites publishes
  * realistic readings until Ctrl-C or `--duration`, then leaves cleanly and prints what it
- * sent. A mistake in the options or the estate file is one line and exit code 2; a run
- * in which the broker was never reachable ends with exit code 1.
+ * sent; with `--scenario`, scripted faults and, with `--assert`, their alerts checked
+ * (scenario/command.ts). A mistake in the options or the estate file is one line and exit
+ * code 2; a run in which the broker was never reachable ends with exit code 1.
  */
 import { ConfigError, loadEstate } from '../config/index.ts';
 import { Fleet, FleetError, type FleetSummary } from './fleet.ts';
 import { USAGE, UsageError, parseCli, type CliOptions } from './options.ts';
+import { scenarioCommand } from './scenario/command.ts';
 
 const CONNECT_NOTICE_MS = 5000;
 
@@ -41,6 +43,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (opts.help) {
     process.stdout.write(USAGE);
     return 0;
+  }
+  if (opts.scenarios) {
+    // Ctrl-C during a scenario ends at once: its devices' wills tell the service they are gone.
+    process.once('SIGINT', () => process.exit(130));
+    return scenarioCommand(opts);
   }
   let fleet: Fleet;
   try {

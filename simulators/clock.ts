@@ -38,6 +38,60 @@ export function scaledClock(opts: { speed: number; start?: number }): Clock {
   };
 }
 
+/**
+ * A scaled clock that stands still at `start` until `begin()`: devices connect first and the
+ * run's simulated time begins only once they can publish (scenarios).
+ */
+export class DeferredClock implements Clock {
+  private origin: number | undefined;
+  private waiting: { at: number; fn: () => void; cancelled: boolean }[] = [];
+
+  constructor(
+    readonly speed: number,
+    private readonly start: number,
+  ) {
+    if (!(speed > 0) || !Number.isFinite(speed)) throw new RangeError('clock speed must be a positive number');
+  }
+
+  get started(): boolean {
+    return this.origin !== undefined;
+  }
+
+  /** simulated epoch ms where the run begins (or began) */
+  get startTime(): number {
+    return this.start;
+  }
+
+  begin(): void {
+    if (this.origin !== undefined) return;
+    this.origin = Date.now();
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const w of waiting) if (!w.cancelled) this.at(w.at, w.fn);
+  }
+
+  now(): number {
+    return this.origin === undefined ? this.start : this.start + (Date.now() - this.origin) * this.speed;
+  }
+
+  /** The wall-clock time at which the simulated time is `t` (once begun). */
+  wallTimeOf(t: number): number {
+    return (this.origin ?? Date.now()) + (t - this.start) / this.speed;
+  }
+
+  at(at: number, fn: () => void): () => void {
+    if (this.origin === undefined) {
+      const w = { at, fn, cancelled: false };
+      this.waiting.push(w);
+      return () => {
+        w.cancelled = true;
+      };
+    }
+    const h = setTimeout(fn, Math.max(0, (at - this.now()) / this.speed));
+    return () => clearTimeout(h);
+  }
+}
+
 /** A clock that moves only when told to, for tests. */
 export class ManualClock implements Clock {
   private timers: { at: number; fn: () => void; id: number }[] = [];

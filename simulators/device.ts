@@ -21,6 +21,15 @@ const STOP_TIMEOUT_MS = 3000;
 const ONLINE = JSON.stringify({ online: true });
 const OFFLINE = JSON.stringify({ online: false });
 
+/**
+ * Where a device records, retained on the broker, the simulated time of its last reading when
+ * it leaves: outside `estate/`, so the service never sees it. A later scenario run reads it
+ * and goes on after it, since the service ignores readings older than those it has judged.
+ */
+export function clockTopic(device: string): string {
+  return `simulators/clock/${device}`;
+}
+
 /** What a reading is about to be; a hook (scenarios) may change it. */
 export interface PendingReading {
   readonly device: SimDeviceSpec;
@@ -222,8 +231,9 @@ export class SimulatedDevice {
   }
 
   /**
-   * Stops reporting and leaves cleanly: a retained `{"online": false}` first (a clean
-   * disconnect does not trigger the will), then DISCONNECT once in-flight messages are acked.
+   * Stops reporting and leaves cleanly: its simulated time on the clock topic, a retained
+   * `{"online": false}` (a clean disconnect does not trigger the will), then DISCONNECT once
+   * in-flight messages are acked.
    */
   async stop(): Promise<void> {
     if (this.stopped) return;
@@ -236,6 +246,9 @@ export class SimulatedDevice {
       return;
     }
     const leave = (async () => {
+      if (this.stats.lastTs !== undefined) {
+        await client.publishAsync(clockTopic(this.spec.id), JSON.stringify({ until: this.stats.lastTs }), { qos: 1, retain: true });
+      }
       await client.publishAsync(this.topic.status, OFFLINE, { qos: 1, retain: true });
       await client.endAsync();
     })();

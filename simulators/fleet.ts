@@ -13,6 +13,8 @@ export interface FleetOptions {
   mqttUrl: string;
   /** site ids; default all */
   sites?: readonly string[];
+  /** only these devices (scenarios), of any site; default every device of the sites */
+  devices?: readonly string[];
   /** readings per second per device; default one per device `intervalSec` */
   rateHz?: number;
   /** default 1 */
@@ -47,16 +49,24 @@ export class FleetError extends Error {
   readonly code = 'FLEET_INVALID';
 }
 
-/** The devices of the given sites (all when none), in the estate file's order. */
-export function selectDevices(estate: Estate, sites?: readonly string[]): SimDeviceSpec[] {
+/**
+ * The devices of the given sites (all when none), in the estate file's order; with `devices`,
+ * only those (of any site).
+ */
+export function selectDevices(estate: Estate, sites?: readonly string[], devices?: readonly string[]): SimDeviceSpec[] {
   const known = estate.sites.map((s) => s.id);
   const unknown = (sites ?? []).filter((s) => !known.includes(s));
   if (unknown.length > 0) {
     throw new FleetError(`unknown site${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; the estate file has ${known.join(', ')}`);
   }
-  const chosen = sites && sites.length > 0 ? estate.sites.filter((s) => sites.includes(s.id)) : estate.sites;
+  if (devices) {
+    const all = new Set(estate.sites.flatMap((s) => s.devices.map((d) => d.id)));
+    const missing = devices.filter((d) => !all.has(d));
+    if (missing.length > 0) throw new FleetError(`unknown device${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  }
+  const chosen = devices ? estate.sites : sites && sites.length > 0 ? estate.sites.filter((s) => sites.includes(s.id)) : estate.sites;
   return chosen.flatMap((site) =>
-    site.devices.map((d) => ({
+    site.devices.filter((d) => !devices || devices.includes(d.id)).map((d) => ({
       id: d.id,
       kind: d.kind,
       site: site.id,
@@ -76,7 +86,7 @@ export class Fleet {
   constructor(private readonly opts: FleetOptions) {
     if (opts.rateHz !== undefined && !(opts.rateHz > 0 && Number.isFinite(opts.rateHz))) throw new FleetError('rate must be a positive number of readings per second');
     const clock = opts.clock ?? realClock;
-    this.devices = selectDevices(opts.estate, opts.sites).map(
+    this.devices = selectDevices(opts.estate, opts.sites, opts.devices).map(
       (spec) =>
         new SimulatedDevice(spec, {
           url: opts.mqttUrl,

@@ -5,9 +5,10 @@
 export type { DeviceModel, Metrics, MetricValue, ModelContext, SimDeviceSpec } from './model.ts';
 export { DeviceSimulation, modelFor, elevatorModel, hydrantModel, firelaneModel, waterModel, landingsOf, MAX_STOP_MS } from './models/index.ts';
 export { Rng, rngAt, rngFor, deviceSeed } from './random.ts';
-export { realClock, scaledClock, ManualClock, type Clock } from './clock.ts';
+export { realClock, scaledClock, ManualClock, DeferredClock, type Clock } from './clock.ts';
 export { Schedule } from './schedule.ts';
 export { ReplayBuffer, MAX_REPLAY_BYTES } from './buffer.ts';
-export { SimulatedDevice, DEFAULT_BUFFER_LIMIT, type DeviceOptions, type DeviceStats, type PendingReading, type ReadingHook } from './device.ts';
+export { SimulatedDevice, clockTopic, DEFAULT_BUFFER_LIMIT, type DeviceOptions, type DeviceStats, type PendingReading, type ReadingHook } from './device.ts';
 export { Fleet, FleetError, selectDevices, type FleetOptions, type FleetSummary } from './fleet.ts';
 export { parseCli, parseDuration, UsageError, USAGE, type CliOptions } from './options.ts';
+export * from './scenario/index.ts';

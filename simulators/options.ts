@@ -5,8 +5,10 @@
 import { parseArgs } from 'node:util';
 
 export const USAGE = `Usage: npm run simulate -- [options]
+       npm run simulate -- --scenario FILE|DIR [--scenario …] [--assert] [options]
 
-Publishes realistic readings for every device of an estate file over MQTT.
+Publishes realistic readings for every device of an estate file over MQTT; with --scenario,
+plays scripted faults (simulators/scenarios/*.yaml) and, with --assert, checks the alerts.
 
 Options:
   --config FILE     the estate file [config/estate.yaml]
@@ -16,6 +18,12 @@ Options:
   --duration 10m    stop after this long (30s, 10m, 2h) [until Ctrl-C]
   --seed N          the same seed gives the same readings [1]
   --qos 0|1         MQTT QoS of telemetry [1]
+  --scenario FILE   a scenario file, or a directory of them; may be given several times
+  --assert          check each scenario's expected alerts against the service's API;
+                    exit 1 naming each one missing or unexpected
+  --api URL         the service [http://127.0.0.1:8080]
+  --token TOKEN     bearer token for the API [$ESTATE_TOKEN, else demo-admin]
+  --parallel N      scenarios on different devices at the same time [1]
   -h, --help        this text
 `;
 
@@ -30,6 +38,12 @@ export interface CliOptions {
   seed: number;
   qos: 0 | 1;
   help: boolean;
+  /** scenario files or directories */
+  scenarios?: string[];
+  assert?: boolean;
+  api?: string;
+  token?: string;
+  parallel?: number;
 }
 
 export class UsageError extends Error {
@@ -53,26 +67,28 @@ const SPEC = {
   duration: { type: 'string' },
   seed: { type: 'string' },
   qos: { type: 'string' },
+  scenario: { type: 'string', multiple: true },
+  assert: { type: 'boolean' },
+  api: { type: 'string' },
+  token: { type: 'string' },
+  parallel: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** Options that CONTRACT section 6 names but that this version does not have yet. */
-const LATER = new Set(['scenario', 'assert']);
+/** What a scenario file decides for itself. */
+const SCENARIO_DECIDES = ['sites', 'rate', 'duration'] as const;
 
 function parse(argv: readonly string[]) {
   return parseArgs({ args: [...argv], options: SPEC, strict: true, allowPositionals: false }).values;
 }
 
-export function parseCli(argv: readonly string[]): CliOptions {
+export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): CliOptions {
   let values: ReturnType<typeof parse>;
   try {
     values = parse(argv);
   } catch (err) {
     const e = err as Error & { code?: string };
     const name = /'([^']*)'/.exec(e.message)?.[1]?.replace(/ <value>$/, '');
-    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && name && LATER.has(name.replace(/^-+/, ''))) {
-      throw new UsageError(`${name} is not available in this version of the simulator`);
-    }
     if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option ${name ?? ''}`.trim());
     if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
       const hint = /ambiguous/.test(e.message) ? ` (write a value that starts with "-" as ${name ?? '--option'}=-1)` : '';
@@ -118,6 +134,32 @@ export function parseCli(argv: readonly string[]): CliOptions {
   if (values.qos !== undefined) {
     if (values.qos !== '0' && values.qos !== '1') throw new UsageError(`--qos ${values.qos}: expected 0 or 1`);
     opts.qos = values.qos === '1' ? 1 : 0;
+  }
+  return scenarioOptions(values, opts, env);
+}
+
+function scenarioOptions(values: ReturnType<typeof parse>, opts: CliOptions, env: NodeJS.ProcessEnv): CliOptions {
+  const scenarios = values.scenario?.map((s) => s.trim()).filter(Boolean);
+  if (!scenarios || scenarios.length === 0) {
+    for (const name of ['assert', 'api', 'token', 'parallel'] as const) {
+      if (values[name] !== undefined) throw new UsageError(`--${name} goes with --scenario (e.g. --scenario simulators/scenarios --assert)`);
+    }
+    return opts;
+  }
+  for (const name of SCENARIO_DECIDES) {
+    if (values[name] !== undefined) throw new UsageError(`--${name} does not go with --scenario: the scenario file sets its own ${name}`);
+  }
+  opts.scenarios = scenarios;
+  opts.assert = values.assert === true;
+  opts.api = (values.api ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/\s]+/.test(opts.api)) throw new UsageError(`--api ${values.api}: expected the service's URL such as http://127.0.0.1:8080`);
+  opts.token = values.token ?? (env.ESTATE_TOKEN || 'demo-admin');
+  if (values.parallel !== undefined) {
+    const n = Number(values.parallel);
+    if (!/^\d+$/.test(values.parallel.trim()) || n < 1 || n > 64) throw new UsageError(`--parallel ${values.parallel}: expected a whole number from 1 to 64`);
+    opts.parallel = n;
+  } else {
+    opts.parallel = 1;
   }
   return opts;
 }

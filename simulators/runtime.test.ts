@@ -92,6 +92,18 @@ describe('CLI options', () => {
     expect(parseCli([])).toEqual({ config: 'config/estate.yaml', mqtt: 'mqtt://127.0.0.1:1883', seed: 1, qos: 1, help: false });
   });
 
+  it('takes scenarios, files or directories, several times, with the assertion options', () => {
+    expect(parseCli(['--scenario', 'a.yaml', '--scenario', 'simulators/scenarios', '--assert'], {})).toMatchObject({
+      scenarios: ['a.yaml', 'simulators/scenarios'],
+      assert: true,
+      api: 'http://127.0.0.1:8080',
+      token: 'demo-admin',
+      parallel: 1,
+    });
+    expect(parseCli(['--scenario', 'a.yaml', '--api', 'http://svc:9000/', '--parallel', '4'], { ESTATE_TOKEN: 'ops-token' })).toMatchObject({ api: 'http://svc:9000', token: 'ops-token', parallel: 4, assert: false });
+    expect(parseCli(['--scenario', 'a.yaml', '--token', 'x'], { ESTATE_TOKEN: 'ops-token' }).token).toBe('x');
+  });
+
   it('takes every option', () => {
     expect(parseCli(['--config', 'x.yaml', '--mqtt', 'mqtts://b:8883', '--sites', 'a, b', '--rate', '0.5', '--duration', '10m', '--seed=-7', '--qos', '0'])).toEqual({
       config: 'x.yaml',
@@ -122,7 +134,10 @@ describe('CLI options', () => {
     [['--frobnicate'], /unknown option --frobnicate/],
     [['--rate'], /option --rate needs a value/],
     [['extra'], /unexpected argument extra/],
-    [['--scenario', 'x.yaml'], /--scenario is not available/],
+    [['--assert'], /--assert goes with --scenario/],
+    [['--scenario', 'x.yaml', '--rate', '1'], /--rate does not go with --scenario: the scenario file sets its own rate/],
+    [['--scenario', 'x.yaml', '--api', 'ftp://x'], /--api ftp:\/\/x: expected the service's URL/],
+    [['--scenario', 'x.yaml', '--parallel', '0'], /--parallel 0: expected a whole number from 1 to 64/],
   ])('refuses %j', (args, message) => {
     expect(() => parseCli(args)).toThrow(UsageError);
     expect(() => parseCli(args)).toThrow(message);
