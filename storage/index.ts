@@ -1,4 +1,4 @@
-export type { Point, FieldValue, SeriesStore, SeriesQuery, SeriesBucket, LatestValues, RejectedLine } from './series.ts';
+export type { Point, FieldValue, SeriesStore, SeriesQuery, SeriesBucket, LatestValues, RejectedLine, AggregateFn, AggregateQuery, AggregateRow, FieldCondition } from './series.ts';
 export { StoreWriteError } from './series.ts';
 export { InfluxStore } from './influx/store.ts';
 export { InfluxHttp, quoteIdent, quoteString, type InfluxOptions } from './influx/http.ts';

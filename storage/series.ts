@@ -37,6 +37,61 @@ export interface LatestValues {
   fields: Record<string, FieldValue>;
 }
 
+/** What `aggregate` computes over a group's points; `spread` is max − min. */
+export type AggregateFn = 'count' | 'sum' | 'mean' | 'min' | 'max' | 'spread' | 'first' | 'last';
+
+/** A condition on a field of the same point (InfluxQL's field conditions); a boolean compares with `=` or `!=` only. */
+export interface FieldCondition {
+  field: string;
+  op: '<' | '<=' | '>' | '>=' | '=' | '!=';
+  value: number | boolean;
+}
+
+/**
+ * One aggregation in the database: `fns` of `field` over the points of `measurement` in
+ * [from, to), optionally limited to some devices, to tag values (`tags`, e.g. `{kind:
+ * 'elevator'}`) and to points whose fields meet every condition of `where`; grouped by tags
+ * (`groupBy`, e.g. `['device']`; the series of one device are merged) and, with `stepMs`, by
+ * time: steps start at epoch multiples of `stepMs` shifted by `offsetMs` (a Shanghai day is
+ * `stepMs` 86 400 000 with `offsetMs` 57 600 000). Only `count`, `first` and `last` apply to a
+ * boolean field (first/last give it as 1/0); the other functions on a boolean or string
+ * field are refused with a `StoreWriteError` that is not worth retrying.
+ */
+export interface AggregateQuery {
+  measurement: string;
+  field: string;
+  fns: readonly AggregateFn[];
+  from: number;
+  to: number;
+  devices?: readonly string[];
+  tags?: Readonly<Record<string, string>>;
+  where?: readonly FieldCondition[];
+  groupBy?: readonly string[];
+  stepMs?: number;
+  offsetMs?: number;
+}
+
+/** One group (and step) with at least one point; groups without points are left out. */
+export interface AggregateRow {
+  /** the value of each `groupBy` tag ('' where a point has none) */
+  group: Record<string, string>;
+  /** start of the step, ms; 0 without `stepMs` */
+  t: number;
+  values: Partial<Record<AggregateFn, number>>;
+}
+
+/** The order of `aggregate`'s rows in both stores: by the group's tag values, then by time. */
+export function compareRows(groupBy: readonly string[]) {
+  return (a: AggregateRow, b: AggregateRow): number => {
+    for (const tag of groupBy) {
+      const x = a.group[tag] ?? '';
+      const y = b.group[tag] ?? '';
+      if (x !== y) return x < y ? -1 : 1;
+    }
+    return a.t - b.t;
+  };
+}
+
 /** An encoded line the store refused for good (a type conflict, say): it goes to the reject log. */
 export interface RejectedLine {
   line: string;
@@ -78,6 +133,8 @@ export interface SeriesStore {
   series(q: SeriesQuery): Promise<SeriesBucket[]>;
   /** Number of points with `field` set, optionally for one device, within [from, to). */
   count(measurement: string, field: string, opts?: { device?: string; from?: number; to?: number }): Promise<number>;
+  /** Aggregates in the database (see `AggregateQuery`); rows ordered by group, then time. */
+  aggregate(q: AggregateQuery): Promise<AggregateRow[]>;
   /** True when the store answers. */
   ping(): Promise<boolean>;
   /** Creates what the store needs (the database) when missing. */

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmbeddedStore, InfluxStore, LineProtocolError, StoreWriteError, type FieldValue, type Point, type SeriesBucket, type SeriesStore } from '../storage/index.ts';
+import { EmbeddedStore, InfluxStore, LineProtocolError, StoreWriteError, type AggregateRow, type FieldValue, type Point, type SeriesBucket, type SeriesStore } from '../storage/index.ts';
 import { startInfluxd } from './harness/influxd.ts';
 
 interface Subject {
@@ -239,6 +239,81 @@ describe.each(subjects)('$name', (subject) => {
       expect(await store.count('hydrant', 'detail')).toBe(0);
       expect(await store.count('elevator', 'floor')).toBe(0);
       expect(await store.count('events', 'detail')).toBe(1);
+    });
+  });
+
+  describe('aggregate', () => {
+    const r12 = (rows: AggregateRow[]) =>
+      rows.map((r) => ({ ...r, values: Object.fromEntries(Object.entries(r.values).map(([k, v]) => [k, Math.round(v! * 1e12) / 1e12])) }));
+    const base = { measurement: 'hydrant', field: 'pressure_mpa', from: T, to: T + 10 * MIN } as const;
+
+    it('computes every function per device in the database, merging the series of one device', async () => {
+      const rows = await store.aggregate({ ...base, fns: ['count', 'sum', 'mean', 'min', 'max', 'spread', 'first', 'last'], groupBy: ['device'] });
+      expect(r12(rows)).toEqual(
+        r12([
+          { group: { device: 'HY-1' }, t: 0, values: { count: 6, sum: 2.4, mean: 0.4, min: 0.1, max: 0.9, spread: 0.8, first: 0.3, last: 0.9 } },
+          // HY-2 has two series (its building changed): one group.
+          { group: { device: 'HY-2' }, t: 0, values: { count: 2, sum: 0.6, mean: 0.3, min: 0.25, max: 0.35, spread: 0.1, first: 0.25, last: 0.35 } },
+        ]),
+      );
+    });
+
+    it('takes conditions on the aggregated field and on other fields of the same point', async () => {
+      expect(await store.aggregate({ ...base, fns: ['count'], groupBy: ['device'], where: [{ field: 'pressure_mpa', op: '<', value: 0.3 }] })).toEqual([
+        { group: { device: 'HY-1' }, t: 0, values: { count: 2 } },
+        { group: { device: 'HY-2' }, t: 0, values: { count: 1 } },
+      ]);
+      const leaking = await store.aggregate({ ...base, fns: ['count', 'mean'], groupBy: ['device'], where: [{ field: 'leak', op: '=', value: true }] });
+      expect(r12(leaking)).toEqual(r12([{ group: { device: 'HY-1' }, t: 0, values: { count: 2, mean: 0.3 } }]));
+      const between = await store.aggregate({ ...base, fns: ['count'], where: [{ field: 'pressure_mpa', op: '>=', value: 0.2 }, { field: 'pressure_mpa', op: '<=', value: 0.4 }] });
+      expect(between).toEqual([{ group: {}, t: 0, values: { count: 5 } }]);
+    });
+
+    it('can be limited to devices and to tag values, and group by several tags', async () => {
+      expect(await store.aggregate({ ...base, fns: ['count'], devices: ['HY-2'] })).toEqual([{ group: {}, t: 0, values: { count: 2 } }]);
+      expect(await store.aggregate({ ...base, fns: ['count'], devices: [] })).toEqual([]);
+      expect(await store.aggregate({ ...base, fns: ['count'], devices: ['HY-404'] })).toEqual([]);
+      const events = { measurement: 'events', field: 'active', from: T, to: T + 10 * MIN, fns: ['count'] as const, groupBy: ['device', 'code'] };
+      expect(await store.aggregate({ ...events, tags: { kind: 'hydrant', code: 'leak' } })).toEqual([{ group: { device: 'HY-1', code: 'leak' }, t: 0, values: { count: 1 } }]);
+      expect(await store.aggregate({ ...events, tags: { code: 'tamper' } })).toEqual([]);
+      expect(await store.aggregate({ ...events, where: [{ field: 'active', op: '=', value: false }] })).toEqual([]);
+    });
+
+    it('groups by steps aligned to epoch multiples of the step shifted by the offset, leaving empty steps out', async () => {
+      const rows = await store.aggregate({ ...base, fns: ['count', 'max'], devices: ['HY-1'], stepMs: 2 * MIN, offsetMs: MIN });
+      expect(r12(rows)).toEqual(
+        r12([
+          { group: {}, t: T - MIN, values: { count: 3, max: 0.4 } },
+          { group: {}, t: T + MIN, values: { count: 2, max: 0.5 } },
+          { group: {}, t: T + 3 * MIN, values: { count: 1, max: 0.9 } },
+        ]),
+      );
+      // A Shanghai day: 24 h steps starting at 16:00 UTC.
+      const day = 24 * 60 * MIN;
+      const days = await store.aggregate({ ...base, fns: ['count'], groupBy: ['device'], stepMs: day, offsetMs: 16 * 60 * MIN });
+      const start = Math.floor((T - 16 * 60 * MIN) / day) * day + 16 * 60 * MIN;
+      expect(days).toEqual([
+        { group: { device: 'HY-1' }, t: start, values: { count: 6 } },
+        { group: { device: 'HY-2' }, t: start, values: { count: 2 } },
+      ]);
+    });
+
+    it('counts a boolean field and gives its first and last as 1/0; other functions of a boolean are refused', async () => {
+      const leak = { measurement: 'hydrant', field: 'leak', from: T, to: T + 10 * MIN, devices: ['HY-1'] };
+      expect(await store.aggregate({ ...leak, fns: ['count', 'first', 'last'] })).toEqual([{ group: {}, t: 0, values: { count: 3, first: 0, last: 1 } }]);
+      expect(await store.aggregate({ ...leak, fns: ['count'], where: [{ field: 'leak', op: '=', value: true }] })).toEqual([{ group: {}, t: 0, values: { count: 2 } }]);
+      const err = await store.aggregate({ ...leak, fns: ['mean'] }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(StoreWriteError);
+      expect(err).toMatchObject({ retriable: false });
+    });
+
+    it('is empty for a measurement, field or range with nothing in it', async () => {
+      expect(await store.aggregate({ ...base, measurement: 'firelane', fns: ['count'] })).toEqual([]);
+      expect(await store.aggregate({ ...base, field: 'vibration_mms', fns: ['count', 'mean'] })).toEqual([]);
+      expect(await store.aggregate({ ...base, from: T + 5 * MIN, fns: ['count', 'mean'], groupBy: ['device'] })).toEqual([]);
     });
   });
 

@@ -13,7 +13,7 @@
 import Database from 'better-sqlite3';
 import { splitLines } from '../lines.ts';
 import type { Database as Db, Statement } from 'better-sqlite3';
-import { StoreWriteError, type FieldValue, type LatestValues, type Point, type RejectedLine, type SeriesBucket, type SeriesQuery, type SeriesStore } from '../series.ts';
+import { StoreWriteError, compareRows, type AggregateFn, type AggregateQuery, type AggregateRow, type FieldValue, type LatestValues, type Point, type RejectedLine, type SeriesBucket, type SeriesQuery, type SeriesStore } from '../series.ts';
 import { toLine } from '../influx/line-protocol.ts';
 
 /** How far back `latest` looks, as in the InfluxDB store. */
@@ -198,6 +198,64 @@ export class EmbeddedStore implements SeriesStore {
     return row.n;
   }
 
+  async aggregate(q: AggregateQuery): Promise<AggregateRow[]> {
+    const type = this.fieldTypes.get(`${q.measurement}\0${q.field}`);
+    if ((q.devices && q.devices.length === 0) || q.fns.length === 0 || type === undefined) return [];
+    const refused = q.fns.find((fn) => fn !== 'count' && (type === 's' || (type === 'b' && fn !== 'first' && fn !== 'last')));
+    if (refused) throw new StoreWriteError(`${refused} of ${q.field} of ${q.measurement}: a ${TYPE_NAMES[type]} field has no such aggregate`, false);
+    // The series that match, each mapped to its group: the grouping itself runs in SQL.
+    const groupBy = q.groupBy ?? [];
+    const groups: Record<string, string>[] = [];
+    const index = new Map<string, number>();
+    const pairs: number[] = [];
+    for (const r of this.db.prepare('SELECT id, device, tags FROM series WHERE measurement = ?').all(q.measurement) as { id: number; device: string; tags: string }[]) {
+      if (q.devices && !q.devices.includes(r.device)) continue;
+      const tags = Object.fromEntries((JSON.parse(r.tags) as [string, [string, string][]])[1]);
+      if (Object.entries(q.tags ?? {}).some(([k, v]) => tags[k] !== v)) continue;
+      const group = Object.fromEntries(groupBy.map((t) => [t, tags[t] ?? '']));
+      const key = JSON.stringify(group);
+      if (!index.has(key)) index.set(key, groups.push(group) - 1);
+      pairs.push(r.id, index.get(key)!);
+    }
+    if (pairs.length === 0) return [];
+    const step = q.stepMs ? Math.max(1, Math.floor(q.stepMs)) : 0;
+    const offset = step ? (((Math.floor(q.offsetMs ?? 0) % step) + step) % step) : 0;
+    const t = step ? `((p.ts - ${offset}) / ${step}) * ${step} + ${offset}` : '0';
+    const args: unknown[] = [...pairs, q.field, Math.floor(q.from), Math.floor(q.to)];
+    const where = ['p.field = ?', 'p.ts >= ?', 'p.ts < ?'];
+    for (const c of q.where ?? []) {
+      const v = typeof c.value === 'boolean' ? (c.value ? 1 : 0) : c.value;
+      if (c.field === q.field) where.push(`p.num ${c.op} ?`);
+      else {
+        where.push(`EXISTS (SELECT 1 FROM points c WHERE c.series = p.series AND c.field = ? AND c.ts = p.ts AND c.num ${c.op} ?)`);
+        args.push(c.field);
+      }
+      args.push(v);
+    }
+    const from = `WITH g(series, grp) AS (VALUES ${Array.from({ length: pairs.length / 2 }, () => '(?, ?)').join(', ')})
+      SELECT g.grp AS grp, ${t} AS t, %s FROM points p JOIN g ON g.series = p.series WHERE ${where.join(' AND ')} GROUP BY grp, t`;
+    const out = new Map<string, AggregateRow>();
+    const rowOf = (grp: number, ts: number) => {
+      let row = out.get(`${grp}\0${ts}`);
+      if (!row) out.set(`${grp}\0${ts}`, (row = { group: groups[grp]!, t: ts, values: {} }));
+      return row;
+    };
+    const aggs = q.fns.filter((fn) => fn !== 'first' && fn !== 'last');
+    if (aggs.length > 0) {
+      const cols = aggs.map((fn) => `${SQL_AGG[fn]} AS ${fn}`).join(', ');
+      for (const r of this.db.prepare(from.replace('%s', cols)).all(...args) as Record<string, number>[]) {
+        const row = rowOf(r.grp!, r.t!);
+        for (const fn of aggs) row.values[fn] = r[fn]!;
+      }
+    }
+    // first and last: SQLite gives a bare column the row of the one min() or max() beside it.
+    for (const fn of q.fns.filter((x) => x === 'first' || x === 'last')) {
+      const sql = from.replace('%s', `p.num AS v, ${fn === 'first' ? 'min' : 'max'}(p.ts) AS at`);
+      for (const r of this.db.prepare(sql).all(...args) as { grp: number; t: number; v: number }[]) rowOf(r.grp, r.t).values[fn] = r.v;
+    }
+    return [...out.values()].sort(compareRows(groupBy));
+  }
+
   async ping(): Promise<boolean> {
     return this.db.open;
   }
@@ -206,6 +264,15 @@ export class EmbeddedStore implements SeriesStore {
     if (this.db.open) this.db.close();
   }
 }
+
+const SQL_AGG: Record<Exclude<AggregateFn, 'first' | 'last'>, string> = {
+  count: 'count(*)',
+  sum: 'sum(p.num)',
+  mean: 'avg(p.num)',
+  min: 'min(p.num)',
+  max: 'max(p.num)',
+  spread: 'max(p.num) - min(p.num)',
+};
 
 function typeOf(v: FieldValue): 'n' | 'b' | 's' {
   return typeof v === 'number' ? 'n' : typeof v === 'boolean' ? 'b' : 's';

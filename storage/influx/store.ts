@@ -7,7 +7,7 @@
  * identical point. 404 "database not found" creates the database and retries. 413 splits
  * the batch. 401/403, 429, 5xx and network errors are worth retrying.
  */
-import { StoreWriteError, type LatestValues, type Point, type RejectedLine, type SeriesBucket, type SeriesQuery, type SeriesStore, type FieldValue } from '../series.ts';
+import { StoreWriteError, compareRows, type AggregateQuery, type AggregateRow, type FieldCondition, type LatestValues, type Point, type RejectedLine, type SeriesBucket, type SeriesQuery, type SeriesStore, type FieldValue } from '../series.ts';
 import { splitLines } from '../lines.ts';
 import { InfluxHttp, quoteIdent, quoteString, type InfluxOptions, type QuerySeries } from './http.ts';
 import { toLine } from './line-protocol.ts';
@@ -134,6 +134,39 @@ export class InfluxStore implements SeriesStore {
     return typeof v === 'number' ? v : 0;
   }
 
+  async aggregate(q: AggregateQuery): Promise<AggregateRow[]> {
+    if ((q.devices && q.devices.length === 0) || q.fns.length === 0) return [];
+    const f = quoteIdent(q.field);
+    const select = q.fns.map((fn) => `${fn}(${f}) AS ${quoteIdent(fn)}`).join(', ');
+    const where = [`time >= ${Math.floor(q.from)}ms`, `time < ${Math.floor(q.to)}ms`];
+    if (q.devices) where.push(`(${q.devices.map((d) => `"device" = ${quoteString(d)}`).join(' OR ')})`);
+    for (const [tag, v] of Object.entries(q.tags ?? {})) where.push(`${quoteIdent(tag)} = ${quoteString(v)}`);
+    for (const c of q.where ?? []) where.push(condition(c));
+    const groupBy = q.groupBy ?? [];
+    const group = groupBy.map(quoteIdent);
+    if (q.stepMs) group.push(`time(${Math.max(1, Math.floor(q.stepMs))}ms, ${Math.floor(q.offsetMs ?? 0)}ms)`);
+    const [series = []] = await this.http.query(
+      `SELECT ${select} FROM ${quoteIdent(q.measurement)} WHERE ${where.join(' AND ')}${group.length ? ` GROUP BY ${group.join(', ')}` : ''}${q.stepMs ? ' fill(none)' : ''}`,
+    );
+    const rows: AggregateRow[] = [];
+    for (const s of series) {
+      const tags = Object.fromEntries(groupBy.map((t) => [t, s.tags?.[t] ?? '']));
+      for (const v of s.values) {
+        const values: AggregateRow['values'] = {};
+        s.columns.forEach((c, i) => {
+          const x = v[i];
+          if (c === 'time' || x === null || x === undefined) return;
+          if (typeof x === 'string') throw new StoreWriteError(`${c} of ${q.field} of ${q.measurement}: a string field has no numeric aggregate`, false);
+          values[c as keyof AggregateRow['values']] = typeof x === 'boolean' ? (x ? 1 : 0) : Number(x);
+        });
+        // A count of nothing is 0 in InfluxDB's answer; a group without points is left out.
+        if (Object.keys(values).length === 0 || values.count === 0) continue;
+        rows.push({ group: tags, t: q.stepMs ? Number(v[0]) : 0, values });
+      }
+    }
+    return rows.sort(compareRows(groupBy));
+  }
+
   ping(): Promise<boolean> {
     return this.http.ping();
   }
@@ -141,4 +174,9 @@ export class InfluxStore implements SeriesStore {
   async close(): Promise<void> {
     this.http.close();
   }
+}
+
+function condition(c: FieldCondition): string {
+  const v = typeof c.value === 'boolean' ? String(c.value) : Number.isInteger(c.value) ? String(c.value) : c.value.toFixed(12).replace(/0+$/, '');
+  return `${quoteIdent(c.field)} ${c.op} ${v}`;
 }
