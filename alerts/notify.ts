@@ -6,15 +6,9 @@
  */
 import type { Channel, Estate } from '../config/index.ts';
 import type { Alert, AlertEvent, Notification, Recipient } from './types.ts';
+import type { OutboxItem } from './delivery/types.ts';
 
-export interface OutboxItem {
-  alertId: string;
-  event: AlertEvent;
-  recipient: string;
-  channel: Channel;
-  body: Notification;
-  deadline: number;
-}
+export type { OutboxItem };
 
 /** Where deliveries go: the durable outbox, and a nudge to its worker. */
 export interface DeliverySink {
