@@ -64,7 +64,7 @@ export class MetricChart implements Flushable {
         { stroke: '#555', grid: { stroke: '#eee' }, size: 64, values: (_u, splits) => splits.map((v) => (spec.boolean ? `${Math.round(v * 100)}%` : number(v))) },
       ],
       series: [
-        { value: (_u, v) => (v === null ? '—' : dateTime(v * 1000)) },
+        { label: t('device.at'), value: (_u, v) => (v === null ? '—' : dateTime(v * 1000)) },
         { label: spec.boolean ? t('device.share') : t('device.mean'), stroke: COLOURS.mean, width: 2, value: (_u, v) => fmt(v) },
         { label: t('device.min'), stroke: COLOURS.edge, width: 1, value: (_u, v) => fmt(v) },
         { label: t('device.max'), stroke: COLOURS.edge, width: 1, value: (_u, v) => fmt(v) },
@@ -85,16 +85,24 @@ export class MetricChart implements Flushable {
     return [now - this.spec.spanMs / 1000, now];
   }
 
+  /**
+   * The data's range, widened to take in the thresholds near it. A threshold far from the
+   * data (pressure high at 1.0 MPa while the pressure is 0.3) would squash the line: it is
+   * left out of the range and named at the chart's edge instead.
+   */
   private yRange(min: number | null, max: number | null): uPlot.Range.MinMax {
     if (this.spec.boolean) return [0, 1];
     let lo = min ?? Infinity;
     let hi = max ?? -Infinity;
+    const hasData = Number.isFinite(lo) && Number.isFinite(hi);
+    const span = hasData ? Math.max(hi - lo, Math.abs(hi) * 0.25, 1e-6) : Infinity;
     for (const l of this.spec.thresholds) {
+      if (hasData && (l.value < lo - 2 * span || l.value > hi + 2 * span)) continue;
       lo = Math.min(lo, l.value);
       hi = Math.max(hi, l.value);
     }
     if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [0, 1];
-    const room = (hi - lo || Math.abs(hi) || 1) * 0.08;
+    const room = (hi - lo || Math.abs(hi) || 1) * 0.1;
     return [lo >= 0 && lo - room < 0 ? 0 : lo - room, hi + room];
   }
 
@@ -102,22 +110,30 @@ export class MetricChart implements Flushable {
     const ctx = u.ctx;
     const r = uPlot.pxRatio;
     const { left, top, width, height } = u.bbox;
+    ctx.save();
+    ctx.font = `${11 * r}px system-ui, "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", sans-serif`;
+    ctx.lineWidth = 1.5 * r;
+    // Warnings are labelled at the left end of their line, criticals at the right, so that close ones do not overlap.
     for (const l of this.spec.thresholds) {
       const y = Math.round(u.valToPos(l.value, 'y', true));
-      if (y < top || y > top + height) continue;
-      ctx.save();
       ctx.strokeStyle = COLOURS[l.severity];
       ctx.fillStyle = COLOURS[l.severity];
-      ctx.lineWidth = 1.5 * r;
+      ctx.textAlign = l.severity === 'critical' ? 'right' : 'left';
+      const x = l.severity === 'critical' ? left + width - 6 * r : left + 6 * r;
+      if (y < top || y > top + height) {
+        ctx.textBaseline = y < top ? 'top' : 'bottom';
+        ctx.fillText(`${y < top ? '↑' : '↓'} ${l.label}`, x, y < top ? top + 2 * r : top + height - 2 * r);
+        continue;
+      }
       ctx.setLineDash([6 * r, 4 * r]);
       ctx.beginPath();
       ctx.moveTo(left, y);
       ctx.lineTo(left + width, y);
       ctx.stroke();
-      ctx.font = `${11 * r}px system-ui, "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", sans-serif`;
-      ctx.fillText(l.label, left + 6 * r, y - 4 * r);
-      ctx.restore();
+      ctx.textBaseline = 'bottom';
+      ctx.fillText(l.label, x, y - 3 * r);
     }
+    ctx.restore();
   }
 
   /** The stored series, replacing what was there. */

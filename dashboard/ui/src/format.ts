@@ -56,6 +56,7 @@ export function deviceState(open: Iterable<Severity>, online: boolean | null, he
 }
 
 /** Buildings in the order people expect: 1栋, 2栋, …, 10栋, then the rest. */
+const collator = new Intl.Collator('zh-CN', { numeric: true });
 export function byBuilding(a: string, b: string): number {
-  return a.localeCompare(b, 'zh-CN', { numeric: true });
+  return collator.compare(a, b);
 }
