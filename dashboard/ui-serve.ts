@@ -27,7 +27,7 @@ export const UI_DIR = join(ROOT, 'dist', 'ui');
 const UI_SOURCES = join(ROOT, 'dashboard', 'ui');
 /** Files outside dashboard/ui that the UI bundles: the metric catalog and the rule names. */
 const SHARED_SOURCES = [join(ROOT, 'config', 'catalog.ts'), join(ROOT, 'alerts', 'summary.ts')];
-const SERVICE_PATH = /^\/(?:api|ack|socket\.io)(?:\/|$)|^\/(?:healthz|readyz|metrics)\/?$/;
+const SERVICE_PATH = /^\/(?:api|ack|socket\.io|healthz|readyz|metrics)(?:\/|$)/;
 
 /** pino's logger, or anything that logs like it */
 export interface UiLog {
