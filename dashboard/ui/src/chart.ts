@@ -155,10 +155,17 @@ export class MetricChart implements Flushable {
     this.means.push(v);
     this.mins.push(v);
     this.maxs.push(v);
+    if (this.xs[0]! < x - this.spec.spanMs / 1000 - 60) this.trim();
     mark(this);
   }
 
   flush(): void {
+    this.trim();
+    this.plot.setData([this.xs, this.means, this.mins, this.maxs]);
+  }
+
+  /** Drops what has left the span (also while a hidden tab runs no frames). */
+  private trim(): void {
     const from = Date.now() / 1000 - this.spec.spanMs / 1000;
     let drop = 0;
     while (drop < this.xs.length && this.xs[drop]! < from) drop++;
@@ -168,7 +175,6 @@ export class MetricChart implements Flushable {
       this.mins.splice(0, drop);
       this.maxs.splice(0, drop);
     }
-    this.plot.setData([this.xs, this.means, this.mins, this.maxs]);
   }
 
   destroy(): void {

@@ -43,5 +43,8 @@ describe('i18n', () => {
     expect(t('time.minutesAgo', { n: 3 }, 'zh-CN')).toBe('3 分钟前');
     expect(t('time.minutesAgo', { n: 3 }, 'en')).toBe('3 min ago');
     expect(t('alerts.ackedBy', { who: 'ops' }, 'en')).toBe('by ops at {when}');
+    expect(t('compound.devices', { n: 1 }, 'en')).toBe('1 device');
+    expect(t('compound.devices', { n: 2 }, 'en')).toBe('2 devices');
+    expect(t('compound.devices', { n: 1 }, 'zh-CN')).toBe('1 台设备');
   });
 });

@@ -91,14 +91,17 @@ const zh = {
   'overview.acked': '已确认 {n}',
   'overview.compounds': '小区',
   'overview.deviceCount': '{n} 台设备',
+  'overview.deviceCount.one': '{n} 台设备',
   'overview.property': '物业：{name}',
   'overview.noSites': '此令牌看不到任何小区。',
   'overview.allAlerts': '查看全部告警',
 
   'compound.devices': '{n} 台设备',
+  'compound.devices.one': '{n} 台设备',
   'compound.kindAll': '全部类型',
   'compound.lastSeen': '最后上报',
   'compound.alertCount': '{n} 条告警',
+  'compound.alertCount.one': '{n} 条告警',
   'compound.empty': '此小区没有登记设备。',
 
   'device.site': '小区',
@@ -134,6 +137,7 @@ const zh = {
   'alerts.severity': '级别',
   'alerts.any': '全部',
   'alerts.count': '共 {n} 条',
+  'alerts.count.one': '共 {n} 条',
   'alerts.none': '没有符合条件的告警。',
   'alerts.col.severity': '级别',
   'alerts.col.state': '状态',
@@ -287,14 +291,17 @@ const en: Record<Key, string> = {
   'overview.acked': '{n} acknowledged',
   'overview.compounds': 'Compounds',
   'overview.deviceCount': '{n} devices',
+  'overview.deviceCount.one': '{n} device',
   'overview.property': 'Property: {name}',
   'overview.noSites': 'This token sees no compounds.',
   'overview.allAlerts': 'All alerts',
 
   'compound.devices': '{n} devices',
+  'compound.devices.one': '{n} device',
   'compound.kindAll': 'All kinds',
   'compound.lastSeen': 'Last seen',
   'compound.alertCount': '{n} alerts',
+  'compound.alertCount.one': '{n} alert',
   'compound.empty': 'No devices are registered in this compound.',
 
   'device.site': 'Compound',
@@ -330,6 +337,7 @@ const en: Record<Key, string> = {
   'alerts.severity': 'Severity',
   'alerts.any': 'Any',
   'alerts.count': '{n} alerts',
+  'alerts.count.one': '{n} alert',
   'alerts.none': 'No alerts match.',
   'alerts.col.severity': 'Severity',
   'alerts.col.state': 'State',
@@ -416,9 +424,10 @@ export function isLang(s: unknown): s is Lang {
   return s === 'zh-CN' || s === 'en';
 }
 
-/** The text of `key` with `{name}` placeholders filled. */
+/** The text of `key` with `{name}` placeholders filled; for `n` = 1, the key's `.one` form where there is one. */
 export function t(key: Key, vars: Record<string, string | number> = {}, l: Lang = current): string {
-  const s = STRINGS[l][key];
+  const one = `${key}.one`;
+  const s = vars.n === 1 && one in STRINGS[l] ? STRINGS[l][one as Key] : STRINGS[l][key];
   return s.replace(/\{(\w+)\}/g, (m, name: string) => (name in vars ? String(vars[name]) : m));
 }
 

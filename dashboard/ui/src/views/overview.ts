@@ -103,12 +103,14 @@ export function overviewView(root: HTMLElement, ctx: ViewContext): View {
   }
 
   const refresh = coalesce(() => void load(), 2000);
+  // Readings change the counts only when a device is first heard from: asked for less often.
+  const refreshSlowly = coalesce(refresh, 10_000);
   function startLive(sites: string[]): void {
     live = new Live(ctx.session.token, sites, {
       state: (s) => ctx.setLive(s),
       unauthorized: () => ctx.signOut(true),
       // The counts are the server's: any change there asks for them again, at most every 2 s.
-      reading: refresh,
+      reading: refreshSlowly,
       status: refresh,
       alert: refresh,
       snapshot: refresh,
@@ -120,6 +122,7 @@ export function overviewView(root: HTMLElement, ctx: ViewContext): View {
     unmount() {
       gone = true;
       refresh.cancel();
+      refreshSlowly.cancel();
       live?.close();
     },
   };
