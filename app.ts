@@ -12,7 +12,7 @@ import { Bus } from './bus.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { EmbeddedStore, InfluxStore, OperationalStore, SeriesWriter, Spool, type SeriesStore } from './storage/index.ts';
 import { IngestPipeline, MqttSubscriber, RejectLog, SeqDedup, startEmbeddedBroker, type EmbeddedBroker } from './ingest/index.ts';
-import { LatestCache, buildServer, type Readiness } from './dashboard/index.ts';
+import { LatestCache, LiveHub, buildServer, type Readiness } from './dashboard/index.ts';
 import {
   AlertActions,
   AlertEngine,
@@ -42,6 +42,8 @@ export interface App {
   pipeline: IngestPipeline;
   subscriber: MqttSubscriber;
   http: FastifyInstance;
+  /** socket.io live updates, on the HTTP server */
+  live: LiveHub;
   alerts: AlertEngine;
   alertActions: AlertActions;
   outbox: Outbox;
@@ -201,6 +203,7 @@ export function createApp(opts: AppOptions): App {
   const latest = new LatestCache(registry);
   latest.attach(bus);
   const http = buildServer({ estate, ops, metrics: metrics.registry, readiness, log, alerts: { actions: alertActions, store: alertStore }, registry, latest, store });
+  const live = new LiveHub({ estate, registry, latest, alerts: alertActions, bus, log: log.child({ part: 'live' }), metrics: metrics.registry });
   let started = false;
 
   return {
@@ -217,6 +220,7 @@ export function createApp(opts: AppOptions): App {
     pipeline,
     subscriber,
     http,
+    live,
     alerts,
     alertActions,
     outbox,
@@ -239,11 +243,13 @@ export function createApp(opts: AppOptions): App {
       delivery.start();
       // Not awaited: an unreachable broker is retried, and /readyz says so meanwhile.
       subscriber.start().catch((err: Error) => log.warn({ err: err.message, url: mqttUrl }, 'MQTT broker not reachable yet; retrying'));
+      live.start(http.server);
       await http.listen({ host: env.HOST, port: env.PORT });
       started = true;
       log.info({ url: env.PUBLIC_URL, store: store.kind, mqtt: mqttUrl.replace(/\/\/[^@/]*@/, '//<secret>@') }, 'Estate Sentinel is running');
     },
     async stop() {
+      await live.stop();
       if (started) await http.close();
       await subscriber.stop();
       pipeline.flush();

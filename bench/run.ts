@@ -16,6 +16,7 @@ import { startMosquitto } from '../test/harness/mosquitto.ts';
 import { freePort, sleep, waitFor } from '../test/harness/ports.ts';
 import { tempDir } from '../test/harness/service.ts';
 import { alertLatency } from './alert-latency.ts';
+import { fanout } from './fanout.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 /**
@@ -29,8 +30,8 @@ const { values: opts } = parseArgs({
     seconds: { type: 'string', default: '10' },
     rates: { type: 'string', default: '0:10000,0:20000,0:30000,1:5000,1:10000,1:15000' },
     devices: { type: 'string', default: '1000' },
-    /** which parts: ingest, alerts (comma-separated) */
-    only: { type: 'string', default: 'ingest,alerts' },
+    /** which parts: ingest, alerts, fanout (comma-separated) */
+    only: { type: 'string', default: 'ingest,alerts,fanout' },
     /** node flags for the service; the default is what `npm start` uses (package.json) */
     'node-args': { type: 'string', default: SERVICE_NODE_FLAGS },
   },
@@ -155,16 +156,27 @@ async function main(): Promise<void> {
     await new Promise((r) => service.once('exit', r));
   }
   let latency: Awaited<ReturnType<typeof alertLatency>> | undefined;
+  let live: Awaited<ReturnType<typeof fanout>> | undefined;
   try {
     if (PARTS.has('alerts')) {
       console.log('alert latency: 60 trapped events, one a second, while 10,000 msg/s of telemetry flows…');
       latency = await alertLatency({ root: ROOT, influx, broker, nodeArgs: opts['node-args']!.split(' ').filter(Boolean), publish });
+    }
+    if (PARTS.has('fanout')) {
+      console.log('live fan-out: 200 socket.io clients on one site of 1,000 hydrants while 10,000 msg/s of telemetry flows for 30 s…');
+      live = await fanout({ root: ROOT, influx, broker, nodeArgs: opts['node-args']!.split(' ').filter(Boolean), publish, cpuSeconds, peakRssMb });
     }
   } finally {
     await Promise.all([broker.destroy(), influx.destroy()]);
   }
   if (latency) {
     console.log(`\nAlert latency, publish → webhook arrival, with ${latency.backgroundRate.toLocaleString('en')} msg/s of telemetry: p50 ${latency.p50.toFixed(1)} ms, p99 ${latency.p99.toFixed(1)} ms, max ${latency.max.toFixed(1)} ms (${latency.received} of ${latency.sent} arrived). Target: p99 ≤ 200 ms.`);
+  }
+  if (live) {
+    console.log(
+      `\nLive fan-out, publish → socket.io client, ${live.clients} clients, ${live.backgroundRate.toLocaleString('en')} msg/s for ${live.seconds} s: p50 ${live.p50.toFixed(1)} ms, p99 ${live.p99.toFixed(1)} ms, max ${live.max.toFixed(1)} ms (${live.arrived.toLocaleString('en')} of ${(live.probes * live.clients).toLocaleString('en')} client×probe arrivals); ` +
+        `first client to show each probe p50 ${live.firstP50.toFixed(1)} ms, p99 ${live.firstP99.toFixed(1)} ms; service CPU ${live.cpuUsPerMessage.toFixed(1)} µs/msg (${(100 * live.cpuCores).toFixed(0)} % of a core), RSS under load ≤ ${live.loadRssMb.toFixed(0)} MB, peak RSS ${live.peakRssMb.toFixed(0)} MB; batches of ${live.batchItems} devices, ${live.batchKb.toFixed(0)} KB; the clients' process (${live.parse} parse) ${(100 * live.clientCores).toFixed(0)} % of a core; load average ${live.load.toFixed(1)} on ${live.cores} cores. Target: p99 ≤ 1 s.`,
+    );
   }
   if (rows.length === 0) return;
   const head = ['QoS', 'target msg/s', 'sent msg/s', 'landed / sent', 'landed', 'landed when publishing ended', 'service CPU µs/msg', 'peak RSS MB', 'messages per turn'];

@@ -1,0 +1,214 @@
+/**
+ * The live dashboard over socket.io (CONTRACT section 5, "Live updates"; the protocol is in
+ * protocol.ts). Sockets authenticate in the handshake with the HTTP API's bearer tokens,
+ * subscribe to sites they may see, and get a snapshot, then the site's events in its room.
+ *
+ * Readings are coalesced (batches.ts) and sent as one `reading` batch per site every flush
+ * interval, so a room costs one encode per flush (socket.io's adapter encodes a room emit
+ * once, frame included) however fast devices publish. Statuses and alerts go out at once.
+ * A site whose room is empty collects nothing and is sent nothing.
+ *
+ * Alerts follow the HTTP API's scoping: a department token sees every site's devices, but
+ * only the alerts routed to its departments. Its sockets also join one room per department
+ * of theirs, and a marker room that excludes them from the site-wide alert emit.
+ */
+import type { Server as HttpServer } from 'node:http';
+import type { Logger } from 'pino';
+import { Server, type Socket } from 'socket.io';
+import type { Registry as PromRegistry } from 'prom-client';
+import type { Estate, Registry } from '../../config/index.ts';
+import type { AlertActions } from '../../alerts/index.ts';
+import type { Bus, BusEvents, DeviceStatus } from '../../bus.ts';
+import { TokenBook, canSeeSite, type Principal } from '../auth.ts';
+import { alertJson } from '../routes/alerts.ts';
+import { deviceJson } from '../routes/registry.ts';
+import type { LatestCache } from './latest.ts';
+import { ReadingBatches } from './batches.ts';
+import { LiveCounters } from './counters.ts';
+import { siteRoom, type ClientToServerEvents, type ErrorReply, type ServerToClientEvents, type SiteSnapshot } from './protocol.ts';
+
+export interface HubDeps {
+  estate: Estate;
+  registry: Registry;
+  latest: LatestCache;
+  alerts: AlertActions;
+  bus: Bus;
+  log: Logger;
+  /** where `estate_live_*` metrics register; none if absent */
+  metrics?: PromRegistry;
+  /** how often readings are flushed to the rooms [250 ms] */
+  flushMs?: number;
+}
+
+interface SocketData {
+  principal: Principal;
+}
+
+type LiveServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+/** The room of a department token's sockets at a site, and the one per department. */
+const departmentsRoom = (site: string) => `${siteRoom(site)}/departments`;
+const departmentRoom = (site: string, department: string) => `${siteRoom(site)}/department:${department}`;
+const SITE_ROOM = /^site:([^/]+)$/;
+const SNAPSHOT_ALERTS = 1000;
+
+export class LiveHub {
+  private io: LiveServer | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void)[] = [];
+  private readonly tokens: TokenBook;
+  private readonly batches: ReadingBatches;
+  private readonly counters: LiveCounters;
+  private readonly flushMs: number;
+
+  constructor(private readonly deps: HubDeps) {
+    this.tokens = new TokenBook(deps.estate);
+    this.batches = new ReadingBatches(deps.latest);
+    this.counters = new LiveCounters(deps.metrics, () => this.io?.engine.clientsCount ?? 0);
+    this.flushMs = deps.flushMs ?? 250;
+  }
+
+  /** Attaches to the HTTP server at `/socket.io` and starts listening to the bus. */
+  start(server: HttpServer): void {
+    if (this.io) return;
+    const io: LiveServer = new Server(server, { path: '/socket.io', serveClient: false, maxHttpBufferSize: 64 * 1024 });
+    this.io = io;
+    io.use((socket, next) => {
+      const principal = this.authenticate(socket);
+      if (!principal) return next(unauthenticated());
+      socket.data.principal = principal;
+      next();
+    });
+    io.on('connection', (socket) => this.connected(socket));
+    const adapter = io.of('/').adapter;
+    adapter.on('create-room', (room: string) => {
+      const site = SITE_ROOM.exec(room)?.[1];
+      if (site) this.batches.watch(site);
+    });
+    adapter.on('delete-room', (room: string) => {
+      const site = SITE_ROOM.exec(room)?.[1];
+      if (site) this.batches.unwatch(site);
+    });
+    const { bus } = this.deps;
+    this.unsubscribe = [bus.on('reading', (r) => this.batches.add(r)), bus.on('status', (s) => this.status(s)), bus.on('alert', (e) => this.alert(e))];
+    this.timer = setInterval(() => this.flush(), this.flushMs);
+    this.timer.unref();
+  }
+
+  /** Disconnects every socket and detaches; the HTTP server itself is closed by its owner. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    for (const u of this.unsubscribe) u();
+    this.unsubscribe = [];
+    const io = this.io;
+    this.io = undefined;
+    if (!io) return;
+    io.disconnectSockets(true);
+    // Not io.close(): that would also close the HTTP server, which fastify owns and closes.
+    io.engine.close();
+  }
+
+  private authenticate(socket: LiveSocket): Principal | undefined {
+    const token: unknown = socket.handshake.auth?.token;
+    if (typeof token === 'string' && token.length > 0 && token.length <= 512) return this.tokens.verify(`Bearer ${token}`);
+    // Clients that cannot set `auth` (a Node client behind a proxy) may send the header instead.
+    return this.tokens.verify(socket.handshake.headers.authorization);
+  }
+
+  private connected(socket: LiveSocket): void {
+    const log = this.deps.log;
+    log.debug({ socket: socket.id, token: socket.data.principal.name }, 'live client connected');
+    socket.on('subscribe', (req: unknown, ack: unknown) => {
+      const reply = typeof ack === 'function' ? (ack as (r: SiteSnapshot | ErrorReply) => void) : () => {};
+      const site = siteOf(req);
+      if (site === undefined) return reply(errorReply('BAD_REQUEST', 'subscribe takes {site: <site id>}'));
+      const p = socket.data.principal;
+      if (!this.deps.registry.sites.has(site) || !canSeeSite(p, site)) return reply(errorReply('NOT_FOUND', `no site ${site}`));
+      // Joined before the snapshot is taken: nothing that happens after it can be missed.
+      void socket.join(roomsOf(p, site));
+      reply(this.snapshot(p, site));
+    });
+    socket.on('unsubscribe', (req: unknown, ack: unknown) => {
+      const reply = typeof ack === 'function' ? (ack as (r: { site: string } | ErrorReply) => void) : () => {};
+      const site = siteOf(req);
+      if (site === undefined) return reply(errorReply('BAD_REQUEST', 'unsubscribe takes {site: <site id>}'));
+      for (const room of [...socket.rooms]) if (room === siteRoom(site) || room.startsWith(`${siteRoom(site)}/`)) void socket.leave(room);
+      reply({ site });
+    });
+    socket.on('disconnect', (reason) => log.debug({ socket: socket.id, reason }, 'live client disconnected'));
+  }
+
+  /** The site now, as the subscriber may see it. */
+  snapshot(p: Principal, site: string): SiteSnapshot {
+    const { registry, latest, alerts } = this.deps;
+    return {
+      site,
+      devices: registry.devicesOf(site).map((d) => deviceJson(d, latest)),
+      alerts: alerts.list(p, { state: 'active', site, limit: SNAPSHOT_ALERTS }).map(alertJson),
+    };
+  }
+
+  /** Sends each watched site's pending readings as one batch. */
+  flush(): void {
+    const io = this.io;
+    if (!io) return;
+    for (const [site, items] of this.batches.drain()) {
+      const room = siteRoom(site);
+      io.to(room).emit('reading', { site, items });
+      this.counters.sent('reading', this.roomSize(room));
+    }
+  }
+
+  private status(s: DeviceStatus): void {
+    const io = this.io;
+    if (!io || !this.batches.watching(s.site)) return;
+    const room = siteRoom(s.site);
+    io.to(room).emit('status', { site: s.site, device: s.device, online: s.online, ts: new Date(s.ts).toISOString() });
+    this.counters.sent('status', this.roomSize(room));
+  }
+
+  private alert({ alert: a, transition }: BusEvents['alert']): void {
+    const io = this.io;
+    // System alerts have no site; an alert that never fired is not shown anywhere yet.
+    if (!io || !a.site || a.state === 'pending' || a.firedAt === null || !this.batches.watching(a.site)) return;
+    const message = { alert: alertJson(a), transition };
+    const room = siteRoom(a.site);
+    const marker = departmentsRoom(a.site);
+    io.to(room).except(marker).emit('alert', message);
+    let n = this.roomSize(room) - this.roomSize(marker);
+    if (this.roomSize(marker) > 0 && a.departments.length > 0) {
+      const rooms = a.departments.map((d) => departmentRoom(a.site, d));
+      io.to(rooms).emit('alert', message);
+      const reached = new Set<string>();
+      for (const r of rooms) for (const id of io.of('/').adapter.rooms.get(r) ?? []) reached.add(id);
+      n += reached.size;
+    }
+    this.counters.sent('alert', n);
+  }
+
+  private roomSize(room: string): number {
+    return this.io?.of('/').adapter.rooms.get(room)?.size ?? 0;
+  }
+}
+
+function siteOf(req: unknown): string | undefined {
+  if (typeof req !== 'object' || req === null) return undefined;
+  const site = (req as { site?: unknown }).site;
+  return typeof site === 'string' && site.length > 0 && site.length <= 64 ? site : undefined;
+}
+
+function roomsOf(p: Principal, site: string): string[] {
+  if (p.role !== 'department') return [siteRoom(site)];
+  return [siteRoom(site), departmentsRoom(site), ...[...(p.departments ?? [])].map((d) => departmentRoom(site, d))];
+}
+
+/** The handshake's refusal: the client's `connect_error` has this message and `data`. */
+function unauthenticated(): Error {
+  return Object.assign(new Error('UNAUTHENTICATED'), { data: { code: 'UNAUTHENTICATED', message: 'a valid token is required in auth.token' } });
+}
+
+function errorReply(code: ErrorReply['error']['code'], message: string): ErrorReply {
+  return { error: { code, message } };
+}
