@@ -3,6 +3,7 @@
  * Unknown keys are refused everywhere (a typo must not be silently ignored).
  */
 import { z } from 'zod';
+import cron from 'node-cron';
 import { KINDS } from './catalog.ts';
 
 export const SITE_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
@@ -162,6 +163,38 @@ const smtpSchema = z.strictObject({
   from: z.string().min(3),
 });
 
+export const REPORT_KINDS = ['health', 'maintenance', 'accountability'] as const;
+export type ReportKind = (typeof REPORT_KINDS)[number];
+
+/**
+ * A scheduled report run (docs/reports.md): a cron expression judged in Asia/Shanghai and the
+ * kinds it makes, each over the period its name says (the previous day, week or month).
+ */
+const reportSchedule = (expression: string, kinds: ReportKind[]) =>
+  z
+    .strictObject({
+      cron: z
+        .string()
+        .refine((s) => cron.validate(s), 'must be a cron expression: minute hour day-of-month month day-of-week (a seconds field may come first)')
+        .default(expression),
+      kinds: z.array(z.enum(REPORT_KINDS)).min(1).default([...kinds]),
+      enabled: z.boolean().default(true),
+    })
+    .default({ cron: expression, kinds: [...kinds], enabled: true });
+
+const reportsSchema = z.strictObject({
+  daily: reportSchedule('0 7 * * *', ['health']),
+  weekly: reportSchedule('30 7 * * 1', ['health', 'accountability']),
+  monthly: reportSchedule('0 8 1 * *', ['health', 'maintenance', 'accountability']),
+  /** wear flags of the maintenance report: the last 7 days against the 30 before them */
+  wear: z
+    .strictObject({
+      doorCyclesFactor: z.number().min(1).max(100).default(1.5),
+      vibrationFactor: z.number().min(1).max(100).default(1.3),
+    })
+    .default({ doorCyclesFactor: 1.5, vibrationFactor: 1.3 }),
+});
+
 export const estateSchema = z.strictObject({
   sites: z.array(siteSchema).min(1, 'the estate needs at least one site'),
   departments: z.array(departmentSchema).default([]),
@@ -174,6 +207,12 @@ export const estateSchema = z.strictObject({
     deliveryDeadlineMin: 24 * 60,
   }),
   smtp: smtpSchema.optional(),
+  reports: reportsSchema.default({
+    daily: { cron: '0 7 * * *', kinds: ['health'], enabled: true },
+    weekly: { cron: '30 7 * * 1', kinds: ['health', 'accountability'], enabled: true },
+    monthly: { cron: '0 8 1 * *', kinds: ['health', 'maintenance', 'accountability'], enabled: true },
+    wear: { doorCyclesFactor: 1.5, vibrationFactor: 1.3 },
+  }),
   auth: z
     .strictObject({
       tokens: z.array(tokenSchema).default([]),
@@ -194,4 +233,6 @@ export type RouteDef = Estate['routes'][number];
 export type RuleOverride = Estate['rules'][number];
 export type Alerting = Estate['alerting'];
 export type Smtp = NonNullable<Estate['smtp']>;
+export type ReportsConfig = Estate['reports'];
+export type ReportScheduleConfig = ReportsConfig['daily'];
 export { KINDS };

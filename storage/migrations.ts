@@ -108,4 +108,18 @@ export const MIGRATIONS: readonly string[] = [
     detail TEXT
   );
   `,
+  // 3: maintenance done (POST /api/maintenance), for the maintenance report
+  `
+  CREATE TABLE maintenance (
+    id TEXT PRIMARY KEY,
+    site TEXT NOT NULL,
+    device TEXT NOT NULL,
+    task TEXT NOT NULL,             -- elevator_maintenance | tank_cleaning | analyser_calibration
+    done_at INTEGER NOT NULL,
+    recorded_by TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    note TEXT
+  );
+  CREATE INDEX maintenance_device_task ON maintenance (device, task, done_at);
+  `,
 ];
