@@ -4,10 +4,12 @@
  * muted door fault, an offline lane sensor, an hour of hydrant history with a pressure dip,
  * messages ingest refuses), and a PNG of each view at 1280×800 in docs/screenshots/.
  * Runs the whole service in-process on free ports (embedded broker and store, temp data).
+ * Critical alerts escalate after 30 s instead of 5 min, so that the alerts view shows one.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { parseEstate } from '../../config/index.ts';
 import { Fleet } from '../../simulators/index.ts';
 import { ROOT, removeDir, startService } from '../harness/service.ts';
 import { device } from '../harness/publish.ts';
@@ -48,7 +50,9 @@ async function shoot(page: Page, name: string, ready: () => Promise<unknown>): P
 async function main(): Promise<void> {
   buildUi();
   mkdirSync(OUT, { recursive: true });
-  const service = await startService();
+  const file = join(ROOT, 'config', 'estate.yaml');
+  const estate = parseEstate(`${readFileSync(file, 'utf8')}\nalerting:\n  escalateAfterMin: { critical: 0.5, warning: 30, trapped: 0.5 }\n`, file);
+  const service = await startService({ estate });
   const base = service.url;
   const mqttUrl = service.app.mqttUrl;
   const mqtt = await device(mqttUrl);
@@ -77,6 +81,7 @@ async function main(): Promise<void> {
     const active = await api<{ items: { id: string; device: string; rule: string }[] }>(base, '/api/alerts?state=active');
     const blocked = active.items.find((a) => a.device === 'FL-02' && a.rule === 'blocked');
     if (blocked) await api(base, `/api/alerts/${blocked.id}/ack`, 'demo-ops-jinfo', { note: '已联系车主挪车，保安到场' });
+    await waitFor('an escalation', async () => (await api<{ items: { escalatedAt: string | null }[] }>(base, '/api/alerts?state=active')).items.some((a) => a.escalatedAt), 120_000, 500);
 
     // What ingest refuses: a bad topic, an unknown device, a payload that is not JSON, a pressure out of range, a time far ahead.
     await pub('estate/jinfo-garden/boiler/BX-01/telemetry', { metrics: { temp_c: 60 } });

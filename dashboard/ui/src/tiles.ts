@@ -52,6 +52,9 @@ export class DeviceTile {
   private readonly seenText = new LiveText();
   private readonly alertText = new LiveText();
   private written: DeviceState | '' = '';
+  /** near the viewport (an IntersectionObserver of the view sets it); a tile out of sight writes nothing until it comes back */
+  private visible = true;
+  private stale = false;
 
   constructor(d: Device, alerts: readonly Alert[]) {
     this.device = d;
@@ -106,8 +109,19 @@ export class DeviceTile {
     else this.open.delete(a.key);
   }
 
+  /** Tells the tile whether it can be seen; true when it must write now. */
+  seen(visible: boolean): boolean {
+    this.visible = visible;
+    return visible && this.stale;
+  }
+
   /** Writes what changed. */
   flush(now = Date.now()): void {
+    if (!this.visible) {
+      this.stale = true;
+      return;
+    }
+    this.stale = false;
     const l = lang();
     const spec = METRICS[this.device.kind];
     for (const [m, text] of this.shown) text.set(metricValue(spec.get(m), this.values[m], l));

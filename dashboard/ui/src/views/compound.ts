@@ -61,6 +61,17 @@ export function compoundView(root: HTMLElement, ctx: ViewContext, site: string):
       for (const [s, text] of countTexts) text.set(String(n[s]));
     },
   };
+  // Only tiles near the viewport spend time on writes; one coming into view catches up at once.
+  const byElement = new Map<Element, DeviceTile>();
+  const sight = new IntersectionObserver(
+    (entries) => {
+      for (const e of entries) {
+        const tile = byElement.get(e.target);
+        if (tile?.seen(e.isIntersecting)) mark(tile);
+      }
+    },
+    { rootMargin: '300px 0px' },
+  );
   const touch = (tile: DeviceTile) => {
     mark(tile);
     mark(header);
@@ -121,6 +132,8 @@ export function compoundView(root: HTMLElement, ctx: ViewContext, site: string):
       for (const d of list) {
         const tile = new DeviceTile(d, byDevice.get(d.id) ?? []);
         tiles.set(d.id, tile);
+        byElement.set(tile.el, tile);
+        sight.observe(tile.el);
         wrap.appendChild(tile.el);
       }
       sections.push(
@@ -182,6 +195,7 @@ export function compoundView(root: HTMLElement, ctx: ViewContext, site: string):
   return {
     unmount() {
       gone = true;
+      sight.disconnect();
       clearInterval(ticker);
       live?.close();
       unmark(header);
