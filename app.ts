@@ -27,6 +27,7 @@ import {
   type AckTokens,
 } from './alerts/index.ts';
 import type { Point } from './storage/index.ts';
+import { Reports } from './reports/index.ts';
 
 export interface App {
   env: ServiceEnv;
@@ -48,6 +49,8 @@ export interface App {
   alertActions: AlertActions;
   outbox: Outbox;
   delivery: DeliveryWorker;
+  /** scheduled and on-demand reports, maintenance records */
+  reports: Reports;
   /** the broker the service subscribes to */
   mqttUrl: string;
   readiness(): Readiness;
@@ -202,7 +205,18 @@ export function createApp(opts: AppOptions): App {
 
   const latest = new LatestCache(registry);
   latest.attach(bus);
-  const http = buildServer({ estate, ops, metrics: metrics.registry, readiness, log, alerts: { actions: alertActions, store: alertStore }, registry, latest, store });
+  const reports = new Reports({
+    estate,
+    registry,
+    store,
+    db: ops.db,
+    sink: { enqueue: (items) => outbox.enqueue(items), wake: () => delivery.wake() },
+    audit: (actor, action, target, detail) => alertStore.audit(actor, action, target, detail),
+    dataDir: env.DATA_DIR,
+    publicUrl: env.PUBLIC_URL,
+    log: log.child({ part: 'reports' }),
+  });
+  const http = buildServer({ estate, ops, metrics: metrics.registry, readiness, log, alerts: { actions: alertActions, store: alertStore }, registry, latest, store, reports });
   const live = new LiveHub({ estate, registry, latest, alerts: alertActions, bus, log: log.child({ part: 'live' }), metrics: metrics.registry });
   let started = false;
 
@@ -225,6 +239,7 @@ export function createApp(opts: AppOptions): App {
     alertActions,
     outbox,
     delivery,
+    reports,
     mqttUrl,
     readiness,
     async start() {
@@ -241,6 +256,7 @@ export function createApp(opts: AppOptions): App {
       alerts.start();
       for (const a of alerts.book.all()) latest.alert(a);
       delivery.start();
+      reports.start();
       // Not awaited: an unreachable broker is retried, and /readyz says so meanwhile.
       subscriber.start().catch((err: Error) => log.warn({ err: err.message, url: mqttUrl }, 'MQTT broker not reachable yet; retrying'));
       live.start(http.server);
@@ -254,6 +270,7 @@ export function createApp(opts: AppOptions): App {
       await subscriber.stop();
       pipeline.flush();
       alerts.stop();
+      await reports.stop();
       await delivery.stop(5000);
       const drained = await writer.drain(10_000);
       if (!drained) log.warn({}, 'stopped with points still in the spool; they are written at the next start');

@@ -21,6 +21,7 @@ import type { SeriesStore } from '../storage/index.ts';
 import { registryRoutes } from './routes/registry.ts';
 import { uiRoutes } from './ui-serve.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { reportRoutes, type ReportsApi } from './routes/reports.ts';
 import type { LatestCache } from './live/latest.ts';
 
 declare module 'fastify' {
@@ -39,6 +40,8 @@ export interface ServerDeps {
   registry: Registry;
   latest: LatestCache;
   store: SeriesStore;
+  /** the reports part (CONTRACT section 7); its routes are left out without it */
+  reports?: ReportsApi;
 }
 
 export function buildServer(deps: ServerDeps): FastifyInstance {
@@ -92,6 +95,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   auditRoutes(app, { store: deps.alerts.store });
   registryRoutes(app, { registry: deps.registry, latest: deps.latest, store: deps.store, overrides: deps.estate.rules });
   ackRoutes(app, deps.alerts);
+  if (deps.reports) reportRoutes(app, { reports: deps.reports, registry: deps.registry });
   // The web UI at `/`, last: it answers only what no route above did.
   uiRoutes(app, { log: deps.log });
   return app;

@@ -1,0 +1,160 @@
+/**
+ * Reports (CONTRACT section 7, docs/reports.md): `POST /api/reports`, `GET /api/reports`,
+ * `GET /api/reports/:id`, the files at `/api/reports/:id/report.{html,csv,json}`, and
+ * `POST /api/maintenance`. A token sees a report only when it may see every site the report
+ * covers; a report over all sites only an unscoped token. The reports part is handed in
+ * (the dashboard never imports it): `ReportsApi` is what these routes need of it.
+ */
+import { createReadStream } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { MAINTENANCE_TASKS, REPORT_KINDS, type Registry, type ReportKind } from '../../config/index.ts';
+import { canSeeSite, requireRole, type Principal } from '../auth.ts';
+import { ApiError } from '../errors.ts';
+import { principalOf } from '../server.ts';
+
+type Format = 'html' | 'csv' | 'json';
+type Task = keyof typeof MAINTENANCE_TASKS;
+
+export interface ReportView {
+  id: string;
+  kind: ReportKind;
+  from: string;
+  to: string;
+  sites: string[] | null;
+  schedule: string | null;
+  createdAt: string;
+  formats: Record<Format, string>;
+}
+
+export interface ReportsApi {
+  request(req: { kind: ReportKind; from: number; to: number; sites: string[] | null; requestedBy: string }): Promise<ReportView>;
+  list(): ReportView[];
+  get(id: string): ReportView | undefined;
+  file(id: string, format: Format): { path: string; contentType: string } | undefined;
+  recordMaintenance(input: { device: string; task: Task; doneAt: number; note: string | null; recordedBy: string }): {
+    id: string;
+    site: string;
+    device: string;
+    task: string;
+    doneAt: number;
+    recordedBy: string;
+    recordedAt: number;
+    note: string | null;
+  };
+}
+
+const time = { type: 'string', format: 'date-time' } as const;
+/** How far ahead of the server's clock a time may be (clocks differ a little). */
+const SKEW_MS = 5 * 60_000;
+const MAX_SPAN_MS = 400 * 86_400_000;
+
+function canSeeReport(p: Principal, sites: readonly string[] | null): boolean {
+  return sites === null ? p.sites === null : sites.every((s) => canSeeSite(p, s));
+}
+
+export function reportRoutes(app: FastifyInstance, deps: { reports: ReportsApi; registry: Registry }): void {
+  const { reports, registry } = deps;
+  const visible = (p: Principal, id: string): ReportView => {
+    const r = reports.get(id);
+    if (!r || !canSeeReport(p, r.sites)) throw new ApiError('NOT_FOUND', `no report ${id}`);
+    return r;
+  };
+
+  app.post<{ Body: { kind: ReportKind; from: string; to: string; sites?: string[] } }>(
+    '/api/reports',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['kind', 'from', 'to'],
+          properties: {
+            kind: { type: 'string', enum: [...REPORT_KINDS] },
+            from: time,
+            to: time,
+            sites: { type: 'array', items: { type: 'string', maxLength: 64 }, minItems: 1, maxItems: 500 },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      requireRole(p, 'operator', 'department', 'admin');
+      const from = Date.parse(req.body.from);
+      const to = Date.parse(req.body.to);
+      if (!(from < to)) throw new ApiError('BAD_REQUEST', '`from` must be before `to`');
+      if (to > Date.now() + SKEW_MS) throw new ApiError('BAD_REQUEST', '`to` must not be in the future');
+      if (to - from > MAX_SPAN_MS) throw new ApiError('BAD_REQUEST', 'a report covers at most 400 days');
+      let sites: string[] | null;
+      if (req.body.sites) {
+        for (const s of req.body.sites) if (!registry.sites.has(s) || !canSeeSite(p, s)) throw new ApiError('NOT_FOUND', `no site ${s}`);
+        sites = [...new Set(req.body.sites)].sort();
+      } else sites = p.sites === null ? null : [...p.sites].sort();
+      const view = await reports.request({ kind: req.body.kind, from, to, sites, requestedBy: p.name });
+      return reply.status(201).send(view);
+    },
+  );
+
+  app.get<{ Querystring: { kind?: ReportKind; limit?: number } }>(
+    '/api/reports',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { kind: { type: 'string', enum: [...REPORT_KINDS] }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+        },
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const items = reports.list().filter((r) => canSeeReport(p, r.sites) && (req.query.kind === undefined || r.kind === req.query.kind));
+      return { items: items.slice(0, req.query.limit ?? 100) };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>('/api/reports/:id', async (req) => visible(principalOf(req), req.params.id));
+
+  app.get<{ Params: { id: string; file: string } }>('/api/reports/:id/:file', async (req, reply) => {
+    const r = visible(principalOf(req), req.params.id);
+    const m = /^report\.(html|csv|json)$/.exec(req.params.file);
+    const file = m ? reports.file(r.id, m[1] as Format) : undefined;
+    if (!file) throw new ApiError('NOT_FOUND', `no file ${req.params.file} in report ${r.id}`);
+    reply.type(file.contentType);
+    reply.header('cache-control', 'private, max-age=3600');
+    reply.header('content-disposition', `${m![1] === 'csv' ? 'attachment' : 'inline'}; filename="${r.kind}-${r.id}.${m![1]}"`);
+    return reply.send(createReadStream(file.path));
+  });
+
+  app.post<{ Body: { device: string; task: Task; doneAt: string; note?: string } }>(
+    '/api/maintenance',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['device', 'task', 'doneAt'],
+          properties: {
+            device: { type: 'string', minLength: 1, maxLength: 64 },
+            task: { type: 'string', enum: Object.keys(MAINTENANCE_TASKS) },
+            doneAt: time,
+            note: { type: 'string', maxLength: 1000 },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      requireRole(p, 'operator', 'admin');
+      const b = req.body;
+      const device = registry.device(b.device);
+      if (!device || !canSeeSite(p, device.site)) throw new ApiError('NOT_FOUND', `no device ${b.device}`);
+      const task = MAINTENANCE_TASKS[b.task];
+      if (task.kind !== device.kind) throw new ApiError('BAD_REQUEST', `${b.task} is a task of ${task.kind} devices; ${b.device} is of kind ${device.kind}`);
+      const doneAt = Date.parse(b.doneAt);
+      if (doneAt > Date.now() + SKEW_MS) throw new ApiError('BAD_REQUEST', '`doneAt` must not be in the future');
+      const r = reports.recordMaintenance({ device: b.device, task: b.task, doneAt, note: b.note ?? null, recordedBy: p.name });
+      return reply.status(201).send({ ...r, doneAt: new Date(r.doneAt).toISOString(), recordedAt: new Date(r.recordedAt).toISOString() });
+    },
+  );
+}

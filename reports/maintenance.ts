@@ -1,0 +1,77 @@
+/**
+ * The maintenance report, as of a time: for every device and every task of its kind
+ * (MAINTENANCE_TASKS: elevators every 15 days, tank cleaning every 182, analyser calibration
+ * every 91), when it was last done (`POST /api/maintenance`), when it is due, and whether it
+ * is overdue; a device never maintained is due at once. Then wear flags from the elevators'
+ * trends, as extra items that say "inspect":
+ * - `inspect_doors`: door cycles per day in the last 7 days above the rate of the 30 days
+ *   before by `reports.wear.doorCyclesFactor` (1.5);
+ * - `inspect_vibration`: mean vibration of the last 7 days above the mean of the 30 days
+ *   before by `reports.wear.vibrationFactor` (1.3).
+ */
+import { MAINTENANCE_TASKS, type RegisteredDevice } from '../config/index.ts';
+import { allDevices, byDevice, type ReportContext, type Scope } from './context.ts';
+import { tasksFor } from './maintenance-log.ts';
+import { DAY_MS, iso, round } from './time.ts';
+import type { Built, MaintenanceItem, WearFinding } from './types.ts';
+
+const RECENT_MS = 7 * DAY_MS;
+const BASELINE_MS = 30 * DAY_MS;
+
+/** Door cycles per day over a window: the counter's increase (spread) over the time its readings span. */
+function perDay(v: { spread?: number; count?: number } | undefined, d: RegisteredDevice): number | null {
+  if (!v || v.count === undefined || v.count < 2 || v.spread === undefined) return null;
+  return (v.spread / ((v.count - 1) * d.intervalSec * 1000)) * DAY_MS;
+}
+
+async function wear(ctx: ReportContext, elevators: RegisteredDevice[], asOf: number): Promise<WearFinding[]> {
+  if (elevators.length === 0) return [];
+  const devices = elevators.map((d) => d.id);
+  const recent = { measurement: 'elevator', devices, from: asOf - RECENT_MS, to: asOf };
+  const baseline = { measurement: 'elevator', devices, from: asOf - RECENT_MS - BASELINE_MS, to: asOf - RECENT_MS };
+  const [doorsNow, doorsBefore, vibNow, vibBefore] = await Promise.all([
+    byDevice(ctx.store, { ...recent, field: 'door_cycles', fns: ['spread', 'count'] }),
+    byDevice(ctx.store, { ...baseline, field: 'door_cycles', fns: ['spread', 'count'] }),
+    byDevice(ctx.store, { ...recent, field: 'vibration_mms', fns: ['mean'] }),
+    byDevice(ctx.store, { ...baseline, field: 'vibration_mms', fns: ['mean'] }),
+  ]);
+  const { doorCyclesFactor, vibrationFactor } = ctx.config.wear;
+  const out: WearFinding[] = [];
+  for (const d of elevators) {
+    const now = perDay(doorsNow.get(d.id), d);
+    const before = perDay(doorsBefore.get(d.id), d);
+    if (now !== null && before !== null && before > 0 && now > before * doorCyclesFactor) {
+      out.push({ site: d.site, device: d.id, task: 'inspect_doors', recent: round(now, 1), baseline: round(before, 1), factor: doorCyclesFactor });
+    }
+    const vNow = vibNow.get(d.id)?.mean;
+    const vBefore = vibBefore.get(d.id)?.mean;
+    if (vNow !== undefined && vBefore !== undefined && vBefore > 0 && vNow > vBefore * vibrationFactor) {
+      out.push({ site: d.site, device: d.id, task: 'inspect_vibration', recent: round(vNow, 3), baseline: round(vBefore, 3), factor: vibrationFactor });
+    }
+  }
+  return out;
+}
+
+/** The report as of `scope.to`; `scope.from` only names the period it was asked for. */
+export async function buildMaintenance(ctx: ReportContext, scope: Scope): Promise<Extract<Built, { kind: 'maintenance' }>> {
+  const asOf = scope.to;
+  const devices = scope.sites.flatMap((s) => ctx.registry.devicesOf(s.id));
+  const last = ctx.maintenance.lastDone(
+    devices.map((d) => d.id),
+    asOf,
+  );
+  const findings = await wear(ctx, allDevices(ctx, scope, 'elevator'), asOf);
+  const items: MaintenanceItem[] = [];
+  for (const d of devices) {
+    for (const task of tasksFor(d.kind)) {
+      const intervalDays = MAINTENANCE_TASKS[task].intervalDays;
+      const done = last.get(`${d.id}/${task}`);
+      const due = done === undefined ? asOf : done + intervalDays * DAY_MS;
+      items.push({ site: d.site, device: d.id, task, intervalDays, lastDone: done === undefined ? null : iso(done), due: iso(due), overdue: due <= asOf });
+    }
+    for (const f of findings.filter((x) => x.device === d.id)) {
+      items.push({ site: d.site, device: d.id, task: f.task, intervalDays: null, lastDone: null, due: iso(asOf), overdue: false });
+    }
+  }
+  return { kind: 'maintenance', json: { kind: 'maintenance', asOf: iso(asOf), items }, extra: { wear: findings } };
+}
