@@ -10,9 +10,8 @@
  *   acknowledgement deadline; an alert it never acknowledged counts against it; null with no alerts.
  * `housing` receives alerts only by escalation, so all of its alerts are escalations.
  */
-import type { ReportContext, Scope } from './context.ts';
-import type { FactAlert } from './alert-facts.ts';
-import { iso, round } from './time.ts';
+import type { FactAlert, ReportContext, Scope } from './sources.ts';
+import { iso, round } from './calendar.ts';
 import type { Built, ResponseFigures } from './types.ts';
 
 /** Nearest-rank percentile: the smallest value with at least p % of the values at or below it. */

@@ -7,8 +7,8 @@
  */
 import type { RegisteredDevice } from '../config/index.ts';
 import type { SeriesStore } from '../storage/index.ts';
-import { allDevices, byDevice, type ReportContext, type Scope } from './context.ts';
-import { DAY_MS, DAY_STEP_OFFSET_MS, iso, round } from './time.ts';
+import { allDevices, byDevice, type ReportContext, type Scope } from './sources.ts';
+import { DAY_MS, DAY_STEP_OFFSET_MS, iso, round } from './calendar.ts';
 import type { Built, DailySeries, ElevatorHealth, FirelaneHealth, HydrantHealth, TrappingRow, WaterHealth } from './types.ts';
 
 /** How far before the period the last counter reading is looked for (the base of an increase). */

@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Point } from '../storage/index.ts';
 import { fixture, type Fixture } from './testing/fixtures.ts';
-import { iso } from './time.ts';
+import { iso } from './calendar.ts';
 import type { MaintenanceJson } from './types.ts';
-import type { ReportReady } from './notify.ts';
+import type { ReportReady } from './service.ts';
 
 const H = 3_600_000;
 const D = 24 * H;

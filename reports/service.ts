@@ -6,21 +6,16 @@
  */
 import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
-import type { Estate, Registry, ReportKind } from '../config/index.ts';
+import type { Channel, Estate, Registry, ReportKind } from '../config/index.ts';
 import type { SeriesStore } from '../storage/index.ts';
-import { newId, type DeliverySink } from '../alerts/index.ts';
+import { newId, type DeliverySink, type Notification, type OutboxItem } from '../alerts/index.ts';
 import { buildAccountability } from './accountability.ts';
-import { AlertFacts } from './alert-facts.ts';
-import { ReportArchive } from './archive.ts';
-import type { ReportContext, Scope } from './context.ts';
-import { toCsv } from './csv.ts';
+import { AlertFacts, type ReportContext, type Scope } from './sources.ts';
+import { ReportArchive, toCsv } from './files.ts';
 import { buildHealth } from './health.ts';
-import { renderHtml } from './html/index.ts';
-import { buildMaintenance } from './maintenance.ts';
-import { MaintenanceLog, type MaintenanceRecord, type MaintenanceTask } from './maintenance-log.ts';
-import { announce, readyItems } from './notify.ts';
-import { ReportSchedules, type ScheduleName, type ScheduledRun } from './schedule.ts';
-import { iso } from './time.ts';
+import { renderHtml } from './html/page.ts';
+import { MaintenanceLog, buildMaintenance, type MaintenanceRecord, type MaintenanceTask } from './maintenance.ts';
+import { ReportSchedules, iso, type ScheduleName, type ScheduledRun } from './calendar.ts';
 import { FORMATS, type Built, type ReportFormat, type ReportMeta } from './types.ts';
 
 export interface ReportsDeps {
@@ -184,4 +179,69 @@ export class Reports {
     this.deps.audit(input.recordedBy, 'maintenance.record', input.device, JSON.stringify({ task: input.task, doneAt: iso(input.doneAt), note: input.note }));
     return record;
   }
+}
+
+/*
+ * When a scheduled report is made, its links go to the property companies of its sites (and,
+ * for accountability, to `housing`), through the alerts' durable delivery outbox: retried
+ * with backoff, under one delivery id, signed where the channel has a secret.
+ *
+ * The body is a small webhook event of its own (docs/contract-notes.md):
+ *   {"version": 1, "event": "report.ready", "sentAt", "report": {"id", "kind", "from", "to", "formats"}}
+ * The outbox's webhook sender posts a body as it was stored, so webhook channels carry it as
+ * it is; the WeCom, DingTalk and e-mail senders render an alert, so those channels are not
+ * given report bodies.
+ */
+export interface ReportReady {
+  version: 1;
+  event: 'report.ready';
+  sentAt: string;
+  report: { id: string; kind: string; from: string; to: string; formats: Record<ReportFormat, string> };
+}
+
+export interface ReportRecipient {
+  id: string;
+  channels: readonly Channel[];
+}
+
+/** Who hears of a report: the property company of each of its sites, and housing for accountability. */
+export function recipientsOf(meta: ReportMeta, estate: Estate): ReportRecipient[] {
+  const out: ReportRecipient[] = [];
+  for (const site of estate.sites) {
+    if (meta.sites === null || meta.sites.includes(site.id)) out.push({ id: 'property', channels: site.property.channels });
+  }
+  if (meta.kind === 'accountability') {
+    const housing = estate.departments.find((d) => d.id === 'housing');
+    if (housing) out.push({ id: 'housing', channels: housing.channels });
+  }
+  return out;
+}
+
+export function readyBody(meta: ReportMeta, formats: Record<ReportFormat, string>, now: number): ReportReady {
+  return { version: 1, event: 'report.ready', sentAt: new Date(now).toISOString(), report: { id: meta.id, kind: meta.kind, from: iso(meta.from), to: iso(meta.to), formats } };
+}
+
+/**
+ * The outbox entries of one report: one per webhook channel of each recipient. The outbox is
+ * typed for alert notifications; this body goes only to the webhook sender, which serialises
+ * whatever body it is given, and `alertId` holds the report's id (ids never collide).
+ */
+export function readyItems(meta: ReportMeta, formats: Record<ReportFormat, string>, estate: Estate, now: number, deadlineMs: number): OutboxItem[] {
+  const body = readyBody(meta, formats, now);
+  const items: OutboxItem[] = [];
+  for (const r of recipientsOf(meta, estate)) {
+    for (const channel of r.channels) {
+      if (channel.type !== 'webhook') continue;
+      items.push({ alertId: meta.id, event: 'report.ready' as OutboxItem['event'], recipient: r.id, channel, body: body as unknown as Notification, deadline: now + deadlineMs });
+    }
+  }
+  return items;
+}
+
+/** Queues the report's deliveries; returns how many. */
+export function announce(sink: DeliverySink, items: OutboxItem[]): number {
+  if (items.length === 0) return 0;
+  sink.enqueue(items);
+  sink.wake();
+  return items.length;
 }

@@ -4,7 +4,7 @@
  * time (+08:00); figures are defined in docs/reports.md.
  */
 import type { ReportKind } from '../config/index.ts';
-import type { ScheduleName } from './schedule.ts';
+import type { ScheduleName } from './calendar.ts';
 
 export interface ElevatorHealth {
   device: string;

@@ -18,7 +18,7 @@ import { startInfluxd, type Influxd } from './harness/influxd.ts';
 import { startMosquitto, type Mosquitto } from './harness/mosquitto.ts';
 import { freePort, sleep, waitFor } from './harness/ports.ts';
 import { device } from './harness/publish.ts';
-import { ROOT, startService, tempDir, type TestService } from './harness/service.ts';
+import { ROOT, removeDir, startService, tempDir, type TestService } from './harness/service.ts';
 
 const MIN = 60_000;
 const H = 60 * MIN;
@@ -180,6 +180,7 @@ afterAll(async () => {
   await Promise.all([svc?.stop(), emb?.stop()]);
   await new Promise((ok) => hooks?.close(ok));
   await Promise.all([broker?.destroy(), influx?.destroy()]);
+  for (const s of [svc, emb]) if (s) removeDir(s.dataDir);
 });
 
 /** Health of the history alone, worked out by hand from the readings above. */
@@ -415,8 +416,10 @@ async function screenshot(html: string): Promise<void> {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     await page.setContent(html, { waitUntil: 'load' });
     expect(await page.locator('svg polyline').count()).toBe(2);
-    const out = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs/screenshots/report-health.png') : join(tempDir('estate-shot-'), 'report-health.png');
-    writeFileSync(out, await page.screenshot({ fullPage: true }));
+    const shot = await page.screenshot({ fullPage: true });
+    expect(shot.length).toBeGreaterThan(10_000);
+    // UPDATE_SCREENSHOTS=1 refreshes the picture in docs/reports.md.
+    if (process.env.UPDATE_SCREENSHOTS) writeFileSync(join(ROOT, 'docs/screenshots/report-health.png'), shot);
   } finally {
     await browser.close();
   }

@@ -273,6 +273,9 @@ describe.each(subjects)('$name', (subject) => {
       expect(await store.aggregate({ ...base, fns: ['count'], devices: ['HY-2'] })).toEqual([{ group: {}, t: 0, values: { count: 2 } }]);
       expect(await store.aggregate({ ...base, fns: ['count'], devices: [] })).toEqual([]);
       expect(await store.aggregate({ ...base, fns: ['count'], devices: ['HY-404'] })).toEqual([]);
+      // A long list of devices (a district's worth of hydrants).
+      const many = [...Array.from({ length: 500 }, (_, i) => `HY-X${i}`), 'HY-1'];
+      expect(await store.aggregate({ ...base, fns: ['count'], devices: many, groupBy: ['device'] })).toEqual([{ group: { device: 'HY-1' }, t: 0, values: { count: 6 } }]);
       const events = { measurement: 'events', field: 'active', from: T, to: T + 10 * MIN, fns: ['count'] as const, groupBy: ['device', 'code'] };
       expect(await store.aggregate({ ...events, tags: { kind: 'hydrant', code: 'leak' } })).toEqual([{ group: { device: 'HY-1', code: 'leak' }, t: 0, values: { count: 1 } }]);
       expect(await store.aggregate({ ...events, tags: { code: 'tamper' } })).toEqual([]);

@@ -1,9 +1,8 @@
 /** The maintenance and accountability reports as HTML. */
-import { dayLabel } from '../time.ts';
+import { dayLabel } from '../calendar.ts';
 import type { AccountabilityJson, MaintenanceJson, ResponseFigures, WearFinding } from '../types.ts';
 import type { DeviceLabel } from './health.ts';
-import { bi, esc, fig, table } from './page.ts';
-import { barChart } from './svg.ts';
+import { barChart, bi, esc, fig, table } from './parts.ts';
 
 const TASKS: Record<string, { zh: string; en: string }> = {
   elevator_maintenance: { zh: '电梯维保（半月）', en: 'Elevator maintenance (half-monthly)' },

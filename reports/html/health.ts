@@ -1,8 +1,7 @@
 /** The health report as HTML: per compound, a table per kind of device, trappings' response times and water-quality trends. */
-import { dayLabel, secondLabel } from '../time.ts';
+import { dayLabel, secondLabel } from '../calendar.ts';
 import type { HealthExtra, HealthJson, SiteHealth } from '../types.ts';
-import { bi, esc, fig, table } from './page.ts';
-import { lineChart } from './svg.ts';
+import { bi, esc, fig, lineChart, table } from './parts.ts';
 
 /** How a device is named in the tables: its id and building. */
 export type DeviceLabel = (id: string) => string;

@@ -3,42 +3,12 @@
  * no scripts, no external fonts or images) in zh-CN with English subtitles, laid out for a
  * screen and for A4 paper (@media print: no backgrounds, tables not split across pages).
  */
-
-export function esc(s: string | number): string {
-  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
-/** A label in Chinese with its English subtitle, as headings and table heads show them. */
-export function bi(zh: string, en: string): string {
-  return `${esc(zh)}<span class="en">${esc(en)}</span>`;
-}
-
-export interface Column<T> {
-  zh: string;
-  en: string;
-  cell: (row: T) => string;
-  /** right-aligned figures */
-  num?: boolean;
-}
-
-/** A table; `cell` returns HTML (escape what it takes from data). Empty: a "none" line. */
-export function table<T>(rows: readonly T[], cols: readonly Column<T>[], rowClass?: (row: T) => string): string {
-  if (rows.length === 0) return `<p class="none">${bi('无', 'None')}</p>`;
-  const head = cols.map((c) => `<th${c.num ? ' class="num"' : ''}>${bi(c.zh, c.en)}</th>`).join('');
-  const body = rows
-    .map((r) => {
-      const cls = rowClass?.(r);
-      return `<tr${cls ? ` class="${cls}"` : ''}>${cols.map((c) => `<td${c.num ? ' class="num"' : ''}>${c.cell(r)}</td>`).join('')}</tr>`;
-    })
-    .join('\n');
-  return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
-}
-
-/** A figure for a cell: '—' for null (no readings in the period). */
-export function fig(v: number | null, unit = ''): string {
-  if (v === null) return '<span class="na">—</span>';
-  return esc(`${v.toLocaleString('en-US', { maximumFractionDigits: 3 })}${unit}`);
-}
+import type { Registry } from '../../config/index.ts';
+import { minuteLabel, periodLabel } from '../calendar.ts';
+import type { Built, ReportMeta } from '../types.ts';
+import { accountabilityBody, maintenanceBody } from './duty.ts';
+import { healthBody } from './health.ts';
+import { bi, esc } from './parts.ts';
 
 const CSS = `
 :root { --ink: #1d2733; --muted: #5f6b7a; --line: #d5dbe3; --bad: #b42318; --warn: #b54708; --ok: #067647; --band: #f3f6f9; }
@@ -106,4 +76,52 @@ ${p.body}
 </body>
 </html>
 `;
+}
+
+const TITLES = {
+  health: { zh: '设备运行健康报告', en: 'Equipment health report' },
+  maintenance: { zh: '维护保养报告', en: 'Maintenance report' },
+  accountability: { zh: '告警响应考核报告', en: 'Response accountability report' },
+} as const;
+
+const SCHEDULES = { daily: '日报 · daily', weekly: '周报 · weekly', monthly: '月报 · monthly' } as const;
+
+export interface HtmlNames {
+  registry: Registry;
+  departments: ReadonlyMap<string, string>;
+}
+
+export function renderHtml(meta: ReportMeta, built: Built, names: HtmlNames): string {
+  const label = (id: string) => {
+    const d = names.registry.device(id);
+    return d ? `${id} · ${d.name ?? d.building}` : id;
+  };
+  const siteName = (id: string) => names.registry.sites.get(id)?.name ?? id;
+  const departmentName = (id: string) => names.departments.get(id) ?? id;
+  const scope = meta.sites === null ? bi('全部小区', 'all compounds') : esc(meta.sites.map(siteName).join('、'));
+  const metaLines = [
+    built.kind === 'maintenance'
+      ? `截至 <b>${esc(minuteLabel(meta.to))}</b> (UTC+8) · as of`
+      : `报告期 <b>${esc(periodLabel(meta.from, meta.to))}</b> · period (Asia/Shanghai)`,
+    `范围 Scope: ${scope}`,
+    `生成 Made: ${esc(minuteLabel(meta.createdAt))} · ${meta.schedule ? esc(SCHEDULES[meta.schedule]) : `按需 on demand, ${esc(meta.requestedBy)}`} · <span class="note">${esc(meta.id)}</span>`,
+  ];
+  let body: string;
+  switch (built.kind) {
+    case 'health':
+      body = healthBody(built.json, built.extra, label, meta);
+      break;
+    case 'maintenance':
+      body = maintenanceBody(built.json, built.extra.wear, label, siteName);
+      break;
+    case 'accountability':
+      body = accountabilityBody(built.json, departmentName, siteName);
+      break;
+  }
+  return page({
+    ...TITLES[built.kind],
+    meta: metaLines,
+    body,
+    footer: `Estate Sentinel · ${esc(meta.kind)} · ${esc(meta.id)} · 同一报告另有 CSV 与 JSON 格式 (report.csv, report.json) · the same report as CSV and JSON beside this file`,
+  });
 }

@@ -145,9 +145,9 @@ export class InfluxStore implements SeriesStore {
     const groupBy = q.groupBy ?? [];
     const group = groupBy.map(quoteIdent);
     if (q.stepMs) group.push(`time(${Math.max(1, Math.floor(q.stepMs))}ms, ${Math.floor(q.offsetMs ?? 0)}ms)`);
-    const [series = []] = await this.http.query(
-      `SELECT ${select} FROM ${quoteIdent(q.measurement)} WHERE ${where.join(' AND ')}${group.length ? ` GROUP BY ${group.join(', ')}` : ''}${q.stepMs ? ' fill(none)' : ''}`,
-    );
+    const text = `SELECT ${select} FROM ${quoteIdent(q.measurement)} WHERE ${where.join(' AND ')}${group.length ? ` GROUP BY ${group.join(', ')}` : ''}${q.stepMs ? ' fill(none)' : ''}`;
+    // A long device list would make a long URL: such a query goes in a POST body.
+    const [series = []] = await this.http.query(text, text.length > 2000 ? { method: 'POST' } : {});
     const rows: AggregateRow[] = [];
     for (const s of series) {
       const tags = Object.fromEntries(groupBy.map((t) => [t, s.tags?.[t] ?? '']));

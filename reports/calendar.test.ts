@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, parseEstate, type ReportsConfig } from '../config/index.ts';
-import { ReportSchedules, periodOf, type ScheduledRun } from './schedule.ts';
+import { ReportSchedules, periodOf, type ScheduledRun } from './calendar.ts';
 
 const estate = (reports = '') =>
   parseEstate(

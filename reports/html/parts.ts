@@ -1,8 +1,44 @@
 /**
- * Charts as inline SVG, drawn here (no chart library, nothing loaded at view time): a line
- * chart of daily values with limit lines, and a horizontal bar chart. They print as vectors.
+ * The pieces of the HTML reports: escaping, bilingual labels, tables, figures, and charts as
+ * inline SVG drawn here (no chart library, nothing loaded at view time): a line chart of
+ * daily values with limit lines, and a horizontal bar chart. They print as vectors.
  */
-import { esc } from './page.ts';
+
+export function esc(s: string | number): string {
+  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** A label in Chinese with its English subtitle, as headings and table heads show them. */
+export function bi(zh: string, en: string): string {
+  return `${esc(zh)}<span class="en">${esc(en)}</span>`;
+}
+
+export interface Column<T> {
+  zh: string;
+  en: string;
+  cell: (row: T) => string;
+  /** right-aligned figures */
+  num?: boolean;
+}
+
+/** A table; `cell` returns HTML (escape what it takes from data). Empty: a "none" line. */
+export function table<T>(rows: readonly T[], cols: readonly Column<T>[], rowClass?: (row: T) => string): string {
+  if (rows.length === 0) return `<p class="none">${bi('无', 'None')}</p>`;
+  const head = cols.map((c) => `<th${c.num ? ' class="num"' : ''}>${bi(c.zh, c.en)}</th>`).join('');
+  const body = rows
+    .map((r) => {
+      const cls = rowClass?.(r);
+      return `<tr${cls ? ` class="${cls}"` : ''}>${cols.map((c) => `<td${c.num ? ' class="num"' : ''}>${c.cell(r)}</td>`).join('')}</tr>`;
+    })
+    .join('\n');
+  return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+/** A figure for a cell: '—' for null (no readings in the period). */
+export function fig(v: number | null, unit = ''): string {
+  if (v === null) return '<span class="na">—</span>';
+  return esc(`${v.toLocaleString('en-US', { maximumFractionDigits: 3 })}${unit}`);
+}
 
 const PALETTE = ['#1f6feb', '#d97706', '#15803d', '#9333ea', '#be123c', '#0e7490'];
 const FONT = 'font-family="Noto Sans CJK SC, PingFang SC, Microsoft YaHei, sans-serif"';
@@ -39,7 +75,7 @@ export interface LineChart {
 }
 
 export function lineChart(c: LineChart): string {
-  const W = c.width ?? 520;
+  const W = c.width ?? 480;
   const H = c.height ?? 210;
   const L = 48;
   const R = 12;
