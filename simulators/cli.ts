@@ -10,6 +10,11 @@ import { Fleet, FleetError, type FleetSummary } from './fleet.ts';
 import { USAGE, UsageError, parseCli, type CliOptions } from './options.ts';
 import { scenarioCommand } from './scenario/command.ts';
 
+/** A broker URL fit to print: its password, if any, shown as <secret>. */
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:<secret>@');
+}
+
 const CONNECT_NOTICE_MS = 5000;
 
 function fail(message: string, code = 2): number {
@@ -70,14 +75,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   const started = Date.now();
   fleet.start();
   process.stdout.write(
-    `simulate: ${fleet.devices.length} devices → ${opts.mqtt}, ${describeRate(opts)}, seed ${opts.seed}, QoS ${opts.qos}` +
+    `simulate: ${fleet.devices.length} devices → ${redactUrl(opts.mqtt)}, ${describeRate(opts)}, seed ${opts.seed}, QoS ${opts.qos}` +
       (opts.durationMs ? `, for ${opts.durationMs / 1000} s` : ', until Ctrl-C') +
       '\n',
   );
   const notice = setTimeout(() => {
     const s = fleet.summary();
     if (s.connected < s.devices) {
-      process.stderr.write(`simulate: ${s.connected} of ${s.devices} devices connected to ${opts.mqtt} so far; the others keep retrying and buffer their readings\n`);
+      process.stderr.write(`simulate: ${s.connected} of ${s.devices} devices connected to ${redactUrl(opts.mqtt)} so far; the others keep retrying and buffer their readings\n`);
     }
   }, CONNECT_NOTICE_MS);
 
@@ -96,7 +101,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const summary = await fleet.stop();
   process.stdout.write(describeSummary(summary, (Date.now() - started) / 1000));
   // Nothing reached the broker: a CI job must not take that for a successful run.
-  if (summary.generated > 0 && summary.sent === 0) return fail(`no reading could be published: the broker at ${opts.mqtt} was never reachable`, 1);
+  if (summary.generated > 0 && summary.sent === 0) return fail(`no reading could be published: the broker at ${redactUrl(opts.mqtt)} was never reachable`, 1);
   return 0;
 }
 

@@ -25,8 +25,15 @@ export class InfluxStore implements SeriesStore {
   }
 
   async init(): Promise<void> {
-    // CREATE DATABASE is idempotent on 1.x; 2.x/3.x map databases to buckets made beforehand.
-    await this.http.query(`CREATE DATABASE ${quoteIdent(this.http.opts.db)}`, { method: 'POST', db: false });
+    // CREATE DATABASE is idempotent on 1.x. A user without admin rights, or InfluxDB 2.x/3.x
+    // (databases are buckets made beforehand), refuses it: then the database is expected to
+    // exist, and a write to a missing one says so (404) and is retried.
+    try {
+      await this.http.query(`CREATE DATABASE ${quoteIdent(this.http.opts.db)}`, { method: 'POST', db: false });
+    } catch (err) {
+      if (err instanceof StoreWriteError && !err.retriable) return;
+      throw err;
+    }
   }
 
   async writeBatch(body: Buffer | readonly Buffer[], count: number): Promise<RejectedLine[]> {
