@@ -96,8 +96,11 @@ describe('compound view with 500 tiles', () => {
     const expected = (i: number) => `${String(Math.round((0.2 + ((i + last) % 50) / 100) * 100) / 100)} MPa`;
     for (const i of [0, 137, 499]) {
       const value = page.locator(`.tile[data-device="${hydrantId(i)}"] [data-metric="pressure_mpa"]`);
-      await value.scrollIntoViewIfNeeded();
-      await expect.poll(() => value.textContent(), { timeout: 30_000 }).toBe(expected(i));
+      const look = async () => {
+        await value.scrollIntoViewIfNeeded();
+        return value.textContent();
+      };
+      await expect.poll(look, { timeout: 30_000, message: `tile ${hydrantId(i)}` }).toBe(expected(i));
     }
 
     const during = perf.longTasks.filter((t) => t.start >= started && t.start <= ended);

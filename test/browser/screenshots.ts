@@ -114,7 +114,10 @@ async function main(): Promise<void> {
     await shoot(page, 'ingest', () => page.locator('table.unregistered tr[data-device]').first().waitFor());
     await page.goto(`${base}/sites/nancheng-mansion`);
     await page.getByTestId('switch-lang').click();
-    await shoot(page, 'compound-en', () => page.locator('.tile[data-device="NC-FL-05"] .tile-alerts').filter({ hasText: '1 alerts' }).waitFor({ state: 'attached' }));
+    await shoot(page, 'compound-en', async () => {
+      await page.locator('.live[data-state="live"]').waitFor();
+      await page.locator('.tile[data-state="warning"] .tile-kind').filter({ hasText: 'Elevator' }).first().waitFor();
+    });
     await context.close();
   } finally {
     await browser.close();

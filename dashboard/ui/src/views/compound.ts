@@ -15,6 +15,12 @@ import { errorBox, loading, type View, type ViewContext } from './common.ts';
 
 const STATES: readonly DeviceState[] = ['critical', 'warning', 'offline', 'unknown', 'ok'];
 
+/** The tiles' size in style.css, for estimates of a building's size before it is drawn. */
+const TILE_WIDTH = 200;
+const TILE_HEIGHT = 132;
+const TILE_GAP = 10;
+const HEADING_HEIGHT = 52;
+
 /** The first screenful now, the rest a frame at a time: the first layout of 500 tiles at once blocks for a few hundred ms. */
 const TILES_PER_FRAME = 60;
 function appendByFrames(parent: HTMLElement, sections: HTMLElement[]): void {
@@ -126,6 +132,7 @@ export function compoundView(root: HTMLElement, ctx: ViewContext, site: string):
     };
     fill(chips, ['', ...present].map((k) => h('button', { type: 'button', class: 'chip', 'data-kind': k, 'aria-pressed': String(k === ''), onclick: () => choose(k) }, k ? kindLabel(k) : t('compound.kindAll'))));
     const sections: HTMLElement[] = [];
+    const perRow = Math.max(1, Math.floor((root.clientWidth + TILE_GAP) / (TILE_WIDTH + TILE_GAP)));
     for (const b of [...buildings.keys()].sort(byBuilding)) {
       const list = buildings.get(b)!;
       const wrap = h('div', { class: 'tiles' });
@@ -136,14 +143,16 @@ export function compoundView(root: HTMLElement, ctx: ViewContext, site: string):
         sight.observe(tile.el);
         wrap.appendChild(tile.el);
       }
-      sections.push(
-        h(
-          'section',
-          { class: 'building', 'data-kinds': [...new Set(list.map((d) => d.kind))].join(' ') },
-          h('h2', null, b, ' ', h('span', { class: 'muted small' }, t('compound.devices', { n: list.length }))),
-          wrap,
-        ),
+      const section = h(
+        'section',
+        { class: 'building', 'data-kinds': [...new Set(list.map((d) => d.kind))].join(' ') },
+        h('h2', null, b, ' ', h('span', { class: 'muted small' }, t('compound.devices', { n: list.length }))),
+        wrap,
       );
+      // Its size until it is first drawn (content-visibility): close to the real one, so that the page does not jump when scrolled.
+      const rows = Math.ceil(list.length / perRow);
+      section.style.containIntrinsicSize = `auto ${Math.min(list.length, perRow) * (TILE_WIDTH + TILE_GAP)}px auto ${HEADING_HEIGHT + rows * (TILE_HEIGHT + TILE_GAP)}px`;
+      sections.push(section);
     }
     fill(body, present.length > 1 ? chips : null, grid);
     appendByFrames(grid, sections);
