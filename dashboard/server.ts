@@ -50,7 +50,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     disableRequestLogging: true,
     bodyLimit: 1024 * 1024,
     // Signed acknowledgement tokens are longer than fastify's default of 100.
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
   });
   const tokens = new TokenBook(deps.estate);
   app.decorateRequest('principal', null);

@@ -31,6 +31,7 @@ export function tempDir(prefix = 'estate-test-'): string {
 }
 
 export async function startService(opts: ServiceOptions = {}): Promise<TestService> {
+  const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? tempDir();
   const port = await freePort();
   const env = readEnv({
@@ -53,6 +54,8 @@ export async function startService(opts: ServiceOptions = {}): Promise<TestServi
     dataDir,
     async stop() {
       await app.stop();
+      // A data dir the harness made is the harness's to remove.
+      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
