@@ -148,7 +148,7 @@ async function demo(): Promise<void> {
     [
       '',
       'Estate Sentinel demo is running.',
-      `  service     ${base}`,
+      `  dashboard   ${base}   (log in with the token ${DEMO_TOKEN})`,
       `  readiness   ${base}/readyz`,
       `  metrics     ${base}/metrics`,
       `  API token   ${DEMO_TOKEN}   e.g. curl -H 'authorization: Bearer ${DEMO_TOKEN}' ${base}/api/ingest/rejects`,

@@ -86,12 +86,14 @@ export function summarize(a: SummaryInput): LocalizedText {
   if (a.kind === 'system') {
     return { 'zh-CN': `系统：${rule['zh-CN']}${a.detail ? `（${a.detail}）` : ''}`, en: `System: ${rule.en}${a.detail ? ` (${a.detail})` : ''}` };
   }
-  const where = `${a.building}${kind['zh-CN']} ${a.device}`;
+  // A fire lane's location often names it already ("南门消防通道"): do not say it twice.
+  const kindZh = a.building.endsWith(kind['zh-CN']) ? '' : kind['zh-CN'];
+  const where = `${a.building}${kindZh} ${a.device}`;
   const spec = a.metric ? METRICS[a.kind].get(a.metric) : undefined;
   if (spec && spec.type === 'number' && a.value !== null && a.threshold !== null && a.direction) {
     const unit = spec.unit ? ` ${spec.unit}` : '';
     return {
-      'zh-CN': `${a.building}${kind['zh-CN']}${spec.label['zh-CN']} ${fmt(a.value)}${unit}，${a.direction === 'below' ? '低于' : '高于'} ${fmt(a.threshold)}${unit}`,
+      'zh-CN': `${a.building}${kindZh}${spec.label['zh-CN']} ${fmt(a.value)}${unit}，${a.direction === 'below' ? '低于' : '高于'} ${fmt(a.threshold)}${unit}`,
       en: `${kind.en} ${a.device} ${spec.label.en.toLowerCase()} ${fmt(a.value)}${unit} is ${a.direction} ${fmt(a.threshold)}${unit}`,
     };
   }

@@ -1,10 +1,32 @@
-/** `GET /api/audit`: every write (acknowledgement, silence, report request), who and when; admins only. */
+/**
+ * `GET /api/me`: the token's own principal. `GET /api/audit`: every write (acknowledgement,
+ * silence, report request, maintenance record), who and when; admins only.
+ */
 import type { FastifyInstance } from 'fastify';
 import type { AlertStore } from '../../alerts/index.ts';
 import { requireRole } from '../auth.ts';
 import { principalOf } from '../server.ts';
 
 export function auditRoutes(app: FastifyInstance, deps: { store: AlertStore }): void {
+  // Who the token is: its role and scope, so a client need not guess from refusals.
+  app.get(
+    '/api/me',
+    {
+      schema: {
+        response: {
+          200: {
+            type: 'object',
+            properties: { name: { type: 'string' }, role: { type: 'string' }, sites: { type: ['array', 'null'], items: { type: 'string' } }, departments: { type: ['array', 'null'], items: { type: 'string' } } },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      return { name: p.name, role: p.role, sites: p.sites ? [...p.sites] : null, departments: p.departments ? [...p.departments] : null };
+    },
+  );
+
   app.get<{ Querystring: { limit?: number } }>(
     '/api/audit',
     {
