@@ -48,7 +48,7 @@ export interface FanoutResult {
   loadRssMb: number;
   /** this process (the 200 clients and the probe), share of one core */
   clientCores: number;
-  /** a reading batch, as one client saw the last one: devices in it and JSON bytes */
+  /** the largest reading batch while the load ran, as a client saw it: devices in it and JSON bytes */
   batchItems: number;
   batchKb: number;
   /** the machine's 1-minute load average at the end, and its cores: other work skews the figures */
@@ -87,6 +87,7 @@ function rssMb(pid: number): number {
 /** a reading batch: raw JSON text with the lazy parser, parsed with the default one */
 type Batch = string | { items: { device: string; values: Record<string, number | boolean> }[] };
 const FULL_PARSE = process.env.BENCH_FANOUT_PARSE === 'full';
+const weight = (b: Batch | undefined) => (b === undefined ? 0 : typeof b === 'string' ? b.length : b.items.length);
 
 interface Watcher {
   socket: Socket;
@@ -127,13 +128,17 @@ auth:
   /** per probe, when the first client showed it */
   const first: number[] = [];
   const watchers: Watcher[] = [];
+  /** the largest batch seen while the load ran */
   let lastBatch: Batch | undefined;
+  let loading = false;
   try {
     await waitFor('the service', async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, 60_000, 100);
 
     // 200 clients, connected and subscribed 20 at a time.
     for (let i = 0; i < clients; i += 20) {
-      await Promise.all(Array.from({ length: Math.min(20, clients - i) }, () => watch(url, sent, delays, first, watchers, (b) => (lastBatch = b))));
+      await Promise.all(Array.from({ length: Math.min(20, clients - i) }, () => watch(url, sent, delays, first, watchers, (b) => {
+        if (loading && weight(b) > weight(lastBatch)) lastBatch = b;
+      })));
     }
 
     const probe = await mqtt.connectAsync(opts.broker.url, { clientId: 'bench-fanout-probe', protocolVersion: 4 });
@@ -144,6 +149,7 @@ auth:
     let loadRss = 0;
     const sampler = setInterval(() => (loadRss = Math.max(loadRss, rssMb(pid))), 100);
     const t0 = performance.now();
+    loading = true;
     const background = opts.publish({ url: opts.broker.url, site: SITE, devices: hydrants, rate, seconds, qos: 0, connections: 4, tsBase: Date.now() - 60_000, seqBase: 0 });
     // Probes from 2 s in (the load has settled) until 1 s before its end.
     await sleep(2000);
@@ -155,6 +161,7 @@ auth:
       await sleep(Math.max(0, t0 + 2000 + (k + 1) * 100 - performance.now()));
     }
     await background;
+    loading = false;
     clearInterval(sampler);
     const cpu = opts.cpuSeconds(pid) - cpu0;
     const wall = (performance.now() - t0) / 1000;
@@ -163,7 +170,9 @@ auth:
     await waitFor('every client to show the last probe', () => watchers.every((w) => w.upTo >= sent.length - 1), 10_000, 50).catch(() => undefined);
     await probe.endAsync();
     const sorted = delays.sort((a, b) => a - b);
-    const firstSorted = first.map((t, k) => t - sent[k]!).filter((d) => !Number.isNaN(d)).sort((a, b) => a - b);
+    const firstDelays = first.map((t, k) => t - sent[k]!);
+    if (process.env.BENCH_FANOUT_TRACE) console.log(`first client's delay per probe, ms, from ${((sent[0]! - t0) / 1000).toFixed(1)} s, every 100 ms:\n${firstDelays.map((d) => d.toFixed(0)).join(' ')}`);
+    const firstSorted = firstDelays.filter((d) => !Number.isNaN(d)).sort((a, b) => a - b);
     return {
       clients: watchers.length,
       backgroundRate: rate,

@@ -199,6 +199,20 @@ describe('socket.io live updates', () => {
     await waitFor('HY-07 at 0.43', () => itemsOf(live, 'HY-07').some((i) => i.values.pressure_mpa === 0.43), 15_000);
   });
 
+  // Last: it blocks this address for a while.
+  it('refuses an address that presented too many bad tokens, even with a good one: TOO_MANY_REQUESTS', async () => {
+    const refused = async (token: string) => {
+      const socket = open(token);
+      const err = await new Promise<Error & { data?: { retryAfter?: number } }>((resolve) => socket.once('connect_error', resolve));
+      return err;
+    };
+    let err = await refused('bad');
+    for (let i = 0; i < 20 && err.message === 'UNAUTHENTICATED'; i++) err = await refused('bad');
+    expect(err.message).toBe('TOO_MANY_REQUESTS');
+    expect(err.data?.retryAfter).toBeGreaterThan(0);
+    expect((await refused('demo-admin')).message).toBe('TOO_MANY_REQUESTS');
+  });
+
   it('counts clients and events in /metrics', async () => {
     const text = await (await fetch(`${svc.url}/metrics`)).text();
     expect(Number(/^estate_live_clients (\S+)$/m.exec(text)?.[1])).toBeGreaterThan(0);

@@ -20,6 +20,7 @@ import type { Estate, Registry } from '../../config/index.ts';
 import type { AlertActions } from '../../alerts/index.ts';
 import type { Bus, BusEvents, DeviceStatus } from '../../bus.ts';
 import { TokenBook, canSeeSite, type Principal } from '../auth.ts';
+import { AuthLimiter } from '../auth-limit.ts';
 import { alertJson } from '../routes/alerts.ts';
 import { deviceJson } from '../routes/registry.ts';
 import type { LatestCache } from './latest.ts';
@@ -58,6 +59,8 @@ export class LiveHub {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void)[] = [];
   private readonly tokens: TokenBook;
+  /** as the HTTP API's: an address that presents too many bad tokens is refused for a while */
+  private readonly limiter = new AuthLimiter();
   private readonly batches: ReadingBatches;
   private readonly counters: LiveCounters;
   private readonly flushMs: number;
@@ -75,8 +78,14 @@ export class LiveHub {
     const io: LiveServer = new Server(server, { path: '/socket.io', serveClient: false, maxHttpBufferSize: 64 * 1024 });
     this.io = io;
     io.use((socket, next) => {
+      const address = socket.handshake.address;
+      const wait = this.limiter.retryAfter(address);
+      if (wait > 0) return next(refusal('TOO_MANY_REQUESTS', 'too many failed attempts; try again later', { retryAfter: wait }));
       const principal = this.authenticate(socket);
-      if (!principal) return next(unauthenticated());
+      if (!principal) {
+        if (this.presented(socket)) this.limiter.fail(address);
+        return next(refusal('UNAUTHENTICATED', 'a valid token is required in auth.token'));
+      }
       socket.data.principal = principal;
       next();
     });
@@ -117,11 +126,15 @@ export class LiveHub {
     return this.tokens.verify(socket.handshake.headers.authorization);
   }
 
+  private presented(socket: LiveSocket): boolean {
+    return socket.handshake.auth?.token !== undefined || socket.handshake.headers.authorization !== undefined;
+  }
+
   private connected(socket: LiveSocket): void {
     const log = this.deps.log;
     log.debug({ socket: socket.id, token: socket.data.principal.name }, 'live client connected');
     socket.on('subscribe', (req: unknown, ack: unknown) => {
-      const reply = typeof ack === 'function' ? (ack as (r: SiteSnapshot | ErrorReply) => void) : () => {};
+      const reply = replier<SiteSnapshot | ErrorReply>(req, ack);
       const site = siteOf(req);
       if (site === undefined) return reply(errorReply('BAD_REQUEST', 'subscribe takes {site: <site id>}'));
       const p = socket.data.principal;
@@ -131,7 +144,7 @@ export class LiveHub {
       reply(this.snapshot(p, site));
     });
     socket.on('unsubscribe', (req: unknown, ack: unknown) => {
-      const reply = typeof ack === 'function' ? (ack as (r: { site: string } | ErrorReply) => void) : () => {};
+      const reply = replier<{ site: string } | ErrorReply>(req, ack);
       const site = siteOf(req);
       if (site === undefined) return reply(errorReply('BAD_REQUEST', 'unsubscribe takes {site: <site id>}'));
       for (const room of [...socket.rooms]) if (room === siteRoom(site) || room.startsWith(`${siteRoom(site)}/`)) void socket.leave(room);
@@ -193,6 +206,12 @@ export class LiveHub {
   }
 }
 
+/** The acknowledgement callback (also when a client sent one without a payload), or a no-op. */
+function replier<T>(req: unknown, ack: unknown): (reply: T) => void {
+  const fn = typeof ack === 'function' ? ack : typeof req === 'function' ? req : undefined;
+  return fn ? (reply: T) => (fn as (r: T) => void)(reply) : () => {};
+}
+
 function siteOf(req: unknown): string | undefined {
   if (typeof req !== 'object' || req === null) return undefined;
   const site = (req as { site?: unknown }).site;
@@ -204,9 +223,9 @@ function roomsOf(p: Principal, site: string): string[] {
   return [siteRoom(site), departmentsRoom(site), ...[...(p.departments ?? [])].map((d) => departmentRoom(site, d))];
 }
 
-/** The handshake's refusal: the client's `connect_error` has this message and `data`. */
-function unauthenticated(): Error {
-  return Object.assign(new Error('UNAUTHENTICATED'), { data: { code: 'UNAUTHENTICATED', message: 'a valid token is required in auth.token' } });
+/** The handshake's refusal: the client's `connect_error` has the code as its message, and `data`. */
+function refusal(code: 'UNAUTHENTICATED' | 'TOO_MANY_REQUESTS', message: string, extra: object = {}): Error {
+  return Object.assign(new Error(code), { data: { code, message, ...extra } });
 }
 
 function errorReply(code: ErrorReply['error']['code'], message: string): ErrorReply {

@@ -5,7 +5,9 @@
  *
  * Connect to path `/socket.io` with `auth: {token}` (a bearer token of the estate file). A bad
  * or missing token fails the connection with a `connect_error` whose message is
- * `UNAUTHENTICATED`. Then emit `subscribe {site}` with an acknowledgement callback; the answer
+ * `UNAUTHENTICATED` (and `data: {code, message}`); an address that presented 10 bad tokens
+ * within a minute gets `TOO_MANY_REQUESTS` (`data.retryAfter` in seconds) for 5 minutes,
+ * as from the HTTP API. Then emit `subscribe {site}` with an acknowledgement callback; the answer
  * is a snapshot of the site, after which the socket receives the site's `reading`, `status`
  * and `alert` events. Subscribe again after a reconnection: the server keeps no memory of a
  * socket that went away, and the new snapshot replaces whatever the client had.
