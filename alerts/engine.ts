@@ -35,6 +35,7 @@ export interface EngineDeps {
 
 interface DeviceWatch {
   device: RegisteredDevice;
+  silentKey: string;
   evaluator: DeviceEvaluator;
   silent?: EffSilent;
   lastSeen: number;
@@ -71,7 +72,14 @@ export class AlertEngine {
       const rules = effectiveRules(device, this.deps.estate.rules);
       const silent = rules.find((r): r is EffSilent => r.type === 'silent');
       // Every device gets a full silence interval after a start before it counts as silent.
-      this.watches.set(device.id, { device, evaluator: new DeviceEvaluator(rules), ...(silent ? { silent } : {}), lastSeen: start, offline: false });
+      this.watches.set(device.id, {
+        device,
+        silentKey: `${device.site}/${device.id}/device_silent`,
+        evaluator: new DeviceEvaluator(rules),
+        ...(silent ? { silent } : {}),
+        lastSeen: start,
+        offline: false,
+      });
     }
     const bus = this.deps.bus;
     this.unsubscribe = [
@@ -155,8 +163,7 @@ export class AlertEngine {
     const w = this.watches.get(device);
     if (!w) return undefined;
     w.lastSeen = this.now();
-    const silentKey = `${w.device.site}/${w.device.id}/device_silent`;
-    if (!w.offline && this.book.get(silentKey)) this.book.clear(silentKey);
+    if (!w.offline && this.book.get(w.silentKey)) this.book.clear(w.silentKey);
     return w;
   }
 

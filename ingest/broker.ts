@@ -4,7 +4,6 @@
  * backlog across a restart, run Mosquitto (docs/ingest.md). Aedes speaks MQTT 3.1.1 only.
  */
 import { createServer, type Server } from 'node:net';
-import { Aedes } from 'aedes';
 
 export class BrokerPortError extends Error {
   readonly code = 'BROKER_PORT_IN_USE';
@@ -16,6 +15,8 @@ export interface EmbeddedBroker {
 }
 
 export async function startEmbeddedBroker(host: string, port: number): Promise<EmbeddedBroker> {
+  // Loaded only in embedded mode.
+  const { Aedes } = await import('aedes');
   const aedes = await Aedes.createBroker();
   const server: Server = createServer(aedes.handle);
   await new Promise<void>((resolve, reject) => {

@@ -49,7 +49,12 @@ export class LatestCache {
     if (!d) return;
     for (const m in r.metrics) {
       const prev = d.values[m];
-      if (!prev || prev[1] <= r.ts) d.values[m] = [r.metrics[m]!, r.ts];
+      // In place: this runs for every metric of every reading.
+      if (prev === undefined) d.values[m] = [r.metrics[m]!, r.ts];
+      else if (prev[1] <= r.ts) {
+        prev[0] = r.metrics[m]!;
+        prev[1] = r.ts;
+      }
     }
     d.lastSeen = Date.now();
   }

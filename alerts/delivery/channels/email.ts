@@ -10,7 +10,7 @@
  * 5yz replies (the server refused the message or a recipient), failed authentication and a
  * configuration the server cannot use.
  */
-import { createTransport, type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Smtp } from '../../../config/index.ts';
 import type { ChannelSender, Delivery, SendContext, SendResult } from '../types.ts';
 import { DELIVERY_HEADER } from './webhook.ts';
@@ -40,32 +40,39 @@ export function classifyMailError(err: unknown, aborted: boolean): SendResult {
 }
 
 export class EmailSender implements ChannelSender {
-  private readonly transport: Transporter | undefined;
+  /** nodemailer is loaded with the first e-mail: an estate without e-mail channels never pays for it */
+  private transport: Transporter | undefined;
+  private readonly timeout: number;
 
   constructor(
     private readonly smtp: Smtp | undefined,
     opts: { timeoutMs?: number } = {},
   ) {
-    const timeout = opts.timeoutMs ?? SMTP_TIMEOUT_MS;
-    this.transport = smtp
-      ? createTransport({
-          host: smtp.host,
-          port: smtp.port,
-          secure: smtp.secure,
-          ...(smtp.user ? { auth: { user: smtp.user, pass: smtp.password ?? '' } } : {}),
-          connectionTimeout: timeout,
-          greetingTimeout: timeout,
-          socketTimeout: 3 * timeout,
-        })
-      : undefined;
+    this.timeout = opts.timeoutMs ?? SMTP_TIMEOUT_MS;
+  }
+
+  private async connect(smtp: Smtp): Promise<Transporter> {
+    if (this.transport) return this.transport;
+    const { createTransport } = await import('nodemailer');
+    this.transport ??= createTransport({
+      host: smtp.host,
+      port: smtp.port,
+      secure: smtp.secure,
+      ...(smtp.user ? { auth: { user: smtp.user, pass: smtp.password ?? '' } } : {}),
+      connectionTimeout: this.timeout,
+      greetingTimeout: this.timeout,
+      socketTimeout: 3 * this.timeout,
+    });
+    return this.transport;
   }
 
   async send(d: Delivery, ctx: SendContext): Promise<SendResult> {
     if (d.channel.type !== 'email') return { ok: false, retriable: false, error: `email sender given a ${d.channel.type} channel` };
-    if (!this.transport || !this.smtp) return { ok: false, retriable: false, error: 'an email channel needs the smtp settings of the estate file' };
+    if (!this.smtp) return { ok: false, retriable: false, error: 'an email channel needs the smtp settings of the estate file' };
+    const transport = await this.connect(this.smtp);
     const content = emailContent(d.body);
     try {
-      const info = await this.transport.sendMail({
+      const info = await transport.sendMail({
         from: this.smtp.from,
         to: d.channel.to,
         subject: content.subject,
