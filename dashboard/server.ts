@@ -15,6 +15,8 @@ import { ingestRoutes } from './routes/ingest.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { ackRoutes } from './routes/ack.ts';
 import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import { openApiOptions, openApiRoutes } from './routes/openapi.ts';
 import type { AlertActions, AlertStore } from '../alerts/index.ts';
 import type { Registry } from '../config/index.ts';
 import type { SeriesStore } from '../storage/index.ts';
@@ -89,15 +91,21 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   // The acknowledgement page posts a plain HTML form.
   void app.register(formbody);
-  healthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics, protectMetrics: deps.estate.auth.protectMetrics });
-  ingestRoutes(app, { ops: deps.ops });
-  alertRoutes(app, deps.alerts);
-  auditRoutes(app, { store: deps.alerts.store });
-  registryRoutes(app, { registry: deps.registry, latest: deps.latest, store: deps.store, overrides: deps.estate.rules });
-  ackRoutes(app, deps.alerts);
-  if (deps.reports) reportRoutes(app, { reports: deps.reports, registry: deps.registry });
-  // The web UI at `/`, last: it answers only what no route above did.
-  uiRoutes(app, { log: deps.log });
+  // The OpenAPI document is made from the routes' own schemas: swagger first, so that it
+  // sees every route registered in the plugin after it.
+  void app.register(swagger, openApiOptions);
+  void app.register(async (api) => {
+    healthRoutes(api, { readiness: deps.readiness, metrics: deps.metrics, protectMetrics: deps.estate.auth.protectMetrics });
+    ingestRoutes(api, { ops: deps.ops });
+    alertRoutes(api, deps.alerts);
+    auditRoutes(api, { store: deps.alerts.store });
+    registryRoutes(api, { registry: deps.registry, latest: deps.latest, store: deps.store, overrides: deps.estate.rules });
+    ackRoutes(api, deps.alerts);
+    if (deps.reports) reportRoutes(api, { reports: deps.reports, registry: deps.registry });
+    openApiRoutes(api, () => app.swagger());
+    // The web UI at `/`, last: it answers only what no route above did.
+    uiRoutes(api, { log: deps.log });
+  });
   return app;
 }
 

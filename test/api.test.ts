@@ -129,3 +129,39 @@ describe('failed authentication', () => {
     expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
   });
 });
+
+describe('OpenAPI', () => {
+  it('documents every API route with the schemas of its request and its answer, and shows them on a page', async () => {
+    const doc = (await (await fetch(`${svc.url}/api/openapi.json`)).json()) as any;
+    expect(doc.openapi).toBe('3.0.3');
+    const ops: [string, string, any][] = [];
+    for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, any>>)) for (const [m, op] of Object.entries(methods)) ops.push([m, path, op]);
+    const paths = ops.map(([m, p]) => `${m.toUpperCase()} ${p}`);
+    for (const route of [
+      'GET /api/sites',
+      'GET /api/devices',
+      'GET /api/devices/{id}',
+      'GET /api/devices/{id}/series',
+      'GET /api/alerts',
+      'POST /api/alerts/{id}/ack',
+      'GET /api/silences',
+      'POST /api/silences',
+      'DELETE /api/silences/{id}',
+      'GET /api/reports',
+      'POST /api/reports',
+      'GET /api/ingest/rejects',
+      'GET /api/devices/unregistered',
+      'GET /healthz',
+      'GET /readyz',
+    ]) {
+      expect(paths).toContain(route);
+    }
+    const withoutAnswer = ops.filter(([, p, op]) => p.startsWith('/api/') && !Object.keys(op.responses ?? {}).some((c) => /^2/.test(c) && (op.responses[c].content || c === '204')));
+    expect(withoutAnswer.map(([m, p]) => `${m} ${p}`)).toEqual([]);
+    const series = ops.find(([m, p]) => m === 'get' && p === '/api/devices/{id}/series')![2];
+    expect(series.parameters.map((x: any) => x.name)).toEqual(expect.arrayContaining(['metric', 'from', 'to', 'step', 'id']));
+    const page = await fetch(`${svc.url}/api/docs`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('/api/openapi.json');
+  });
+});

@@ -8,6 +8,29 @@ import type { Alert, AlertActions, AlertStore } from '../../alerts/index.ts';
 import { ApiError } from '../errors.ts';
 import { requireRole } from '../auth.ts';
 import { principalOf } from '../server.ts';
+import { alertSchema } from '../schemas.ts';
+
+const alertList = { 200: { type: 'object', properties: { items: { type: 'array', items: alertSchema } } } } as const;
+const history = {
+  type: 'array',
+  items: { type: 'object', properties: { at: { type: 'string' }, transition: { type: 'string' }, severity: { type: ['string', 'null'] }, actor: { type: ['string', 'null'] }, detail: { type: ['string', 'null'] } } },
+} as const;
+const acks = {
+  type: 'array',
+  items: { type: 'object', properties: { alertId: { type: 'string' }, department: { type: 'string' }, at: { type: 'string' }, actor: { type: 'string' }, via: { type: 'string' }, note: { type: ['string', 'null'] } } },
+} as const;
+const silenceSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    matchers: { type: 'object', additionalProperties: { type: 'string' } },
+    startsAt: { type: 'string' },
+    endsAt: { type: 'string' },
+    createdBy: { type: 'string' },
+    createdAt: { type: 'string' },
+    comment: { type: 'string' },
+  },
+} as const;
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
@@ -65,6 +88,7 @@ export function alertRoutes(app: FastifyInstance, deps: { actions: AlertActions;
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 200 },
           },
         },
+        response: alertList,
       },
     },
     async (req) => {
@@ -84,7 +108,7 @@ export function alertRoutes(app: FastifyInstance, deps: { actions: AlertActions;
     },
   );
 
-  app.get<{ Params: { id: string } }>('/api/alerts/:id', async (req) => {
+  app.get<{ Params: { id: string } }>('/api/alerts/:id', { schema: { response: { 200: { ...alertSchema, properties: { ...alertSchema.properties, history, acks } } } } }, async (req) => {
     const a = actions.get(principalOf(req), req.params.id);
     if (!a) throw new ApiError('NOT_FOUND', `no alert ${req.params.id}`);
     return { ...alertJson(a), history: deps.store.history(a.id).map((h) => ({ ...h, at: iso(h.at) })), acks: deps.store.acks(a.id).map((x) => ({ ...x, at: iso(x.at) })) };
@@ -92,7 +116,7 @@ export function alertRoutes(app: FastifyInstance, deps: { actions: AlertActions;
 
   app.post<{ Params: { id: string }; Body: { note?: string } | null }>(
     '/api/alerts/:id/ack',
-    { schema: { body: { type: ['object', 'null'], additionalProperties: false, properties: { note: { type: 'string', maxLength: 1000 } } } } },
+    { schema: { body: { type: ['object', 'null'], additionalProperties: false, properties: { note: { type: 'string', maxLength: 1000 } } }, response: { 200: alertSchema } } },
     async (req) => {
       const p = principalOf(req);
       requireRole(p, 'operator', 'department', 'admin');
@@ -102,7 +126,7 @@ export function alertRoutes(app: FastifyInstance, deps: { actions: AlertActions;
     },
   );
 
-  app.get('/api/silences', async (req) => ({ items: actions.silences(principalOf(req)).map((s) => ({ ...s, startsAt: iso(s.startsAt), endsAt: iso(s.endsAt), createdAt: iso(s.createdAt) })) }));
+  app.get('/api/silences', { schema: { response: { 200: { type: 'object', properties: { items: { type: 'array', items: silenceSchema } } } } } }, async (req) => ({ items: actions.silences(principalOf(req)).map((s) => ({ ...s, startsAt: iso(s.startsAt), endsAt: iso(s.endsAt), createdAt: iso(s.createdAt) })) }));
 
   app.post<{ Body: { matchers: Record<string, string>; startsAt?: string; endsAt: string; comment: string } }>(
     '/api/silences',
@@ -124,6 +148,7 @@ export function alertRoutes(app: FastifyInstance, deps: { actions: AlertActions;
             comment: { type: 'string', minLength: 1, maxLength: 500 },
           },
         },
+        response: { 201: silenceSchema },
       },
     },
     async (req, reply) => {
@@ -136,7 +161,7 @@ export function alertRoutes(app: FastifyInstance, deps: { actions: AlertActions;
     },
   );
 
-  app.delete<{ Params: { id: string } }>('/api/silences/:id', async (req, reply) => {
+  app.delete<{ Params: { id: string } }>('/api/silences/:id', { schema: { response: { 204: { type: 'null', description: 'deleted' } } } }, async (req, reply) => {
     const p = principalOf(req);
     requireRole(p, 'operator', 'admin');
     if (!actions.deleteSilence(p, req.params.id)) throw new ApiError('NOT_FOUND', `no silence ${req.params.id}`);

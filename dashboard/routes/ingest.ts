@@ -20,6 +20,15 @@ export function ingestRoutes(app: FastifyInstance, deps: { ops: OperationalStore
             before: { type: 'integer', minimum: 1 },
           },
         },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              items: { type: 'array', items: { type: 'object', properties: { at: { type: 'string' }, reason: { type: 'string' }, topic: { type: 'string' }, detail: { type: 'string' }, payload: { type: 'string' } } } },
+              next: { type: 'integer' },
+            },
+          },
+        },
       },
     },
     async (req) => {
@@ -37,7 +46,20 @@ export function ingestRoutes(app: FastifyInstance, deps: { ops: OperationalStore
     },
   );
 
-  app.get('/api/devices/unregistered', async (req) => {
+  const unregistered = {
+    type: 'object',
+    properties: {
+      device: { type: 'string' },
+      site: { type: 'string' },
+      kind: { type: 'string' },
+      topic: { type: 'string' },
+      firstSeen: { type: 'string' },
+      lastSeen: { type: 'string' },
+      messages: { type: 'integer' },
+      reason: { type: 'string' },
+    },
+  };
+  app.get('/api/devices/unregistered', { schema: { response: { 200: { type: 'object', properties: { items: { type: 'array', items: unregistered } } } } } }, async (req) => {
     const p = principalOf(req);
     requireRole(p, 'viewer', 'operator', 'admin');
     const rows = deps.ops.listUnregistered(siteFilter(p));

@@ -52,6 +52,34 @@ function canSeeReport(p: Principal, sites: readonly string[] | null): boolean {
   return sites === null ? p.sites === null : sites.every((s) => canSeeSite(p, s));
 }
 
+const reportSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    kind: { type: 'string' },
+    from: { type: 'string', format: 'date-time' },
+    to: { type: 'string', format: 'date-time' },
+    sites: { type: ['array', 'null'], items: { type: 'string' } },
+    schedule: { type: ['string', 'null'] },
+    createdAt: { type: 'string', format: 'date-time' },
+    formats: { type: 'object', properties: { html: { type: 'string' }, csv: { type: 'string' }, json: { type: 'string' } } },
+  },
+} as const;
+const maintenanceSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    site: { type: 'string' },
+    device: { type: 'string' },
+    task: { type: 'string' },
+    doneAt: { type: 'string', format: 'date-time' },
+    recordedBy: { type: 'string' },
+    recordedAt: { type: 'string', format: 'date-time' },
+    note: { type: ['string', 'null'] },
+  },
+} as const;
+const fileAnswer = { 200: { description: 'the report file: text/html, text/csv or application/json', content: { 'text/html': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object', additionalProperties: true } } } } };
+
 export function reportRoutes(app: FastifyInstance, deps: { reports: ReportsApi; registry: Registry }): void {
   const { reports, registry } = deps;
   const visible = (p: Principal, id: string): ReportView => {
@@ -75,6 +103,7 @@ export function reportRoutes(app: FastifyInstance, deps: { reports: ReportsApi; 
             sites: { type: 'array', items: { type: 'string', maxLength: 64 }, minItems: 1, maxItems: 500 },
           },
         },
+        response: { 201: reportSchema },
       },
     },
     async (req, reply) => {
@@ -104,6 +133,7 @@ export function reportRoutes(app: FastifyInstance, deps: { reports: ReportsApi; 
           additionalProperties: false,
           properties: { kind: { type: 'string', enum: [...REPORT_KINDS] }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
         },
+        response: { 200: { type: 'object', properties: { items: { type: 'array', items: reportSchema } } } },
       },
     },
     async (req) => {
@@ -113,9 +143,10 @@ export function reportRoutes(app: FastifyInstance, deps: { reports: ReportsApi; 
     },
   );
 
-  app.get<{ Params: { id: string } }>('/api/reports/:id', async (req) => visible(principalOf(req), req.params.id));
+  app.get<{ Params: { id: string } }>('/api/reports/:id', { schema: { response: { 200: reportSchema } } }, async (req) => visible(principalOf(req), req.params.id));
 
-  app.get<{ Params: { id: string; file: string } }>('/api/reports/:id/:file', async (req, reply) => {
+  // The file is streamed as it is: the answer is documented, not serialized through a schema.
+  app.get<{ Params: { id: string; file: string } }>('/api/reports/:id/:file', { schema: { response: fileAnswer } as never }, async (req, reply) => {
     const r = visible(principalOf(req), req.params.id);
     const m = /^report\.(html|csv|json)$/.exec(req.params.file);
     const file = m ? reports.file(r.id, m[1] as Format) : undefined;
@@ -141,6 +172,7 @@ export function reportRoutes(app: FastifyInstance, deps: { reports: ReportsApi; 
             note: { type: 'string', maxLength: 1000 },
           },
         },
+        response: { 201: maintenanceSchema },
       },
     },
     async (req, reply) => {
