@@ -7,11 +7,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { Registry, loadEstate, type Estate, type ServiceEnv } from './config/index.ts';
+import { Registry, loadEstate, readMqttTls, type Estate, type ServiceEnv } from './config/index.ts';
 import { Bus } from './bus.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { EmbeddedStore, InfluxStore, OperationalStore, SeriesWriter, Spool, type SeriesStore } from './storage/index.ts';
-import { IngestPipeline, MqttSubscriber, RejectLog, SeqDedup, startEmbeddedBroker, type EmbeddedBroker } from './ingest/index.ts';
+import { IngestPipeline, MqttSubscriber, RejectLog, SeqDedup, planShard, shardEstate, startEmbeddedBroker, type EmbeddedBroker, type ShardPlan } from './ingest/index.ts';
 import { LatestCache, LiveHub, buildServer, type Readiness } from './dashboard/index.ts';
 import {
   AlertActions,
@@ -53,6 +53,8 @@ export interface App {
   reports: Reports;
   /** the broker the service subscribes to */
   mqttUrl: string;
+  /** the sites this instance owns (SHARD; docs/scaling.md) */
+  shard: ShardPlan;
   readiness(): Readiness;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -66,7 +68,10 @@ export interface AppOptions {
 
 export function createApp(opts: AppOptions): App {
   const env = opts.env;
-  const estate = opts.estate ?? loadEstate(env.CONFIG);
+  const fullEstate = opts.estate ?? loadEstate(env.CONFIG);
+  // Shard i of N: everything below sees only this instance's sites.
+  const shard = planShard(fullEstate.sites.map((s) => s.id), env.SHARD, env.SHARD_STRAYS);
+  const estate = shardEstate(fullEstate, shard);
   const log = opts.log ?? pino({ level: env.LOG_LEVEL, base: { service: 'estate-sentinel' } });
   const registry = new Registry(estate);
   const bus = new Bus((event, err) => log.error({ err, event }, 'a listener failed'));
@@ -135,6 +140,9 @@ export function createApp(opts: AppOptions): App {
       clientId: env.MQTT_CLIENT_ID,
       ...(env.MQTT_USERNAME ? { username: env.MQTT_USERNAME } : {}),
       ...(env.MQTT_PASSWORD ? { password: env.MQTT_PASSWORD } : {}),
+      ...(/^(mqtts|wss|ssl):/.test(mqttUrl) ? { tls: readMqttTls(env) } : {}),
+      filters: shard.filters,
+      ...(shard.foreign ? { foreign: shard.foreign } : {}),
       ...(env.MQTT_SHARE_GROUP ? { shareGroup: env.MQTT_SHARE_GROUP } : {}),
       protocolVersion: env.MQTT_URL ? 5 : 4,
       readLingerMs: env.MQTT_READ_LINGER_MS,
@@ -195,9 +203,10 @@ export function createApp(opts: AppOptions): App {
     const s = spool.stats();
     const w = writer.status();
     const writable = spool.writable();
+    const broker = { connected: subscriber.connected, url: mqttUrl.replace(/\/\/[^@/]*@/, '//<secret>@'), ...(subscriber.lastError && !subscriber.connected ? { error: subscriber.lastError } : {}) };
     return {
       ready: subscriber.connected && writable && !spool.full,
-      broker: { connected: subscriber.connected, url: mqttUrl.replace(/\/\/[^@/]*@/, '//<secret>@') },
+      broker,
       spool: { writable, segments: s.segments, bytes: s.bytes, full: spool.full },
       store: { kind: store.kind, up: w.storeUp, backlogBytes: w.backlogBytes, ...(w.lastError ? { error: w.lastError } : {}) },
     };
@@ -241,6 +250,7 @@ export function createApp(opts: AppOptions): App {
     delivery,
     reports,
     mqttUrl,
+    shard,
     readiness,
     async start() {
       if (!env.MQTT_URL) {
@@ -262,7 +272,7 @@ export function createApp(opts: AppOptions): App {
       live.start(http.server);
       await http.listen({ host: env.HOST, port: env.PORT });
       started = true;
-      log.info({ url: env.PUBLIC_URL, store: store.kind, mqtt: mqttUrl.replace(/\/\/[^@/]*@/, '//<secret>@') }, 'Estate Sentinel is running');
+      log.info({ url: env.PUBLIC_URL, store: store.kind, mqtt: mqttUrl.replace(/\/\/[^@/]*@/, '//<secret>@'), ...(env.SHARD ? { shard: `${shard.shard.index}/${shard.shard.count}`, sites: shard.own.length } : {}) }, 'Estate Sentinel is running');
     },
     async stop() {
       await live.stop();

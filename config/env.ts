@@ -3,6 +3,7 @@
  * Everything is optional; the defaults run the embedded mode.
  */
 import { z } from 'zod';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 const port = z.coerce.number().int().min(0).max(65_535);
@@ -19,6 +20,28 @@ const envSchema = z.object({
   MQTT_READ_LINGER_MS: z.coerce.number().min(0).max(50).default(1),
   MQTT_USERNAME: z.string().optional(),
   MQTT_PASSWORD: z.string().optional(),
+  /** PEM files for mqtts:// and wss:// (docs/mqtt-security.md): the CA that signed the broker's certificate */
+  MQTT_CA_FILE: z.string().optional(),
+  /** the service's own client certificate and key, where the broker asks for one */
+  MQTT_CERT_FILE: z.string().optional(),
+  MQTT_KEY_FILE: z.string().optional(),
+  /** false accepts a broker certificate that no trusted CA signed: for a first try only */
+  MQTT_REJECT_UNAUTHORIZED: z
+    .enum(['true', 'false', '1', '0'], { message: 'must be true or false' })
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
+  /** shard i of N (1-based, e.g. 2/4): this instance owns the sites whose hash mod N is i - 1 (docs/scaling.md) */
+  SHARD: z
+    .string()
+    .regex(/^\d{1,4}\/\d{1,4}$/, 'must be i/N, e.g. 2/4')
+    .transform((v) => {
+      const [index, count] = v.split('/').map(Number) as [number, number];
+      return { index, count };
+    })
+    .refine((s) => s.count >= 1 && s.index >= 1 && s.index <= s.count, 'i must be between 1 and N')
+    .optional(),
+  /** which shard also takes topics of no shard's site (unknown sites, bad topics): first, or none */
+  SHARD_STRAYS: z.enum(['first', 'none']).default('first'),
   INFLUX_URL: z.url().optional(),
   INFLUX_DB: z.string().min(1).default('estate'),
   INFLUX_TOKEN: z.string().optional(),
@@ -37,6 +60,14 @@ const envSchema = z.object({
   STORE_FLUSH_MS: bytes.default(200),
   /** write requests to the store at once: 1 keeps spool order exactly; 2 is InfluxDB's limit */
   STORE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(2).default(1),
+}).superRefine((e, ctx) => {
+  const tls = /^(mqtts|wss|ssl):/.test(e.MQTT_URL ?? '');
+  for (const key of ['MQTT_CA_FILE', 'MQTT_CERT_FILE', 'MQTT_KEY_FILE'] as const) {
+    if (e[key] && !tls) ctx.addIssue({ code: 'custom', path: [key], message: 'is set but MQTT_URL is not an mqtts:// or wss:// URL' });
+  }
+  if (Boolean(e.MQTT_CERT_FILE) !== Boolean(e.MQTT_KEY_FILE)) {
+    ctx.addIssue({ code: 'custom', path: [e.MQTT_CERT_FILE ? 'MQTT_KEY_FILE' : 'MQTT_CERT_FILE'], message: 'MQTT_CERT_FILE and MQTT_KEY_FILE go together' });
+  }
 });
 
 export type ServiceEnv = z.infer<typeof envSchema> & { PUBLIC_URL: string; DATA_DIR: string };
@@ -60,4 +91,28 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
     DATA_DIR: resolve(e.DATA_DIR),
     PUBLIC_URL: (e.PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`).replace(/\/$/, ''),
   };
+}
+
+/** TLS material for the broker connection, read from the files the environment names. */
+export interface MqttTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  rejectUnauthorized: boolean;
+}
+
+export function readMqttTls(env: Pick<ServiceEnv, 'MQTT_CA_FILE' | 'MQTT_CERT_FILE' | 'MQTT_KEY_FILE' | 'MQTT_REJECT_UNAUTHORIZED'>): MqttTls {
+  const read = (key: 'MQTT_CA_FILE' | 'MQTT_CERT_FILE' | 'MQTT_KEY_FILE'): Buffer | undefined => {
+    const file = env[key];
+    if (!file) return undefined;
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new EnvError(`environment: ${key}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  };
+  const ca = read('MQTT_CA_FILE');
+  const cert = read('MQTT_CERT_FILE');
+  const key = read('MQTT_KEY_FILE');
+  return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), rejectUnauthorized: env.MQTT_REJECT_UNAUTHORIZED };
 }

@@ -3,4 +3,4 @@ export * from './rules.ts';
 export * from './schema.ts';
 export { loadEstate, parseEstate, ConfigError, formatPath, type ConfigProblem } from './load.ts';
 export { Registry, type RegisteredDevice } from './registry.ts';
-export { readEnv, EnvError, type ServiceEnv } from './env.ts';
+export { readEnv, readMqttTls, EnvError, type ServiceEnv, type MqttTls } from './env.ts';

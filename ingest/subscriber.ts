@@ -7,20 +7,30 @@
  * only after the pipeline has appended the turn to the spool. If that append fails, the
  * socket is destroyed with the PUBACKs unsent, and the broker redelivers. On MQTT 3.1.1
  * (the embedded Aedes broker, which speaks no MQTT 5) mqtt.js acknowledges on arrival.
+ *
+ * Security (docs/mqtt-security.md): mqtts:// with the CA, client certificate and key that the
+ * environment names, and the service's own username and password; a refused or failed
+ * connection is kept as `lastError` with a code (brokerError), which /readyz shows.
  */
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
+import type { MqttTls } from '../config/index.ts';
 import type { IngestPipeline } from './pipeline.ts';
 import type { Spool } from '../storage/index.ts';
+import { brokerError, type BrokerError } from './broker-error.ts';
 
 export interface SubscriberOptions {
   url: string;
   clientId: string;
   username?: string;
   password?: string;
+  /** CA, client certificate and key for mqtts:// and wss:// */
+  tls?: MqttTls;
   shareGroup?: string;
   protocolVersion: 4 | 5;
-  /** topic filter; a shard of sites later */
-  filter?: string;
+  /** topic filters [estate/#]; a shard's sites (ingest/shard.ts) */
+  filters?: readonly string[];
+  /** a message on another shard's site, received through estate/#: acknowledged and left alone */
+  foreign?: (topic: string) => boolean;
   /**
    * After a socket read, wait this long before the next (0: do not wait). Messages that arrive
    * meanwhile come in one read, one spool write and one batch of PUBACKs instead of one each:
@@ -47,6 +57,10 @@ export class MqttSubscriber {
   private waiting: Waiting | undefined;
   private waitTimer: NodeJS.Timeout | undefined;
   connected = false;
+  /** why the last connection attempt failed; cleared on connect */
+  lastError: BrokerError | undefined;
+  /** messages of other shards' sites received and left alone */
+  foreignMessages = 0;
 
   constructor(
     private readonly opts: SubscriberOptions,
@@ -54,11 +68,11 @@ export class MqttSubscriber {
     private readonly spool: Spool,
   ) {}
 
-  get filter(): string {
+  get filters(): string[] {
     // estate/# rather than estate/+/+/+/+: a topic with too few or too many levels must
     // reach the service too, to be refused as bad_topic rather than lost unseen.
-    const f = this.opts.filter ?? 'estate/#';
-    return this.opts.shareGroup ? `$share/${this.opts.shareGroup}/${f}` : f;
+    const fs = this.opts.filters ?? ['estate/#'];
+    return fs.map((f) => (this.opts.shareGroup ? `$share/${this.opts.shareGroup}/${f}` : f));
   }
 
   /** Connects; resolves on the first CONNACK, rejects if the first attempt fails. */
@@ -76,6 +90,14 @@ export class MqttSubscriber {
       log: () => undefined,
       ...(this.opts.username ? { username: this.opts.username } : {}),
       ...(this.opts.password ? { password: this.opts.password } : {}),
+      ...(this.opts.tls
+        ? {
+            ...(this.opts.tls.ca ? { ca: this.opts.tls.ca } : {}),
+            ...(this.opts.tls.cert ? { cert: this.opts.tls.cert } : {}),
+            ...(this.opts.tls.key ? { key: this.opts.tls.key } : {}),
+            rejectUnauthorized: this.opts.tls.rejectUnauthorized,
+          }
+        : {}),
       ...(v5
         ? {
             properties: { sessionExpiryInterval: 7 * 24 * 3600, receiveMaximum: 65_535 },
@@ -85,18 +107,26 @@ export class MqttSubscriber {
     };
     const client = mqtt.connect(this.opts.url, options);
     this.client = client;
+    const foreign = this.opts.foreign;
     client.on('message', (topic, payload, packet) => {
       if (v5 && packet.qos > 0) return; // handled before its ack, in onQos1
+      if (foreign?.(topic)) {
+        this.foreignMessages++;
+        return;
+      }
       if (packet.qos === 0 && this.spool.full) return this.opts.onSpoolFull(topic, payload);
       this.pipeline.handle(topic, payload);
     });
     client.on('connect', (connack) => {
       this.linger(client.stream);
       this.connected = true;
+      this.lastError = undefined;
       this.opts.onState(true);
-      this.opts.log.info({ sessionPresent: connack.sessionPresent, filter: this.filter }, 'connected to the MQTT broker');
+      const filters = this.filters;
+      this.opts.log.info({ sessionPresent: connack.sessionPresent, filters: filters.length > 8 ? [...filters.slice(0, 8), `… ${filters.length} in all`] : filters }, 'connected to the MQTT broker');
+      if (filters.length === 0) return this.opts.log.warn({}, 'this shard owns no site: it subscribes to nothing');
       // rh 1: retained messages only for a new subscription, not again on every reconnect.
-      client.subscribe(this.filter, { qos: 1, ...(v5 ? { rh: 1 } : {}) }, (err, granted) => {
+      client.subscribe(filters, { qos: 1, ...(v5 ? { rh: 1 } : {}) }, (err, granted) => {
         if (err) this.opts.log.error({ err }, 'subscribe failed');
         else if (granted?.some((g) => g.qos > 2)) this.opts.log.error({ granted }, 'the broker refused the subscription');
       });
@@ -109,7 +139,15 @@ export class MqttSubscriber {
         this.opts.log.warn({}, 'lost the MQTT broker; reconnecting');
       }
     });
-    client.on('error', (err) => this.opts.log.warn({ err: err.message }, 'MQTT error'));
+    client.on('error', (err) => {
+      const e = brokerError(err);
+      // A broker that keeps refusing is logged once per reason, not at every retry.
+      const fresh = e.code !== this.lastError?.code;
+      this.lastError = e;
+      if (!fresh) return;
+      this.opts.log.warn({ code: e.code, err: err.message }, e.message);
+      if (!this.connected) this.opts.onState(false, `${e.code}: ${e.message}`);
+    });
     return new Promise((resolve, reject) => {
       const onConnect = () => {
         client.off('error', onError);
@@ -145,6 +183,10 @@ export class MqttSubscriber {
   }
 
   private onQos1(topic: string, payload: Buffer, done: Waiting['done']): void {
+    if (this.opts.foreign?.(topic)) {
+      this.foreignMessages++;
+      return done(0);
+    }
     if (this.spool.full) {
       // Backpressure: the ack is held, so mqtt.js reads no further and the broker keeps the backlog.
       this.waiting = { topic, payload, done };

@@ -13,6 +13,10 @@ export interface MosquittoOptions {
   /** persistence true and no queue limit, as CONTRACT section 2 asks of a production broker */
   durable?: boolean;
   extra?: string;
+  /** a TLS listener (the URL is then mqtts://) with these PEM files */
+  tls?: { cafile: string; certfile: string; keyfile: string };
+  /** logins from this password file only, and this ACL (no anonymous clients) */
+  auth?: { passwordFile: string; aclFile: string };
 }
 
 export interface Mosquitto {
@@ -33,7 +37,8 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     conf,
     [
       `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
+      ...(opts.tls ? [`cafile ${opts.tls.cafile}`, `certfile ${opts.tls.certfile}`, `keyfile ${opts.tls.keyfile}`] : []),
+      ...(opts.auth ? ['allow_anonymous false', `password_file ${opts.auth.passwordFile}`, `acl_file ${opts.auth.aclFile}`] : ['allow_anonymous true']),
       // As root, Mosquitto would drop to the user "mosquitto", who cannot write the temp dir.
       `user ${userInfo().username}`,
       ...(opts.durable
@@ -44,7 +49,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     ].join('\n'),
   );
   let child: ChildProcess | undefined;
-  const url = `mqtt://127.0.0.1:${port}`;
+  const url = `${opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`;
   const m: Mosquitto = {
     url,
     port,

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { readEnv, parseEstate } from '../config/index.ts';
+import { fnv1a, planShard, shardEstate, shardOf } from './shard.ts';
+
+const SITES = Array.from({ length: 40 }, (_, i) => `site-${i}`);
+
+describe('shard i of N', () => {
+  it('hashes with 32-bit FNV-1a (published test vectors)', () => {
+    expect(fnv1a('')).toBe(0x811c9dc5);
+    expect(fnv1a('a')).toBe(0xe40c292c);
+    expect(fnv1a('foobar')).toBe(0xbf9cf968);
+  });
+
+  it('gives every site to exactly one shard, the same on every instance', () => {
+    for (const n of [1, 2, 3, 4, 7]) {
+      const plans = Array.from({ length: n }, (_, i) => planShard(SITES, { index: i + 1, count: n }, 'none'));
+      const owners = SITES.map((s) => plans.filter((p) => p.own.includes(s)).length);
+      expect(owners.every((o) => o === 1)).toBe(true);
+      for (const s of SITES) expect(plans[shardOf(s, n) - 1]!.own).toContain(s);
+    }
+  });
+
+  it('subscribes to its own sites only, or to estate/# when it takes the strays', () => {
+    const two = planShard(SITES, { index: 2, count: 3 }, 'first');
+    expect(two.filters).toEqual(two.own.map((s) => `estate/${s}/#`));
+    expect(two.foreign).toBeUndefined();
+
+    const one = planShard(SITES, { index: 1, count: 3 }, 'first');
+    expect(one.filters).toEqual(['estate/#']);
+    const mine = one.own[0]!;
+    const theirs = SITES.find((s) => !one.own.includes(s))!;
+    expect(one.foreign!(`estate/${theirs}/hydrant/H1/telemetry`)).toBe(true);
+    expect(one.foreign!(`estate/${theirs}`)).toBe(true);
+    expect(one.foreign!(`estate/${mine}/hydrant/H1/telemetry`)).toBe(false);
+    // Strays stay with shard 1 to be refused as usual.
+    expect(one.foreign!('estate/no-such-site/hydrant/H1/telemetry')).toBe(false);
+    expect(one.foreign!('estate')).toBe(false);
+    expect(one.foreign!('other/thing')).toBe(false);
+
+    expect(planShard(SITES, { index: 1, count: 3 }, 'none').filters).toEqual(one.own.map((s) => `estate/${s}/#`));
+    expect(planShard(SITES).filters).toEqual(['estate/#']);
+  });
+
+  it('gives the rest of the service an estate of its own sites', () => {
+    const estate = parseEstate(
+      `sites:
+${SITES.slice(0, 6)
+  .map((s, i) => `  - { id: ${s}, name: 小区${i}, property: { name: 物业${i} }, devices: [{ id: D${i}, kind: hydrant, building: "1栋" }] }`)
+  .join('\n')}
+`,
+      'shard-test.yaml',
+      {},
+    );
+    const plan = planShard(estate.sites.map((s) => s.id), { index: 2, count: 2 });
+    const mine = shardEstate(estate, plan);
+    expect(mine.sites.map((s) => s.id)).toEqual(plan.own);
+    expect(mine.sites.length).toBeLessThan(6);
+    expect(shardEstate(estate, planShard(estate.sites.map((s) => s.id))).sites).toHaveLength(6);
+  });
+
+  it('reads SHARD as i/N and refuses anything else', () => {
+    expect(readEnv({ SHARD: '2/4' }).SHARD).toEqual({ index: 2, count: 4 });
+    expect(readEnv({}).SHARD).toBeUndefined();
+    expect(readEnv({}).SHARD_STRAYS).toBe('first');
+    for (const bad of ['0/4', '5/4', '2', '2/0', 'a/b', '-1/2']) expect(() => readEnv({ SHARD: bad }), bad).toThrow(/SHARD/);
+    expect(() => readEnv({ SHARD_STRAYS: 'all' })).toThrow(/SHARD_STRAYS/);
+  });
+});

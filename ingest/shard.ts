@@ -1,0 +1,72 @@
+/**
+ * Shard i of N (docs/scaling.md): which sites an instance owns and which MQTT topic filters it
+ * subscribes to. A site belongs to shard `fnv1a(site id) mod N + 1`: a stable hash of the id
+ * alone, so every instance computes the same owner from the same N without talking to the
+ * others, and a site's owner changes only when N does.
+ *
+ * MQTT cannot subtract one filter from another, so topics of no shard's site (a site not in
+ * the estate file, a topic that does not parse) reach only an instance subscribed to
+ * `estate/#`. With `strays: 'first'` shard 1 is that instance: it subscribes to `estate/#`,
+ * takes its own sites, refuses the strays as usual (bad_topic, unknown_device) and drops the
+ * sites of other shards without a word (they are theirs). With `strays: 'none'` every shard
+ * subscribes to its own sites only, and the broker's ACL must keep devices to their topics.
+ */
+import type { Estate } from '../config/index.ts';
+
+export interface Shard {
+  /** 1-based */
+  index: number;
+  count: number;
+}
+
+export type Strays = 'first' | 'none';
+
+export interface ShardPlan {
+  shard: Shard;
+  /** the sites this instance owns, in the estate file's order */
+  own: readonly string[];
+  /** topic filters to subscribe to */
+  filters: readonly string[];
+  /** true for a message on another shard's site that this instance receives (through estate/#) and must leave alone */
+  foreign: ((topic: string) => boolean) | undefined;
+}
+
+/** 32-bit FNV-1a of a string's UTF-16 code units (site ids are ASCII, so of its bytes). */
+export function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+/** The 1-based shard that owns a site among `count`. */
+export function shardOf(site: string, count: number): number {
+  return (fnv1a(site) % count) + 1;
+}
+
+const WHOLE: Shard = { index: 1, count: 1 };
+
+export function planShard(siteIds: readonly string[], shard: Shard = WHOLE, strays: Strays = 'first'): ShardPlan {
+  if (shard.count === 1) return { shard, own: [...siteIds], filters: ['estate/#'], foreign: undefined };
+  const own = siteIds.filter((s) => shardOf(s, shard.count) === shard.index);
+  if (strays === 'first' && shard.index === 1) {
+    const others = new Set(siteIds.filter((s) => shardOf(s, shard.count) !== shard.index));
+    const foreign = (topic: string): boolean => {
+      // estate/<site>/…: only the site segment matters, and no allocation on the hot path but the slice.
+      if (!topic.startsWith('estate/')) return false;
+      const end = topic.indexOf('/', 7);
+      return others.has(end < 0 ? topic.slice(7) : topic.slice(7, end));
+    };
+    return { shard, own, filters: ['estate/#'], foreign };
+  }
+  return { shard, own, filters: own.map((s) => `estate/${s}/#`), foreign: undefined };
+}
+
+/** The estate as this shard sees it: its own sites only. Everything else in the file stays. */
+export function shardEstate(estate: Estate, plan: ShardPlan): Estate {
+  if (plan.own.length === estate.sites.length) return estate;
+  const own = new Set(plan.own);
+  return { ...estate, sites: estate.sites.filter((s) => own.has(s.id)) };
+}
