@@ -112,6 +112,13 @@ async function main(): Promise<void> {
     await shoot(page, 'alerts', () => page.locator('tr[data-state="acknowledged"]').first().waitFor());
     await page.goto(`${base}/ingest`);
     await shoot(page, 'ingest', () => page.locator('table.unregistered tr[data-device]').first().waitFor());
+    const now = new Date().toISOString();
+    const today = new Date(Date.now() - 6 * 3_600_000).toISOString();
+    await api(base, '/api/maintenance', TOKEN, { device: 'EL-1-A', task: 'elevator_maintenance', doneAt: today, note: '半月保养' });
+    for (const kind of ['maintenance', 'accountability', 'health']) await api(base, '/api/reports', TOKEN, { kind, from: today, to: now });
+    await page.goto(`${base}/reports`);
+    await page.locator('table.reports tr[data-kind="health"] button').first().click();
+    await shoot(page, 'reports', () => page.frameLocator('iframe.report-frame').locator('h1').waitFor());
     await page.goto(`${base}/sites/nancheng-mansion`);
     await page.getByTestId('switch-lang').click();
     await shoot(page, 'compound-en', async () => {

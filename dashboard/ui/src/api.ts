@@ -129,6 +129,35 @@ export interface Unregistered {
   reason: string;
 }
 
+export type ReportKind = 'health' | 'maintenance' | 'accountability';
+export type ReportFormat = 'html' | 'csv' | 'json';
+
+/** A report as `GET /api/reports` lists it (docs/reports.md); times are RFC 3339 with +08:00. */
+export interface Report {
+  id: string;
+  kind: ReportKind;
+  from: string;
+  to: string;
+  /** the compounds it covers; null: every compound */
+  sites: string[] | null;
+  /** the schedule that made it, null when requested */
+  schedule: 'daily' | 'weekly' | 'monthly' | null;
+  createdAt: string;
+  formats: Record<ReportFormat, string>;
+}
+
+/** What `POST /api/maintenance` answers. */
+export interface MaintenanceRecord {
+  id: string;
+  site: string;
+  device: string;
+  task: string;
+  doneAt: string;
+  recordedBy: string;
+  recordedAt: string;
+  note: string | null;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -145,12 +174,14 @@ export interface Api {
   get<T>(path: string): Promise<T>;
   post<T>(path: string, body: unknown): Promise<T>;
   del(path: string): Promise<void>;
+  /** A file the API serves (a report's HTML, CSV or JSON) as it is, for a blob URL: plain links would not carry the token. */
+  file(path: string): Promise<Blob>;
 }
 
 /** `onUnauthorized` runs when a request that carried the token is answered 401 (the token was withdrawn). */
 export function createApi(token: string, onUnauthorized: () => void = () => undefined): Api {
-  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+  async function send(method: string, path: string, body: unknown, accept: string): Promise<Response> {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept };
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
     try {
@@ -158,26 +189,34 @@ export function createApi(token: string, onUnauthorized: () => void = () => unde
     } catch (err) {
       throw new ApiError(0, 'NETWORK', (err as Error).message);
     }
-    if (res.status === 204) return undefined as T;
-    const text = await res.text();
+    if (res.ok) return res;
+    const text = await res.text().catch(() => '');
     let json: unknown = null;
     try {
       json = text ? JSON.parse(text) : null;
     } catch {
       // not JSON: a proxy's error page, say
     }
-    if (!res.ok) {
-      const e = (json as { error?: { code?: string; message?: string } } | null)?.error;
-      const retry = Number(res.headers.get('retry-after'));
-      if (res.status === 401) onUnauthorized();
-      throw new ApiError(res.status, e?.code ?? `HTTP_${res.status}`, e?.message ?? (text.slice(0, 200) || res.statusText), Number.isFinite(retry) && retry > 0 ? retry : null);
+    const e = (json as { error?: { code?: string; message?: string } } | null)?.error;
+    const retry = Number(res.headers.get('retry-after'));
+    if (res.status === 401) onUnauthorized();
+    throw new ApiError(res.status, e?.code ?? `HTTP_${res.status}`, e?.message ?? (text.slice(0, 200) || res.statusText), Number.isFinite(retry) && retry > 0 ? retry : null);
+  }
+  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await send(method, path, body, 'application/json');
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    try {
+      return (text ? JSON.parse(text) : null) as T;
+    } catch {
+      return null as T;
     }
-    return json as T;
   }
   return {
     get: (path) => call('GET', path),
     post: (path, body) => call('POST', path, body),
     del: (path) => call('DELETE', path),
+    file: async (path) => (await send('GET', path, undefined, '*/*')).blob(),
   };
 }
 

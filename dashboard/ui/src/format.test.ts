@@ -1,7 +1,7 @@
 /** The UI's pure rules: relative times, values with units, a device's state, building order, paths. */
 import { describe, expect, it } from 'vitest';
 import { METRICS } from '../../../config/catalog.ts';
-import { byBuilding, deviceState, metricValue, number, relativeTime } from './format.ts';
+import { byBuilding, deviceState, metricValue, number, presetPeriod, relativeTime, reportFileName, reportPeriod, requestPeriod, shanghaiDate } from './format.ts';
 import { route, paths } from './router.ts';
 
 describe('relativeTime', () => {
@@ -72,5 +72,37 @@ describe('buildings and paths', () => {
     expect(route('/login')).toEqual({ view: 'login' });
     expect(route('/sites/a/b')).toEqual({ view: 'missing' });
     expect(paths.alerts({ state: 'all', site: '', severity: 'critical' })).toBe('/alerts?state=all&severity=critical');
+  });
+});
+
+describe('report periods in Shanghai time', () => {
+  // 2026-11-25 (a Wednesday) 01:30 in Shanghai is 2026-11-24T17:30Z.
+  const now = Date.parse('2026-11-24T17:30:00Z');
+
+  it('finds the previous day, week (Monday to Sunday) and month of Shanghai, not of UTC', () => {
+    expect(shanghaiDate(now)).toBe('2026-11-25');
+    expect(presetPeriod('day', now)).toEqual({ from: '2026-11-24', to: '2026-11-24' });
+    expect(presetPeriod('week', now)).toEqual({ from: '2026-11-16', to: '2026-11-22' });
+    expect(presetPeriod('month', now)).toEqual({ from: '2026-10-01', to: '2026-10-31' });
+    expect(presetPeriod('month', Date.parse('2026-03-10T00:00:00Z'))).toEqual({ from: '2026-02-01', to: '2026-02-28' });
+  });
+
+  it('asks for whole days, and for today only up to now', () => {
+    expect(requestPeriod('2026-11-01', '2026-11-30', now)).toEqual({ from: '2026-11-01T00:00:00+08:00', to: '2026-12-01T00:00:00+08:00' });
+    expect(requestPeriod('2026-11-24', '2026-11-25', now)).toEqual({ from: '2026-11-24T00:00:00+08:00', to: '2026-11-24T17:30:00.000Z' });
+  });
+
+  it('shows a period as days when it is whole days, else to the minute; maintenance as of its end', () => {
+    expect(reportPeriod('health', '2026-11-24T16:00:00Z', '2026-11-25T16:00:00Z')).toBe('2026-11-25');
+    expect(reportPeriod('health', '2026-10-31T16:00:00Z', '2026-11-30T16:00:00Z')).toBe('2026-11-01 – 2026-11-30');
+    expect(reportPeriod('health', '2026-11-24T16:00:00Z', '2026-11-24T17:30:00Z')).toBe('2026-11-25 00:00 – 01:30');
+    expect(reportPeriod('maintenance', '2026-11-24T16:00:00Z', '2026-11-30T16:00:00Z')).toBe('2026-12-01 00:00');
+    expect(reportPeriod('health', 'nonsense', '2026-11-30T16:00:00Z')).toBe('—');
+  });
+
+  it('names downloaded files by kind, period and id, with nothing a file system refuses', () => {
+    expect(reportFileName({ id: 'r1', kind: 'health', from: '2026-11-24T16:00:00Z', to: '2026-11-25T16:00:00Z' }, 'csv')).toBe('health_2026-11-25_r1.csv');
+    expect(reportFileName({ id: 'r/2', kind: 'accountability', from: '2026-10-31T16:00:00Z', to: '2026-11-30T16:00:00Z' }, 'json')).toBe('accountability_2026-11-01_2026-11-30_r-2.json');
+    expect(reportFileName({ id: 'r3', kind: 'maintenance', from: '2026-11-24T16:00:00Z', to: '2026-11-30T16:00:00Z' }, 'html')).toBe('maintenance_2026-12-01_r3.html');
   });
 });

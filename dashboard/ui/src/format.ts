@@ -60,3 +60,93 @@ const collator = new Intl.Collator('zh-CN', { numeric: true });
 export function byBuilding(a: string, b: string): number {
   return collator.compare(a, b);
 }
+
+/*
+ * Reports are judged in Asia/Shanghai (UTC+8 all year, no daylight saving), whatever the
+ * browser's time zone: a "day" is a Shanghai day. Dates are `YYYY-MM-DD` strings, as
+ * `<input type="date">` gives them.
+ */
+const SHANGHAI_MS = 8 * 3_600_000;
+const DAY_MS = 86_400_000;
+
+/** The Shanghai calendar date of an instant: `2026-11-25`. */
+export function shanghaiDate(ms: number): string {
+  return new Date(ms + SHANGHAI_MS).toISOString().slice(0, 10);
+}
+
+/** Shanghai date and time to the minute: `2026-11-25 14:30`. */
+export function shanghaiDateTime(ms: number): string {
+  return new Date(ms + SHANGHAI_MS).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** The instant a Shanghai date begins, RFC 3339: `2026-11-25T00:00:00+08:00`. */
+export function shanghaiStart(date: string): string {
+  return `${date}T00:00:00+08:00`;
+}
+
+export function addDays(date: string, n: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);
+}
+
+export type Preset = 'day' | 'week' | 'month';
+
+/** The previous Shanghai day, week (Monday to Sunday) or calendar month before `now`, as inclusive dates. */
+export function presetPeriod(preset: Preset, now: number): { from: string; to: string } {
+  const today = shanghaiDate(now);
+  if (preset === 'day') {
+    const y = addDays(today, -1);
+    return { from: y, to: y };
+  }
+  if (preset === 'week') {
+    const monday = addDays(today, -((new Date(`${today}T00:00:00Z`).getUTCDay() + 6) % 7));
+    return { from: addDays(monday, -7), to: addDays(monday, -1) };
+  }
+  const last = addDays(`${today.slice(0, 8)}01`, -1);
+  return { from: `${last.slice(0, 8)}01`, to: last };
+}
+
+/**
+ * What `POST /api/reports` is sent for the inclusive Shanghai dates of the form: from the
+ * first date's 00:00 to the day after the last one, or to `now` when the last date is today
+ * (a report on today so far). A later date is sent as it is, for the API to refuse.
+ */
+export function requestPeriod(from: string, to: string, now: number): { from: string; to: string } {
+  return { from: shanghaiStart(from), to: to === shanghaiDate(now) ? new Date(now).toISOString() : shanghaiStart(addDays(to, 1)) };
+}
+
+const atMidnight = (ms: number) => (ms + SHANGHAI_MS) % DAY_MS === 0;
+
+/**
+ * A report's period for people, in Shanghai time: `2026-11-25` for one whole day,
+ * `2026-11-01 – 2026-11-30` for whole days (the last one included), else to the minute.
+ * A maintenance report is "as of" its end: `2026-12-01 00:00`.
+ */
+export function reportPeriod(kind: string, fromIso: string, toIso: string): string {
+  const from = Date.parse(fromIso);
+  const to = Date.parse(toIso);
+  if (!Number.isFinite(from) || !Number.isFinite(to)) return '—';
+  if (kind === 'maintenance') return shanghaiDateTime(to);
+  if (atMidnight(from) && atMidnight(to) && to > from) {
+    const first = shanghaiDate(from);
+    const last = shanghaiDate(to - 1);
+    return first === last ? first : `${first} – ${last}`;
+  }
+  const a = shanghaiDateTime(from);
+  const b = shanghaiDateTime(to);
+  return a.slice(0, 10) === b.slice(0, 10) ? `${a} – ${b.slice(11)}` : `${a} – ${b}`;
+}
+
+/** A name for a downloaded report file: `health_2026-11-25_<id>.csv`, `accountability_2026-11-01_2026-11-30_<id>.json`, `maintenance_2026-12-01_<id>.csv` (as of). */
+export function reportFileName(r: { id: string; kind: string; from: string; to: string }, ext: string): string {
+  const from = Date.parse(r.from);
+  const to = Date.parse(r.to);
+  let period: string;
+  if (!Number.isFinite(from) || !Number.isFinite(to)) period = '';
+  else if (r.kind === 'maintenance') period = shanghaiDate(to);
+  else {
+    const first = shanghaiDate(from);
+    const last = shanghaiDate(Math.max(from, to - 1));
+    period = first === last ? first : `${first}_${last}`;
+  }
+  return [r.kind, period, r.id].filter(Boolean).join('_').replace(/[^\w.-]+/g, '-') + `.${ext}`;
+}

@@ -15,6 +15,7 @@ import { overviewView } from './views/overview.ts';
 import { compoundView } from './views/compound.ts';
 import { alertsView } from './views/alerts.ts';
 import { ingestView } from './views/ingest.ts';
+import { reportsView } from './views/reports.ts';
 
 const LANG_KEY = 'estate-sentinel.lang';
 const app = document.getElementById('app')!;
@@ -86,6 +87,7 @@ function renderHeader(r: Route): void {
           null,
           link(paths.overview(), t('nav.overview'), r.view === 'overview' || r.view === 'compound' || r.view === 'device', 'overview'),
           link(paths.alerts(), t('nav.alerts'), r.view === 'alerts', 'alerts'),
+          link(paths.reports(), t('nav.reports'), r.view === 'reports', 'reports'),
           s.canSeeIngest ? link(paths.ingest(), t('nav.ingest'), r.view === 'ingest', 'ingest') : null,
         )
       : h('span', { class: 'grow' }),
@@ -149,6 +151,9 @@ async function render(expired = false): Promise<void> {
       break;
     case 'ingest':
       view = ingestView(main, ctx);
+      break;
+    case 'reports':
+      view = reportsView(main, ctx);
       break;
     default:
       fill(main, h('p', { class: 'notice' }, t('error.notFound'), ' ', h('a', { href: '/' }, t('nav.overview'))));

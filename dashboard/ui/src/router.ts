@@ -6,6 +6,7 @@ export type Route =
   | { view: 'device'; device: string }
   | { view: 'alerts' }
   | { view: 'ingest' }
+  | { view: 'reports' }
   | { view: 'missing' };
 
 export function route(pathname: string): Route {
@@ -21,6 +22,7 @@ export function route(pathname: string): Route {
   if (parts.length === 1 && head === 'login') return { view: 'login' };
   if (parts.length === 1 && head === 'alerts') return { view: 'alerts' };
   if (parts.length === 1 && head === 'ingest') return { view: 'ingest' };
+  if (parts.length === 1 && head === 'reports') return { view: 'reports' };
   if (parts.length === 2 && head === 'sites') return { view: 'compound', site: id! };
   if (parts.length === 2 && head === 'devices') return { view: 'device', device: id! };
   return { view: 'missing' };
@@ -35,4 +37,5 @@ export const paths = {
     return s ? `/alerts?${s}` : '/alerts';
   },
   ingest: () => '/ingest',
+  reports: () => '/reports',
 };

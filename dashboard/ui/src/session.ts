@@ -1,8 +1,7 @@
 /**
  * Who is signed in: the token (kept in sessionStorage, so it lives as long as the tab) and
- * what it may do. The API has no "who am I" route, so the role is found from two harmless
- * requests: only department tokens are refused the ingest log (403), and only viewers are
- * refused acknowledging before the alert is even looked up (403 for a made-up id; others 404).
+ * what it may do, from its role as `GET /api/me` gives it (found once per tab). The API
+ * still decides: what the UI hides, the API would refuse.
  */
 import { ApiError, createApi, type Api } from './api.ts';
 
@@ -12,11 +11,14 @@ export type Role = 'viewer' | 'operator' | 'department' | 'admin';
 
 export interface Session {
   token: string;
-  /** `operator` stands for operator or admin: the UI lets both do the same */
   role: Role;
   canAck: boolean;
   canSilence: boolean;
   canSeeIngest: boolean;
+  /** `POST /api/reports`: operators, departments and admins */
+  canRequestReports: boolean;
+  /** `POST /api/maintenance`: operators and admins */
+  canRecordMaintenance: boolean;
   api: Api;
 }
 
@@ -54,7 +56,16 @@ export async function signIn(token: string, onUnauthorized: () => void, known: R
   } catch {
     // storage refused: the session lasts until a reload
   }
-  return { token, role, canAck: role !== 'viewer', canSilence: role === 'operator' || role === 'admin', canSeeIngest: role !== 'department', api: createApi(token, onUnauthorized) };
+  return {
+    token,
+    role,
+    canAck: role !== 'viewer',
+    canSilence: role === 'operator' || role === 'admin',
+    canSeeIngest: role !== 'department',
+    canRequestReports: role !== 'viewer',
+    canRecordMaintenance: role === 'operator' || role === 'admin',
+    api: createApi(token, onUnauthorized),
+  };
 }
 
 async function findRole(probe: Api): Promise<Role> {

@@ -32,6 +32,12 @@ export function describeError(err: unknown): string {
   return t('error.generic', { message: err instanceof Error ? err.message : String(err) });
 }
 
+/** What went wrong when the API refused a request it understood (400, 404, 409): its own message, which says why (`a report covers at most 400 days`). */
+export function refusal(err: unknown): string {
+  if (err instanceof ApiError && (err.status === 400 || err.status === 404 || err.status === 409) && err.message) return t('error.refused', { message: err.message });
+  return describeError(err);
+}
+
 export function errorBox(err: unknown, retry?: () => void): HTMLElement {
   return h('div', { class: 'notice error', role: 'alert' }, describeError(err), retry ? h('button', { type: 'button', class: 'link', onclick: retry }, t('error.retry')) : null);
 }

@@ -12,6 +12,7 @@ import { kindLabel, lang, metricLabel, ruleLabel, t } from '../i18n.ts';
 import { Live } from '../live.ts';
 import { paths } from '../router.ts';
 import { isOpen } from '../tiles.ts';
+import { maintenanceCard } from './maintenance.ts';
 import { ackText, alertFlags, errorBox, loading, severityBadge, stateBadge, type View, type ViewContext } from './common.ts';
 
 export const RANGES = { '1h': { ms: 3_600_000, step: '15s' }, '24h': { ms: 86_400_000, step: '5m' }, '7d': { ms: 7 * 86_400_000, step: '30m' } } as const;
@@ -127,6 +128,7 @@ export function deviceView(root: HTMLElement, ctx: ViewContext, id: string): Vie
       ),
       h('div', { class: 'device-grid' }, h('section', { class: 'card' }, h('h2', null, t('device.latest')), table), h('section', { class: 'card grow' }, h('div', { class: 'section-head' }, h('h2', null, t('device.trends')), rangeBox), chartsBox, noData)),
       h('section', { class: 'card' }, h('h2', null, t('device.history')), history),
+      maintenanceCard(ctx.session, d, () => gone),
     );
     now.flush();
     ticker = setInterval(() => mark(now), 10_000);
