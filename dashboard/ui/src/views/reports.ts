@@ -5,7 +5,7 @@
  */
 import { withQuery, type Report, type ReportFormat, type ReportKind, type Site } from '../api.ts';
 import { fill, h } from '../dom.ts';
-import { dateTime, presetPeriod, reportFileName, reportPeriod, requestPeriod, shanghaiDate, type Preset } from '../format.ts';
+import { presetPeriod, shanghaiDateTime, reportFileName, reportPeriod, requestPeriod, shanghaiDate, type Preset } from '../format.ts';
 import { t } from '../i18n.ts';
 import { errorBox, loading, refusal, type View, type ViewContext } from './common.ts';
 
@@ -91,7 +91,7 @@ export function reportsView(root: HTMLElement, ctx: ViewContext): View {
       h('td', { class: 'nowrap' }, r.kind === 'maintenance' ? t('reports.asOf', { when: period }) : period),
       h('td', null, sitesText(r.sites)),
       h('td', null, t(r.schedule ? (`schedule.${r.schedule}` as 'schedule.daily') : 'schedule.none')),
-      h('td', { class: 'nowrap' }, dateTime(Date.parse(r.createdAt))),
+      h('td', { class: 'nowrap' }, shanghaiDateTime(Date.parse(r.createdAt))),
       h(
         'td',
         { class: 'nowrap' },
