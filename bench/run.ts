@@ -6,6 +6,8 @@
  *
  *   npm run bench                      # the full table
  *   npm run bench -- --seconds 5 --rates 0:30000,1:15000
+ *   npm run bench -- --soak            # 10 min at 10,000 msg/s with faults (bench/soak.ts, docs/soak.md)
+ *   npm run bench -- --soak --soak-minutes 2 --soak-rate 5000 --soak-png /tmp/soak.png
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +19,7 @@ import { freePort, sleep, waitFor } from '../test/harness/ports.ts';
 import { tempDir } from '../test/harness/service.ts';
 import { alertLatency } from './alert-latency.ts';
 import { fanout } from './fanout.ts';
+import { soak } from './soak.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 /**
@@ -34,6 +37,11 @@ const { values: opts } = parseArgs({
     only: { type: 'string', default: 'ingest,alerts,fanout' },
     /** node flags for the service; the default is what `npm start` uses (package.json) */
     'node-args': { type: 'string', default: SERVICE_NODE_FLAGS },
+    /** the soak instead of the rest (bench/soak.ts) */
+    soak: { type: 'boolean', default: false },
+    'soak-minutes': { type: 'string', default: '10' },
+    'soak-rate': { type: 'string', default: '10000' },
+    'soak-png': { type: 'string' },
   },
 });
 const SECONDS = Number(opts.seconds);
@@ -73,10 +81,15 @@ function publish(args: object): Promise<{ sent: number; written: number; seconds
 }
 
 async function main(): Promise<void> {
-  console.log(`Estate Sentinel ingest benchmark — ${DEVICES} hydrants, ${SECONDS} s per rate, Mosquitto with default settings, InfluxDB ${spawnSync('influxd', ['version']).stdout.toString().trim()}`);
+  if (!opts.soak) console.log(`Estate Sentinel ingest benchmark — ${DEVICES} hydrants, ${SECONDS} s per rate, Mosquitto with default settings, InfluxDB ${spawnSync('influxd', ['version']).stdout.toString().trim()}`);
   console.log('building the service (npm run build)…');
   const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
   if (build.status !== 0) throw new Error('build failed');
+  if (opts.soak) {
+    const png = opts['soak-png'] ?? join(ROOT, 'bench-results', `soak-${new Date().toISOString().slice(0, 16).replace(/:/g, '')}.png`);
+    await soak({ root: ROOT, minutes: Number(opts['soak-minutes']), rate: Number(opts['soak-rate']), png: resolve(png), nodeArgs: opts['node-args']!.split(' ').filter(Boolean), cpuSeconds });
+    return;
+  }
 
   const [influx, broker] = await Promise.all([startInfluxd(), startMosquitto()]);
   const dir = tempDir('estate-bench-');
