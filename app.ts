@@ -72,6 +72,8 @@ export function createApp(opts: AppOptions): App {
   // Shard i of N: everything below sees only this instance's sites.
   const shard = planShard(fullEstate.sites.map((s) => s.id), env.SHARD, env.SHARD_STRAYS);
   const estate = shardEstate(fullEstate, shard);
+  // Read before anything opens, so a missing file stops the start cleanly.
+  const tls = /^(mqtts|wss|ssl):/.test(env.MQTT_URL ?? '') ? readMqttTls(env) : undefined;
   const log = opts.log ?? pino({ level: env.LOG_LEVEL, base: { service: 'estate-sentinel' } });
   const registry = new Registry(estate);
   const bus = new Bus((event, err) => log.error({ err, event }, 'a listener failed'));
@@ -140,7 +142,7 @@ export function createApp(opts: AppOptions): App {
       clientId: env.MQTT_CLIENT_ID,
       ...(env.MQTT_USERNAME ? { username: env.MQTT_USERNAME } : {}),
       ...(env.MQTT_PASSWORD ? { password: env.MQTT_PASSWORD } : {}),
-      ...(/^(mqtts|wss|ssl):/.test(mqttUrl) ? { tls: readMqttTls(env) } : {}),
+      ...(tls ? { tls } : {}),
       filters: shard.filters,
       ...(shard.foreign ? { foreign: shard.foreign } : {}),
       ...(env.MQTT_SHARE_GROUP ? { shareGroup: env.MQTT_SHARE_GROUP } : {}),
