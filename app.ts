@@ -89,7 +89,7 @@ export function createApp(opts: AppOptions): App {
         ...(env.INFLUX_PASSWORD ? { password: env.INFLUX_PASSWORD } : {}),
       })
     : new EmbeddedStore(join(env.DATA_DIR, 'series.db'));
-  const ops = new OperationalStore(join(env.DATA_DIR, 'operational.db'));
+  const ops = new OperationalStore(env.OPERATIONAL_DB ?? join(env.DATA_DIR, 'operational.db'));
   const spool = new Spool({ dir: join(env.DATA_DIR, 'spool', store.kind), maxBytes: env.SPOOL_MAX_BYTES });
   const rejects = new RejectLog(ops, (reason, n) => metrics.rejects.inc({ reason }, n));
   const writer = new SeriesWriter({

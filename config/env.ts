@@ -50,6 +50,7 @@ const envSchema = z.object({
   PORT: port.default(8080),
   HOST: z.string().default('127.0.0.1'),
   DATA_DIR: z.string().default('./data'),
+  OPERATIONAL_DB: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(), // unset: SQLite at DATA_DIR/operational.db (docs/operational-store.md)
   PUBLIC_URL: z.url().optional(),
   /** signs acknowledgement links; default: a random key kept in DATA_DIR/ack-secret */
   ACK_SECRET: z.string().min(16).optional(),
