@@ -1,8 +1,8 @@
 /**
  * Alerts, their history, acknowledgements, silences and the audit log in the operational
- * store (SQLite, migration 2). Every change of an alert is saved before anyone is told.
+ * store (migration 2). Every change of an alert is saved before anyone is told.
  */
-import type { Database, Statement } from 'better-sqlite3';
+import type { OpDb as Database, OpStatement as Statement } from '../storage/index.ts';
 import type { Alert } from './types.ts';
 
 export interface AlertQuery {
@@ -49,7 +49,7 @@ export class AlertStore {
        ON CONFLICT (id) DO UPDATE SET severity = excluded.severity, state = excluded.state, fired_at = excluded.fired_at,
          ends_at = excluded.ends_at, data = excluded.data`,
     );
-    this.addDept = db.prepare('INSERT OR IGNORE INTO alert_departments (alert_id, department) VALUES (?, ?)');
+    this.addDept = db.prepare('INSERT INTO alert_departments (alert_id, department) VALUES (?, ?) ON CONFLICT DO NOTHING');
     this.addHistory = db.prepare('INSERT INTO alert_history (alert_id, at, transition, severity, actor, detail) VALUES (?, ?, ?, ?, ?, ?)');
   }
 
@@ -115,13 +115,13 @@ export class AlertStore {
   /** Records an acknowledgement; false if that department had already acknowledged. */
   addAck(a: AckRow): boolean {
     const r = this.db
-      .prepare('INSERT OR IGNORE INTO acks (alert_id, department, at, actor, via, note) VALUES (?, ?, ?, ?, ?, ?)')
+      .prepare('INSERT INTO acks (alert_id, department, at, actor, via, note) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
       .run(a.alertId, a.department, a.at, a.actor, a.via, a.note);
     return r.changes > 0;
   }
 
   acks(alertId: string): AckRow[] {
-    return this.db.prepare('SELECT alert_id AS alertId, department, at, actor, via, note FROM acks WHERE alert_id = ? ORDER BY at').all(alertId) as AckRow[];
+    return this.db.prepare('SELECT alert_id AS "alertId", department, at, actor, via, note FROM acks WHERE alert_id = ? ORDER BY at').all(alertId) as AckRow[];
   }
 
   addSilence(s: SilenceRow): void {
@@ -133,7 +133,7 @@ export class AlertStore {
   /** Silences not deleted and not yet over. */
   silences(now: number): SilenceRow[] {
     const rows = this.db
-      .prepare('SELECT id, matchers, starts_at AS startsAt, ends_at AS endsAt, created_by AS createdBy, created_at AS createdAt, comment FROM silences WHERE deleted_at IS NULL AND ends_at > ? ORDER BY starts_at')
+      .prepare('SELECT id, matchers, starts_at AS "startsAt", ends_at AS "endsAt", created_by AS "createdBy", created_at AS "createdAt", comment FROM silences WHERE deleted_at IS NULL AND ends_at > ? ORDER BY starts_at')
       .all(now) as (Omit<SilenceRow, 'matchers'> & { matchers: string })[];
     return rows.map((r) => ({ ...r, matchers: JSON.parse(r.matchers) as SilenceRow['matchers'] }));
   }

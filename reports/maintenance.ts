@@ -9,7 +9,7 @@
  * - `inspect_vibration`: mean vibration of the last 7 days above the mean of the 30 days
  *   before by `reports.wear.vibrationFactor` (1.3).
  */
-import type { Database } from 'better-sqlite3';
+import type { OpDb as Database } from '../storage/index.ts';
 import { MAINTENANCE_TASKS, type Kind, type RegisteredDevice } from '../config/index.ts';
 import { newId } from '../alerts/index.ts';
 import { allDevices, byDevice, type ReportContext, type Scope } from './sources.ts';
@@ -62,7 +62,7 @@ export class MaintenanceLog {
   list(device: string, limit = 100): MaintenanceRecord[] {
     return this.db
       .prepare(
-        `SELECT id, site, device, task, done_at AS doneAt, recorded_by AS recordedBy, recorded_at AS recordedAt, note
+        `SELECT id, site, device, task, done_at AS "doneAt", recorded_by AS "recordedBy", recorded_at AS "recordedAt", note
          FROM maintenance WHERE device = ? ORDER BY done_at DESC, id DESC LIMIT ?`,
       )
       .all(device, limit) as MaintenanceRecord[];

@@ -5,9 +5,8 @@
  * report being made.
  */
 import { join } from 'node:path';
-import type { Database } from 'better-sqlite3';
 import type { Channel, Estate, Registry, ReportKind } from '../config/index.ts';
-import type { SeriesStore } from '../storage/index.ts';
+import type { OpDb as Database, SeriesStore } from '../storage/index.ts';
 import { newId, type DeliverySink, type Notification, type OutboxItem } from '../alerts/index.ts';
 import { buildAccountability } from './accountability.ts';
 import { AlertFacts, type ReportContext, type Scope } from './sources.ts';

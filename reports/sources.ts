@@ -9,9 +9,8 @@
  * (pending), the service's own (`kind: system`), and alerts whose firing was held back
  * (muted by a silence or inspection mode, and never announced after): nobody was told of them.
  */
-import type { Database } from 'better-sqlite3';
 import type { Kind, RegisteredDevice, Registry, ReportsConfig, Site } from '../config/index.ts';
-import type { AggregateQuery, AggregateRow, SeriesStore } from '../storage/index.ts';
+import type { AggregateQuery, AggregateRow, OpDb as Database, SeriesStore } from '../storage/index.ts';
 import type { Alert } from '../alerts/index.ts';
 import type { MaintenanceLog } from './maintenance.ts';
 
@@ -123,11 +122,11 @@ export class AlertFacts {
     if (devices.length === 0) return out;
     const rows = this.db
       .prepare(
-        `SELECT a.device AS device, min(h.at) AS since, a.ends_at AS endsAt
+        `SELECT a.device AS device, min(h.at) AS since, a.ends_at AS "endsAt"
          FROM alerts a JOIN alert_history h ON h.alert_id = a.id
          WHERE a.device IN (${devices.map(() => '?').join(',')}) AND a.kind <> 'system'
            AND h.severity = 'critical' AND h.transition IN ('firing', 'severity')
-         GROUP BY a.id HAVING since < ? AND (endsAt IS NULL OR endsAt > ?)
+         GROUP BY a.id HAVING min(h.at) < ? AND (a.ends_at IS NULL OR a.ends_at > ?)
          ORDER BY a.device, since`,
       )
       .all(...devices, to, from) as { device: string; since: number; endsAt: number | null }[];

@@ -1,12 +1,14 @@
 /**
  * The operational store: what the service itself must remember (ingest's rejects and
- * unregistered devices now; alerts, acknowledgements, silences, the outbox and the audit
- * log as later parts arrive). SQLite through better-sqlite3 in WAL mode under DATA_DIR,
- * with numbered migrations tracked in `PRAGMA user_version`.
+ * unregistered devices; alerts, acknowledgements, silences, the outbox, the audit log and
+ * maintenance records, through `db`). SQLite through better-sqlite3 in WAL mode under
+ * DATA_DIR, or PostgreSQL when OPERATIONAL_DB is a postgres:// URL; the same numbered
+ * migrations on both (docs/operational-store.md).
  */
-import Database from 'better-sqlite3';
-import type { Database as Db } from 'better-sqlite3';
-import { MIGRATIONS } from './migrations.ts';
+import { isPostgresUrl, type Dialect, type OpDb } from './operational/db.ts';
+import { openSqlite } from './operational/sqlite.ts';
+import { PostgresDb } from './operational/postgres.ts';
+import { migrate } from './operational/migrate.ts';
 
 export interface RejectRow {
   at: number;
@@ -29,23 +31,18 @@ export interface UnregisteredRow {
 }
 
 export class OperationalStore {
-  readonly db: Db;
+  readonly db: OpDb;
+  readonly dialect: Dialect;
 
-  constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.migrate();
-  }
-
-  private migrate(): void {
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    for (let v = version; v < MIGRATIONS.length; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v]!);
-        this.db.pragma(`user_version = ${v + 1}`);
-      })();
+  /** `target`: a SQLite file, or a postgres:// URL. */
+  constructor(target: string) {
+    this.dialect = isPostgresUrl(target) ? 'postgres' : 'sqlite';
+    this.db = this.dialect === 'postgres' ? new PostgresDb(target) : openSqlite(target);
+    try {
+      migrate(this.db, this.dialect);
+    } catch (e) {
+      this.db.close();
+      throw e;
     }
   }
 
@@ -93,7 +90,7 @@ export class OperationalStore {
       `INSERT INTO unregistered_devices (device, site, kind, topic, first_seen, last_seen, count, reason)
        VALUES (@device, @site, @kind, @topic, @lastSeen, @lastSeen, @count, @reason)
        ON CONFLICT (device, site, kind) DO UPDATE SET topic = excluded.topic, last_seen = excluded.last_seen,
-         count = count + excluded.count, reason = excluded.reason`,
+         count = unregistered_devices.count + excluded.count, reason = excluded.reason`,
     );
     this.db.transaction(() => {
       for (const r of rows) stmt.run(r);
@@ -104,7 +101,7 @@ export class OperationalStore {
     const filter = sites ? `WHERE site IN (${sites.map(() => '?').join(',') || "''"})` : '';
     return this.db
       .prepare(
-        `SELECT device, site, kind, topic, first_seen AS firstSeen, last_seen AS lastSeen, count, reason
+        `SELECT device, site, kind, topic, first_seen AS "firstSeen", last_seen AS "lastSeen", count, reason
          FROM unregistered_devices ${filter} ORDER BY last_seen DESC LIMIT 1000`,
       )
       .all(...(sites ?? [])) as UnregisteredRow[];

@@ -4,7 +4,7 @@
  * reads from it and records each attempt in it, so a restart resumes where the last process
  * stopped, with the same delivery ids.
  */
-import type { Database, Statement } from 'better-sqlite3';
+import type { OpDb as Database, OpStatement as Statement } from '../../storage/index.ts';
 import type { Channel } from '../../config/index.ts';
 import { newId } from '../ids.ts';
 import type { Delivery, DeliveryRecord, DeliveryStatus, DeliveryView, OutboxItem, OutboxStats } from './types.ts';
