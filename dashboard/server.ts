@@ -15,8 +15,9 @@ import { ingestRoutes } from './routes/ingest.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { ackRoutes } from './routes/ack.ts';
 import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
-import { openApiOptions, openApiRoutes } from './routes/openapi.ts';
+import { DOCS_SCRIPT_SHA256, openApiOptions, openApiRoutes } from './routes/openapi.ts';
 import type { AlertActions, AlertStore } from '../alerts/index.ts';
 import type { Registry } from '../config/index.ts';
 import type { SeriesStore } from '../storage/index.ts';
@@ -46,6 +47,35 @@ export interface ServerDeps {
   reports?: ReportsApi;
 }
 
+/**
+ * Security headers (helmet): a CSP the built UI, /api/docs and the /ack page work under (same
+ * origin only; socket.io on the same origin; blob: URLs for report files shown in a frame or
+ * downloaded; inline style attributes for the UI's bars and charts; the one inline script of
+ * /api/docs by its hash), no framing by anyone, no referrer (ack links carry a token in
+ * their path), nosniff. No upgrade-insecure-requests and no HSTS: the service is often
+ * reached over plain HTTP on a LAN address, where those would break it; TLS is the proxy's.
+ */
+export const CSP_DIRECTIVES = {
+  'default-src': ["'self'"],
+  'script-src': ["'self'", `'sha256-${DOCS_SCRIPT_SHA256}'`],
+  'style-src': ["'self'", "'unsafe-inline'"],
+  'img-src': ["'self'", 'data:', 'blob:'],
+  'font-src': ["'self'", 'data:'],
+  'connect-src': ["'self'"],
+  'frame-src': ["'self'", 'blob:'],
+  'object-src': ["'none'"],
+  'base-uri': ["'none'"],
+  'form-action': ["'self'"],
+  'frame-ancestors': ["'none'"],
+} as const;
+
+const securityHeaders = {
+  contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES as unknown as Record<string, string[]> },
+  frameguard: { action: 'deny' as const },
+  referrerPolicy: { policy: 'no-referrer' as const },
+  strictTransportSecurity: false,
+};
+
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.log.child({ part: 'http' }) as FastifyBaseLogger,
@@ -57,20 +87,27 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const tokens = new TokenBook(deps.estate);
   app.decorateRequest('principal', null);
 
+  // Security headers on every answer (docs/security.md), first, so that refusals carry them too.
+  void app.register(helmet, securityHeaders);
+
   const limiter = new AuthLimiter();
-  app.addHook('onRequest', async (req, reply) => {
-    const header = req.headers.authorization;
-    if (!header) {
-      req.principal = null;
-      return;
-    }
-    const wait = limiter.retryAfter(req.ip);
-    if (wait > 0) {
-      reply.header('retry-after', String(wait));
-      throw new ApiError('TOO_MANY_REQUESTS');
-    }
-    req.principal = tokens.verify(header) ?? null;
-    if (!req.principal) limiter.fail(req.ip);
+  // After helmet's own onRequest hook, so a 429 from here still has the headers.
+  // A block, not an arrow's value: a fastify instance is thenable, and `after` would wait on it.
+  app.after(() => {
+    app.addHook('onRequest', async (req, reply) => {
+      const header = req.headers.authorization;
+      if (!header) {
+        req.principal = null;
+        return;
+      }
+      const wait = limiter.retryAfter(req.ip);
+      if (wait > 0) {
+        reply.header('retry-after', String(wait));
+        throw new ApiError('TOO_MANY_REQUESTS');
+      }
+      req.principal = tokens.verify(header) ?? null;
+      if (!req.principal) limiter.fail(req.ip);
+    });
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {

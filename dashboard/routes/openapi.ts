@@ -3,6 +3,7 @@
  * route's JSON schemas; `/api/docs` (public): a page that shows it, zh-CN and en, with no
  * script from elsewhere.
  */
+import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { SwaggerOptions } from '@fastify/swagger';
 
@@ -22,7 +23,7 @@ export const openApiOptions: SwaggerOptions = {
   transform: ({ schema, url }) => ({ schema: { ...(schema ?? {}), ...(url.startsWith('/api') || url.startsWith('/ack') || ['/healthz', '/readyz', '/metrics'].includes(url) ? {} : { hide: true }) }, url }),
 };
 
-const PAGE = `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>Estate Sentinel API</title>
+const PAGE_HEAD = `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>Estate Sentinel API</title>
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <style>body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;max-width:72rem;margin:1.5rem auto;padding:0 1rem;color:#222}
 h2{margin-top:1.6rem;border-bottom:1px solid #ddd}.op{margin:.6rem 0;padding:.5rem .7rem;border:1px solid #e3e3e3;border-radius:6px}
@@ -31,7 +32,10 @@ code,pre{font-family:ui-monospace,monospace;font-size:.85rem}pre{background:#f6f
 summary{cursor:pointer}</style></head><body>
 <h1>Estate Sentinel API</h1><p>接口说明（由 OpenAPI 文档生成）· The API, from <a href="/api/openapi.json">/api/openapi.json</a>.
 认证：<code>Authorization: Bearer &lt;token&gt;</code> · Auth: a bearer token.</p><div id="ops">加载中… Loading…</div>
-<script>
+<script>`;
+
+/** The page's one script, inline; allowed by the CSP by its hash (dashboard/server.ts), not by 'unsafe-inline'. */
+const SCRIPT = `
 fetch('/api/openapi.json').then(r=>r.json()).then(doc=>{
   const esc=s=>String(s).replace(/[&<>"]/g,c=>'&#'+c.charCodeAt(0)+';');
   const groups={};
@@ -42,7 +46,10 @@ fetch('/api/openapi.json').then(r=>r.json()).then(doc=>{
     const res=Object.entries(op.responses||{}).map(([c,r])=>'<details><summary>'+esc(c)+'</summary><pre>'+esc(JSON.stringify(r.content?.['application/json']?.schema??r.description,null,2))+'</pre></details>').join('');
     return '<div class="op"><span class="m '+m+'">'+m.toUpperCase()+'</span><code>'+esc(p)+'</code> '+params+body+res+'</div>';}).join('')).join('');
 });
-</script></body></html>`;
+`;
+export const DOCS_SCRIPT_SHA256 = createHash('sha256').update(SCRIPT).digest('base64');
+
+const PAGE = `${PAGE_HEAD}${SCRIPT}</script></body></html>`;
 
 export function openApiRoutes(app: FastifyInstance, document: () => unknown): void {
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => document());
