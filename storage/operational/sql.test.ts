@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../migrations.ts';
 import { migrationForPostgres, toDollar } from './sql.ts';
 import { isPostgresUrl, redactUrl } from './db.ts';
+import { OperationalStore } from '../operational.ts';
+import { readEnv } from '../../config/index.ts';
 
 describe('placeholders for PostgreSQL', () => {
   it.each([
@@ -76,5 +78,17 @@ describe('OPERATIONAL_DB', () => {
 
   it('hides the password in messages', () => {
     expect(redactUrl('postgres://u:hunter2@h:5432/db')).toBe('postgres://u:<secret>@h:5432/db');
+  });
+
+  it('accepts a postgres:// URL and refuses anything else', () => {
+    expect(readEnv({ OPERATIONAL_DB: 'postgres://postgres@127.0.0.1:5432/estate' }).OPERATIONAL_DB).toBe('postgres://postgres@127.0.0.1:5432/estate');
+    expect(readEnv({}).OPERATIONAL_DB).toBeUndefined();
+    expect(() => readEnv({ OPERATIONAL_DB: 'mysql://h/db' })).toThrow(/OPERATIONAL_DB: must be a postgres:\/\/ URL/);
+  });
+
+  it('says which server it could not reach, without the password', { timeout: 30_000 }, () => {
+    expect(() => new OperationalStore('postgres://postgres:hunter2@127.0.0.1:1/estate')).toThrow(
+      /^operational store: cannot use PostgreSQL at postgres:\/\/postgres:<secret>@127\.0\.0\.1:1\/estate: .*ECONNREFUSED/,
+    );
   });
 });
