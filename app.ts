@@ -198,6 +198,7 @@ export function createApp(opts: AppOptions): App {
     ackUrl: (alertId, recipient) => `${env.PUBLIC_URL}/ack/${tokens.sign(alertId, recipient)}`,
     record,
     log: log.child({ part: 'alerts' }),
+    spool: () => ({ bytes: spool.stats().bytes, maxBytes: env.SPOOL_MAX_BYTES }),
   });
   const alertActions = new AlertActions(alerts, alertStore, tokens);
 

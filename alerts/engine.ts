@@ -31,7 +31,13 @@ export interface EngineDeps {
   now?: () => number;
   /** how long the store or broker may be away before a system alert, ms */
   outageGraceMs?: { store: number; broker: number };
+  /** the spool's size and cap, for `spool_near_full` and `spool_full` (docs/ingest.md) */
+  spool?: () => { bytes: number; maxBytes: number };
 }
+
+/** `spool_near_full` is raised at this share of SPOOL_MAX_BYTES and resolved below SPOOL_NEAR_FULL_CLEAR. */
+export const SPOOL_NEAR_FULL = 0.8;
+export const SPOOL_NEAR_FULL_CLEAR = 0.7;
 
 interface DeviceWatch {
   device: RegisteredDevice;
@@ -40,7 +46,17 @@ interface DeviceWatch {
   silent?: EffSilent;
   lastSeen: number;
   offline: boolean;
+  /** the latest time the device's rules were judged at, and how far its clock was found to have jumped back */
+  ruleTs: number;
+  shift: number;
 }
+
+/**
+ * A device's clock going back by more than this is a jump (a reset RTC, a bad NTP answer), not
+ * readings out of order: its rules carry on from where they were instead of ignoring every
+ * reading until its clock catches up again (docs/faults.md, "skewed clocks").
+ */
+export const CLOCK_JUMP_MS = 5 * 60_000;
 
 const TRAPPED = new Set(['trapped', 'trapped_derived']);
 
@@ -79,6 +95,8 @@ export class AlertEngine {
         ...(silent ? { silent } : {}),
         lastSeen: start,
         offline: false,
+        ruleTs: -Infinity,
+        shift: 0,
       });
     }
     const bus = this.deps.bus;
@@ -167,11 +185,31 @@ export class AlertEngine {
     return w;
   }
 
+  /**
+   * The time a reading is judged at: its own ts, except after the device's clock jumped back
+   * (by more than CLOCK_JUMP_MS), when the jump is counted as no time passing; a jump forward
+   * again gives that back first.
+   */
+  private ruleTime(w: DeviceWatch, ts: number): number {
+    let t = ts + w.shift;
+    if (t < w.ruleTs - CLOCK_JUMP_MS) {
+      w.shift += w.ruleTs - t;
+      t = w.ruleTs;
+    } else if (w.shift > 0 && t > w.ruleTs + CLOCK_JUMP_MS) {
+      const back = Math.min(w.shift, t - w.ruleTs);
+      w.shift -= back;
+      t -= back;
+    }
+    if (t > w.ruleTs) w.ruleTs = t;
+    return t;
+  }
+
   onReading(r: Reading): void {
     const w = this.seen(r.device);
     if (!w) return;
     const out: Signal[] = [];
-    w.evaluator.onReading(r, out);
+    const t = this.ruleTime(w, r.ts);
+    w.evaluator.onReading(t === r.ts ? r : { ...r, ts: t }, out);
     if (out.length) this.apply(w, out);
   }
 
@@ -179,7 +217,8 @@ export class AlertEngine {
     const w = this.seen(e.device);
     if (!w) return;
     const out: Signal[] = [];
-    w.evaluator.onEvent(e, out);
+    const t = this.ruleTime(w, e.ts);
+    w.evaluator.onEvent(t === e.ts ? e : { ...e, ts: t }, out);
     if (out.length) this.apply(w, out, e.detail || undefined);
   }
 
@@ -228,8 +267,21 @@ export class AlertEngine {
     }
   }
 
+  /** The spool against its cap: near full at 80 %, full at the cap; each resolved once it drains. */
+  private checkSpool(): void {
+    const s = this.deps.spool?.();
+    if (!s) return;
+    const share = s.bytes / s.maxBytes;
+    const size = (b: number) => (b >= 1024 ** 2 ? `${Math.round(b / 1024 ** 2)} MiB` : `${Math.round(b / 1024)} KiB`);
+    const detail = `${size(s.bytes)} / ${size(s.maxBytes)}`;
+    if (share >= SPOOL_NEAR_FULL) this.raiseSystem('spool_near_full', detail, '', 'warning');
+    else if (share < SPOOL_NEAR_FULL_CLEAR) this.clearSystem('spool_near_full');
+    if (s.bytes >= s.maxBytes) this.raiseSystem('spool_full', detail);
+    else this.clearSystem('spool_full');
+  }
+
   /** The service's own alerts: to the operators, or every property company. */
-  raiseSystem(rule: string, detail: string, keySuffix = ''): void {
+  raiseSystem(rule: string, detail: string, keySuffix = '', severity: 'warning' | 'critical' = 'critical'): void {
     const key = `estate/system/${rule}${keySuffix}`;
     if (this.book.get(key)) return;
     this.book.raise(
@@ -246,7 +298,7 @@ export class AlertEngine {
         departments: [this.deps.estate.alerting.operators ? 'operators' : 'property'],
         source: 'Estate Sentinel',
       },
-      { severity: 'critical', since: this.now(), value: null, threshold: null, summary: summarize({ kind: 'system', device: 'system', building: '', rule, metric: null, value: null, threshold: null, detail }), mutedBy: null },
+      { severity, since: this.now(), value: null, threshold: null, summary: summarize({ kind: 'system', device: 'system', building: '', rule, metric: null, value: null, threshold: null, detail }), mutedBy: null },
     );
   }
 
@@ -259,6 +311,7 @@ export class AlertEngine {
     const grace = this.deps.outageGraceMs ?? { store: 30_000, broker: 15_000 };
     if (this.storeDownSince !== null && now - this.storeDownSince >= grace.store) this.raiseSystem('store_down', this.storeError);
     if (this.brokerDownSince !== null && now - this.brokerDownSince >= grace.broker) this.raiseSystem('broker_down', '');
+    this.checkSpool();
     // While the broker is away every device looks silent: hold those alerts back.
     if (this.brokerDownSince === null) {
       for (const w of this.watches.values()) {

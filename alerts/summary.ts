@@ -58,6 +58,7 @@ export const RULE_TEXT: Record<string, LocalizedText> = {
   battery_low: { 'zh-CN': '电池电量低', en: 'battery low' },
   store_down: { 'zh-CN': '时序数据库不可用，读数暂存在磁盘', en: 'the series store is away; readings wait on disk' },
   broker_down: { 'zh-CN': 'MQTT 服务器连接中断', en: 'lost the MQTT broker' },
+  spool_near_full: { 'zh-CN': '磁盘暂存区将满（已过上限的 80%）', en: 'the spool is nearly full (past 80 % of its cap)' },
   spool_full: { 'zh-CN': '磁盘暂存区已满，停止接收数据', en: 'the spool is full; ingest has stopped taking messages' },
   delivery_failed: { 'zh-CN': '告警通知发送失败', en: 'an alert notification could not be delivered' },
 };
