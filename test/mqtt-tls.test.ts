@@ -9,7 +9,9 @@
  *   the service;
  * - a wrong password or a CA that did not sign the broker's certificate leaves the service
  *   unready, and /readyz says why with a code;
- * - neither the service's password nor any device's secret lands in a log line or in DATA_DIR.
+ * - neither the service's password nor any device's secret lands in a log line or in DATA_DIR;
+ * - the devices' password file that `npm run mosquitto-acl -- --secrets … --passwd …` writes is
+ *   one Mosquitto takes (the devices here log in with it).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
@@ -19,7 +21,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { EnvError, readEnv } from '../config/index.ts';
 import { createApp, type App } from '../app.ts';
-import { renderAcl } from '../scripts/mosquitto-acl.ts';
+import { parseSecrets, passwdEntry, renderAcl, renderPasswd } from '../scripts/mosquitto-acl.ts';
 import { hydrantEstate, hydrantId } from './harness/estates.ts';
 import { startMosquitto, type Mosquitto } from './harness/mosquitto.ts';
 import { freePort, waitFor } from './harness/ports.ts';
@@ -52,11 +54,11 @@ beforeAll(async () => {
   writeFileSync(join(pki, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
   openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'san.ext', '-out', 'server.crt']);
 
-  // The password file holds hashes only (mosquitto_passwd); the service never sees it.
+  // The password file holds hashes only: the devices' from the installer's secrets file, the
+  // service's added with mosquitto_passwd. The service never sees it.
   const passwd = join(pki, 'passwd');
-  writeFileSync(passwd, '');
+  writeFileSync(passwd, renderPasswd(estate, new Map(DEVICE_SECRETS.map((secret, i) => [hydrantId(i), secret]))));
   execFileSync('mosquitto_passwd', ['-b', passwd, 'estate-sentinel', SERVICE_PASSWORD]);
-  DEVICE_SECRETS.forEach((secret, i) => execFileSync('mosquitto_passwd', ['-b', passwd, hydrantId(i), secret]));
   writeFileSync(join(pki, 'acl'), renderAcl(estate, 'test estate'));
 
   // Not `durable`: with max_queued_messages 0, Mosquitto 2.0.11 stops acknowledging a client's
@@ -166,7 +168,7 @@ describe('MQTT over TLS with logins and the generated ACL', () => {
   it('a wrong password: not ready, and /readyz says the broker refused the login', async () => {
     const wrong = 'wrong-' + SERVICE_PASSWORD;
     const svc = await service({ MQTT_PASSWORD: wrong });
-    const error = await waitFor('the refusal', () => svc.app.readiness().broker.error as { code: string; message: string } | undefined, 20_000);
+    const error = await waitFor('the refusal', () => (svc.app.readiness().broker as { error?: { code: string; message: string } }).error, 20_000);
     expect(error.code).toBe('MQTT_NOT_AUTHORIZED');
     const r = await fetch(`${svc.url}/readyz`);
     expect(r.status).toBe(503);
@@ -182,7 +184,7 @@ describe('MQTT over TLS with logins and the generated ACL', () => {
 
   it('a CA that did not sign the broker certificate: refused, and /readyz says so', async () => {
     const svc = await service({ MQTT_PASSWORD: SERVICE_PASSWORD, MQTT_CA_FILE: join(pki, 'other-ca.crt') });
-    const error = await waitFor('the TLS failure', () => svc.app.readiness().broker.error as { code: string; message: string } | undefined, 20_000);
+    const error = await waitFor('the TLS failure', () => (svc.app.readiness().broker as { error?: { code: string; message: string } }).error, 20_000);
     expect(error.code).toBe('MQTT_TLS_UNTRUSTED');
     const r = await fetch(`${svc.url}/readyz`);
     expect(r.status).toBe(503);
@@ -198,5 +200,29 @@ describe('MQTT over TLS with logins and the generated ACL', () => {
     expect(() => createApp({ env, estate })).toThrow(/MQTT_CA_FILE: cannot read .*missing\.crt \(ENOENT\)/);
     expect(() => readEnv({ MQTT_URL: 'mqtt://127.0.0.1:1883', MQTT_CA_FILE: 'ca.crt' })).toThrow(/MQTT_CA_FILE: is set but MQTT_URL is not an mqtts:/);
     expect(() => readEnv({ MQTT_URL: broker.url, MQTT_CERT_FILE: 'c.pem' })).toThrow(/MQTT_CERT_FILE and MQTT_KEY_FILE go together/);
+  });
+});
+
+describe('the devices\' password file', () => {
+  it('hashes as Mosquitto 2 does: PBKDF2-SHA512 with the salt and iterations in the entry', () => {
+    // An entry that mosquitto_passwd 2.0.11 wrote for "alice" / "secret".
+    const salt = Buffer.from('r0P5kPno603JD9xh', 'base64');
+    expect(passwdEntry('alice', 'secret', salt, 101)).toBe('alice:$7$101$r0P5kPno603JD9xh$hWJtCgVm5Uu7upa458rMDEVkcAhWBl1V6VW+Fp99cegU3qdvLYP+6ZclG7AgP/ku9BkpMQGeFtS6RL7PymRlDg==');
+    expect(passwdEntry('alice', 'secret')).toMatch(/^alice:\$7\$1000\$[A-Za-z0-9+/]{16}\$[A-Za-z0-9+/]{86}==$/);
+  });
+
+  it('needs a secret for every device, takes none for an unknown id, and never writes a secret', () => {
+    const secrets = parseSecrets(`# installer's file\n${hydrantId(0)} aaaaaaaaaaaaaaaa-0\n\n${hydrantId(1)}   bbbbbbbbbbbbbbbb-1\n`, 'secrets.txt');
+    expect(() => renderPasswd(estate, secrets)).toThrow(`no secret for ${hydrantId(2)}`);
+    secrets.set(hydrantId(2), 'short');
+    secrets.set('NOT-A-DEVICE', 'cccccccccccccccccccc');
+    expect(() => renderPasswd(estate, secrets)).toThrow(/ids that are not devices of the estate: NOT-A-DEVICE; secrets shorter than 16 characters: H0002/);
+    secrets.delete('NOT-A-DEVICE');
+    secrets.set(hydrantId(2), 'cccccccccccccccccccc');
+    const text = renderPasswd(estate, secrets);
+    expect(text.trim().split('\n').map((l) => l.split(':')[0])).toEqual([0, 1, 2].map(hydrantId));
+    for (const secret of secrets.values()) expect(text).not.toContain(secret);
+    expect(() => parseSecrets('H0000\n', 'secrets.txt')).toThrow('secrets.txt line 1: expected "<device id> <secret>"');
+    expect(() => parseSecrets('H0000 aaaaaaaaaaaaaaaa\nH0000 bbbbbbbbbbbbbbbb\n', 's')).toThrow('s line 2: a second secret for H0000');
   });
 });

@@ -93,7 +93,7 @@ afterAll(async () => {
   await Promise.all([broker?.destroy(), influx?.destroy()]);
 });
 
-const series = (r: any): any[][] => r.results?.[0]?.series ?? [];
+const series = (r: any): any[] => r.results?.[0]?.series ?? [];
 
 describe('two shards on one broker and one InfluxDB', () => {
   it('stores every reading once, raises every alert once, and each instance sees only its sites', async () => {
