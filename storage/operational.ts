@@ -30,6 +30,9 @@ export interface UnregisteredRow {
   reason: string;
 }
 
+/** rows per INSERT of rejects */
+const REJECTS_PER_INSERT = 100;
+
 export class OperationalStore {
   readonly db: OpDb;
   readonly dialect: Dialect;
@@ -48,9 +51,15 @@ export class OperationalStore {
 
   insertRejects(rows: readonly RejectRow[]): void {
     if (rows.length === 0) return;
-    const stmt = this.db.prepare('INSERT INTO ingest_rejects (at, reason, site, topic, detail, payload) VALUES (?, ?, ?, ?, ?, ?)');
+    // Many rows per statement: on PostgreSQL each statement is a round trip (a flood of
+    // rejects must not hold the event loop for one per row).
     this.db.transaction(() => {
-      for (const r of rows) stmt.run(r.at, r.reason, r.site, r.topic, r.detail, r.payload);
+      for (let i = 0; i < rows.length; i += REJECTS_PER_INSERT) {
+        const chunk = rows.slice(i, i + REJECTS_PER_INSERT);
+        this.db
+          .prepare(`INSERT INTO ingest_rejects (at, reason, site, topic, detail, payload) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`)
+          .run(chunk.flatMap((r) => [r.at, r.reason, r.site, r.topic, r.detail, r.payload]));
+      }
     })();
   }
 

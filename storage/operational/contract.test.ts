@@ -17,7 +17,9 @@ import { MaintenanceLog } from '../../reports/maintenance.ts';
 import { AlertFacts } from '../../reports/sources.ts';
 import { sampleItem } from '../../alerts/delivery/testing/fixtures.ts';
 import type { Channel } from '../../config/index.ts';
-import { freshDatabase } from './testing/postgres.ts';
+import pg from 'pg';
+import { freshDatabase, PGURL } from './testing/postgres.ts';
+import { waitFor } from '../../test/harness/ports.ts';
 
 type Backend = 'sqlite' | 'postgres';
 
@@ -31,6 +33,8 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
+let lastTarget = '';
+
 /** A store on an empty database of the backend; closed and removed after the test. */
 async function open(backend: Backend): Promise<Opened> {
   let target: string;
@@ -43,6 +47,7 @@ async function open(backend: Backend): Promise<Opened> {
     cleanups.push(() => db.drop());
     target = db.url;
   }
+  lastTarget = target;
   const stores: OperationalStore[] = [];
   cleanups.push(() => stores.forEach((s) => s.close()));
   const make = () => {
@@ -124,6 +129,13 @@ describe.each<Backend>(['sqlite', 'postgres'])('operational store on %s', (backe
     expect(store.listRejects({ limit: 2, before: all[1]!.id }).map((r) => r.detail)).toEqual(['d3', 'd2']);
     store.pruneRejects(2);
     expect(store.listRejects({ limit: 10 }).map((r) => r.detail)).toEqual(['d5', 'd4']);
+  });
+
+  it('keeps a flush of 250 rejects, in order, across its multi-row inserts', { timeout: 30_000 }, async () => {
+    const { store } = await open(backend);
+    store.insertRejects(Array.from({ length: 250 }, (_, i) => ({ at: T0 + i, reason: 'bad_json', site: null, topic: 't', detail: String(i), payload: '' })));
+    expect(store.countRejects()).toBe(250);
+    expect(store.listRejects({ limit: 300 }).map((r) => Number(r.detail))).toEqual(Array.from({ length: 250 }, (_, i) => 249 - i));
   });
 
   it('counts unregistered devices up, keeping when each was first seen', { timeout: 30_000 }, async () => {
@@ -291,5 +303,33 @@ describe.each<Backend>(['sqlite', 'postgres'])('operational store on %s', (backe
     expect(new AlertStore(store.db).auditLog(10).map((r) => r.action)).toEqual(['kept']);
     expect(() => store.db.prepare('SELECT nope FROM audit_log').all()).toThrow();
     expect(store.countRejects()).toBe(0); // still usable after an error
+  });
+});
+
+describe('operational store on postgres, when the connection is lost', () => {
+  it('opens a new one at a later call, with the data intact', { timeout: 60_000 }, async () => {
+    const { store } = await open('postgres');
+    store.insertRejects([{ at: T0, reason: 'bad_json', site: 'a', topic: 't', detail: 'd', payload: 'p' }]);
+    const admin = new pg.Client({ connectionString: PGURL });
+    await admin.connect();
+    try {
+      const name = new URL(lastTarget).pathname.slice(1);
+      const killed = await admin.query('SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+      expect(killed.rows.length).toBe(1);
+    } finally {
+      await admin.end();
+    }
+    // The call that meets the dead connection may fail (it cannot know whether its statement
+    // ran); the worker notices the loss and the next calls run on a new connection.
+    const n = await waitFor('a call on a new connection', () => {
+      try {
+        return store.countRejects();
+      } catch {
+        return undefined;
+      }
+    }, 20_000);
+    expect(n).toBe(1);
+    store.insertRejects([{ at: T0 + 1, reason: 'bad_json', site: 'a', topic: 't', detail: 'd', payload: 'p' }]);
+    expect(store.countRejects()).toBe(2);
   });
 });
