@@ -6,5 +6,5 @@ export { Decoder, MAX_PAYLOAD, type Reject, type RejectReason, type Decoded } fr
 export { parseTopic, type Topic } from './topic.ts';
 export { DeviceStates, type DeviceState } from './device-state.ts';
 export { startEmbeddedBroker, BrokerPortError, type EmbeddedBroker } from './broker.ts';
-export { planShard, shardEstate, shardOf, fnv1a, type Shard, type ShardPlan, type Strays } from './shard.ts';
+export { planShard, shardEstate, shardOf, fnv1a64, jumpHash, type Shard, type ShardPlan, type Strays } from './shard.ts';
 export { brokerError, type BrokerError, type BrokerErrorCode } from './broker-error.ts';

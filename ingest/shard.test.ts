@@ -1,14 +1,37 @@
 import { describe, expect, it } from 'vitest';
 import { readEnv, parseEstate } from '../config/index.ts';
-import { fnv1a, planShard, shardEstate, shardOf } from './shard.ts';
+import { fnv1a64, jumpHash, planShard, shardEstate, shardOf } from './shard.ts';
 
 const SITES = Array.from({ length: 40 }, (_, i) => `site-${i}`);
 
 describe('shard i of N', () => {
-  it('hashes with 32-bit FNV-1a (published test vectors)', () => {
-    expect(fnv1a('')).toBe(0x811c9dc5);
-    expect(fnv1a('a')).toBe(0xe40c292c);
-    expect(fnv1a('foobar')).toBe(0xbf9cf968);
+  it('hashes site ids with 64-bit FNV-1a (published test vectors)', () => {
+    expect(fnv1a64('')).toBe(0xcbf29ce484222325n);
+    expect(fnv1a64('a')).toBe(0xaf63dc4c8601ec8cn);
+    expect(fnv1a64('foobar')).toBe(0x85944171f73967e8n);
+  });
+
+  it('moves only the sites a new shard takes when N grows, and spreads them evenly', () => {
+    const many = Array.from({ length: 4000 }, (_, i) => `compound-${i}`);
+    for (let n = 1; n < 12; n++) {
+      let moved = 0;
+      for (const s of many) {
+        const before = shardOf(s, n);
+        const after = shardOf(s, n + 1);
+        if (after !== before) {
+          expect(after).toBe(n + 1);
+          moved++;
+        }
+      }
+      // About 1/(n + 1) of them; `hash mod N` would move about n/(n + 1).
+      expect(moved / many.length).toBeGreaterThan(0.6 / (n + 1));
+      expect(moved / many.length).toBeLessThan(1.4 / (n + 1));
+    }
+    const counts = new Map<number, number>();
+    for (const s of many) counts.set(shardOf(s, 4), (counts.get(shardOf(s, 4)) ?? 0) + 1);
+    expect([...counts.keys()].sort()).toEqual([1, 2, 3, 4]);
+    for (const c of counts.values()) expect(Math.abs(c - 1000)).toBeLessThan(150);
+    expect(jumpHash(123456789n, 1)).toBe(0);
   });
 
   it('gives every site to exactly one shard, the same on every instance', () => {

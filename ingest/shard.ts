@@ -1,8 +1,10 @@
 /**
  * Shard i of N (docs/scaling.md): which sites an instance owns and which MQTT topic filters it
- * subscribes to. A site belongs to shard `fnv1a(site id) mod N + 1`: a stable hash of the id
- * alone, so every instance computes the same owner from the same N without talking to the
- * others, and a site's owner changes only when N does.
+ * subscribes to. A site belongs to shard `jump(fnv1a64(site id), N) + 1`: a stable hash of the
+ * id alone, so every instance computes the same owner from the same N without talking to the
+ * others, and a site's owner changes only when N does. Jump consistent hashing (Lamping and
+ * Veach, 2014) rather than `hash mod N`: going from N to N + 1 shards moves only the sites the
+ * new shard takes (about 1/(N + 1) of them), where `mod` would move about N/(N + 1).
  *
  * MQTT cannot subtract one filter from another, so topics of no shard's site (a site not in
  * the estate file, a topic that does not parse) reach only an instance subscribed to
@@ -31,19 +33,34 @@ export interface ShardPlan {
   foreign: ((topic: string) => boolean) | undefined;
 }
 
-/** 32-bit FNV-1a of a string's UTF-16 code units (site ids are ASCII, so of its bytes). */
-export function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
+const MASK64 = (1n << 64n) - 1n;
+
+/** 64-bit FNV-1a of a string's UTF-16 code units, as a BigInt (computed once per site at start). */
+export function fnv1a64(s: string): bigint {
+  let h = 0xcbf29ce484222325n;
   for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
+    h ^= BigInt(s.charCodeAt(i));
+    h = (h * 0x100000001b3n) & MASK64;
   }
-  return h >>> 0;
+  return h;
+}
+
+/** Jump consistent hash: the 0-based bucket of a 64-bit key among `buckets`. */
+export function jumpHash(key: bigint, buckets: number): number {
+  let b = -1;
+  let j = 0;
+  let k = key & MASK64;
+  while (j < buckets) {
+    b = j;
+    k = (k * 2862933555777941757n + 1n) & MASK64;
+    j = Math.floor((b + 1) * (2 ** 31 / (Number(k >> 33n) + 1)));
+  }
+  return b;
 }
 
 /** The 1-based shard that owns a site among `count`. */
 export function shardOf(site: string, count: number): number {
-  return (fnv1a(site) % count) + 1;
+  return jumpHash(fnv1a64(site), count) + 1;
 }
 
 const WHOLE: Shard = { index: 1, count: 1 };
