@@ -54,6 +54,7 @@ function run(store: OperationalStore): Record<string, number> {
   const outbox = new Outbox(store.db);
   let k = 0;
   return {
+    'round trip (SELECT 1)': time(() => store.db.prepare('SELECT 1 AS one').get()),
     'insert (audit, autocommit)': time((i) => alerts.audit('bench', 'a', String(i), null, i)),
     'select by key (alert get)': time((i) => alerts.get(`B${Math.abs(i) % 50}`) ?? alerts.save(alert(Math.abs(i) % 50))),
     'save alert (tx: upsert, 2 depts, history)': time(() => alerts.save(alert(k++ % 500), { at: k, name: 'firing' })),
@@ -77,15 +78,16 @@ try {
   postgres.close();
   const direct = new pg.Client({ connectionString: url.toString() });
   await direct.connect();
-  const raw = {
-    insert: await timeAsync((i) => direct.query({ name: 'ins', text: 'INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)', values: [i, 'bench', 'a', String(i), null] })),
-    select: await timeAsync((i) => direct.query({ name: 'sel', text: 'SELECT data FROM alerts WHERE id = $1', values: [`B${Math.abs(i) % 50}`] })),
+  const raw: Record<string, number> = {
+    'round trip (SELECT 1)': await timeAsync(() => direct.query({ name: 'one', text: 'SELECT 1 AS one' })),
+    'insert (audit, autocommit)': await timeAsync((i) => direct.query({ name: 'ins', text: 'INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)', values: [i, 'bench', 'a', String(i), null] })),
+    'select by key (alert get)': await timeAsync((i) => direct.query({ name: 'sel', text: 'SELECT data FROM alerts WHERE id = $1', values: [`B${Math.abs(i) % 50}`] })),
   };
   await direct.end();
   console.log(`N=${N}, µs per call`);
   console.log(['call'.padEnd(44), 'SQLite'.padStart(9), 'PostgreSQL'.padStart(11), 'pg direct'.padStart(10)].join(''));
   for (const key of Object.keys(lite)) {
-    const d = key.startsWith('insert') ? raw.insert : key.startsWith('select') ? raw.select : undefined;
+    const d = raw[key];
     console.log([key.padEnd(44), lite[key]!.toFixed(1).padStart(9), pgs[key]!.toFixed(1).padStart(11), (d === undefined ? '' : d.toFixed(1)).padStart(10)].join(''));
   }
 } finally {

@@ -12,9 +12,12 @@ export type Request =
   | { op: 'tx'; sql: 'BEGIN' | 'COMMIT' | 'ROLLBACK' }
   | { op: 'end' };
 
-export type Answer =
+export type Answer = { id: number } & (
   | { ok: true; rows?: Record<string, unknown>[]; changes?: number }
-  | { ok: false; message: string; code?: string };
+  | { ok: false; message: string; code?: string }
+);
+
+type Result = Answer extends infer A ? (A extends unknown ? Omit<A, 'id'> : never) : never;
 
 interface Data {
   url: string;
@@ -53,7 +56,7 @@ async function connection(): Promise<pg.Client> {
   return c;
 }
 
-async function answer(req: Request): Promise<Answer> {
+async function answer(req: Request): Promise<Result> {
   if (req.op === 'end') {
     const c = client;
     client = null;
@@ -93,14 +96,14 @@ async function answer(req: Request): Promise<Answer> {
   return { ok: true, rows: req.mode === 'get' ? r.rows.slice(0, 1) : r.rows };
 }
 
-port.on('message', (req: Request) => {
+port.on('message', ({ id, req }: { id: number; req: Request }) => {
   answer(req)
-    .catch((e: unknown): Answer => {
+    .catch((e: unknown): Result => {
       const err = e as { message?: string; code?: string };
       return { ok: false, message: err.message ?? String(e), ...(err.code ? { code: err.code } : {}) };
     })
     .then((a) => {
-      port.postMessage(a);
+      port.postMessage({ id, ...a });
       Atomics.store(signal, 0, 1);
       Atomics.notify(signal, 0);
     });

@@ -45,6 +45,7 @@ export class PostgresDb implements OpDb {
   private readonly signal = new Int32Array(new SharedArrayBuffer(4));
   private readonly where: string;
   private depth = 0;
+  private seq = 0;
   private isOpen = true;
 
   constructor(url: string) {
@@ -69,19 +70,24 @@ export class PostgresDb implements OpDb {
 
   private call(req: Request): Answer & { ok: true } {
     if (!this.isOpen) throw new PostgresError('operational store: the PostgreSQL connection is closed');
+    const id = ++this.seq;
     Atomics.store(this.signal, 0, 0);
-    this.port.postMessage(req);
+    this.port.postMessage({ id, req });
     const deadline = Date.now() + ANSWER_TIMEOUT_MS;
-    let msg = receiveMessageOnPort(this.port);
-    while (!msg) {
+    for (;;) {
+      const msg = receiveMessageOnPort(this.port);
+      if (msg) {
+        const a = msg.message as Answer;
+        // an answer to a call that had given up waiting: not this call's
+        if (a.id !== id) continue;
+        if (!a.ok) throw new PostgresError(a.message, a.code);
+        return a;
+      }
       const left = deadline - Date.now();
       if (left <= 0) throw new PostgresError(`operational store: PostgreSQL at ${this.where} gave no answer in ${ANSWER_TIMEOUT_MS / 1000} s`);
       Atomics.wait(this.signal, 0, 0, Math.min(left, 1000));
-      msg = receiveMessageOnPort(this.port);
+      Atomics.store(this.signal, 0, 0);
     }
-    const a = msg.message as Answer;
-    if (!a.ok) throw new PostgresError(a.message, a.code);
-    return a;
   }
 
   prepare(sql: string): OpStatement {
