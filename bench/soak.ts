@@ -312,6 +312,7 @@ export async function soak(opts: SoakOptions): Promise<void> {
   // Webhooks: the first alert.firing per device, for the burst's delay.
   const firstAlert = new Map<string, number>();
   let webhooks = 0;
+  const byEvent = new Map<string, number>();
   const hookPort = await freePort();
   const receiver = createServer((req, res) => {
     let raw = '';
@@ -321,6 +322,7 @@ export async function soak(opts: SoakOptions): Promise<void> {
       try {
         const b = JSON.parse(raw) as { event?: string; alert?: { device?: string } };
         const dev = b.alert?.device;
+        byEvent.set(`${req.url?.slice(1)} ${b.event}`, (byEvent.get(`${req.url?.slice(1)} ${b.event}`) ?? 0) + 1);
         if (b.event === 'alert.firing' && dev && !firstAlert.has(dev)) firstAlert.set(dev, Date.now());
       } catch {
         // a digest or something else: counted only
@@ -524,7 +526,7 @@ export async function soak(opts: SoakOptions): Promise<void> {
   const rows = tableRows(samples, faults, 30);
   console.log(`\nSoak: ${opts.minutes} min at ${opts.rate.toLocaleString('en')} msg/s QoS 1, ${devices.length} devices (${KINDS.map(([k, , n]) => `${n} ${k}`).join(', ')}), warm-up ${warmup.toFixed(0)} s`);
   console.log(summaryText(summary, faults));
-  console.log(`event burst: ${burst.sent} events, ${burst.alerted} devices alerted by webhook; publish → first webhook p50 ${burst.p50.toFixed(0)} ms, p99 ${burst.p99.toFixed(0)} ms, max ${burst.max.toFixed(0)} ms; ${webhooks} webhook requests in all`);
+  console.log(`event burst: ${burst.sent} events, ${burst.alerted} devices alerted by webhook; publish → first webhook p50 ${burst.p50.toFixed(0)} ms, p99 ${burst.p99.toFixed(0)} ms, max ${burst.max.toFixed(0)} ms; ${webhooks} webhook requests in all (${[...byEvent].sort().map(([k, n]) => `${k} ${n}`).join(', ')})`);
   for (const n of notes) console.log(n);
   console.log('\n' + markdownTable(rows));
   const svg = soakSvg(samples, faults, {
