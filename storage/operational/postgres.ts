@@ -24,15 +24,22 @@ export class PostgresError extends Error {
 
 /**
  * The worker runs pg-worker.js next to this file when built; from the sources (tsx, vitest)
- * it is TypeScript, which a worker on Node 20 cannot load even with `--import tsx`, so a
- * two-line worker loads it through tsx's API instead.
+ * it is TypeScript, which a worker on Node 20 cannot load even with `--import tsx`, so it is
+ * loaded through tsx's API. Either way a small eval'd loader imports it and, if that fails,
+ * answers with id 0 so the waiting constructor fails with the reason instead of a timeout.
  */
 function startWorker(workerData: object, transferList: MessagePort[]): Worker {
   const self = import.meta.url;
-  if (!self.endsWith('.ts')) return new Worker(new URL('./pg-worker.js', self), { workerData, transferList });
-  const file = new URL('./pg-worker.ts', self).href;
-  const api = pathToFileURL(createRequire(self).resolve('tsx/esm/api')).href;
-  const code = `import(${JSON.stringify(api)}).then((m) => m.tsImport(${JSON.stringify(file)}, ${JSON.stringify(file)}));`;
+  const load = self.endsWith('.ts')
+    ? `import(${JSON.stringify(pathToFileURL(createRequire(self).resolve('tsx/esm/api')).href)}).then((m) => m.tsImport(${JSON.stringify(new URL('./pg-worker.ts', self).href)}, ${JSON.stringify(self)}))`
+    : `import(${JSON.stringify(new URL('./pg-worker.js', self).href)})`;
+  const code = `const { workerData } = require('node:worker_threads');
+${load}.catch((e) => {
+  workerData.port.postMessage({ id: 0, ok: false, message: 'the PostgreSQL worker did not start: ' + ((e && e.message) || e) });
+  const flag = new Int32Array(workerData.flag);
+  Atomics.store(flag, 0, 1);
+  Atomics.notify(flag, 0);
+});`;
   return new Worker(code, { eval: true, workerData, transferList });
 }
 
@@ -78,8 +85,8 @@ export class PostgresDb implements OpDb {
       const msg = receiveMessageOnPort(this.port);
       if (msg) {
         const a = msg.message as Answer;
-        // an answer to a call that had given up waiting: not this call's
-        if (a.id !== id) continue;
+        // an answer to a call that had given up waiting is not this call's; id 0: the worker did not start
+        if (a.id !== id && a.id !== 0) continue;
         if (!a.ok) throw new PostgresError(a.message, a.code);
         return a;
       }
