@@ -333,3 +333,28 @@ describe('operational store on postgres, when the connection is lost', () => {
     expect(store.countRejects()).toBe(2);
   });
 });
+
+describe('operational store on postgres, one schema per shard', () => {
+  it('keeps two instances apart when each names its own schema in the URL', { timeout: 60_000 }, async () => {
+    const db = await freshDatabase();
+    cleanups.push(() => db.drop());
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    await admin.query('CREATE SCHEMA shard1; CREATE SCHEMA shard2');
+    await admin.end();
+    const at = (schema: string) => {
+      const u = new URL(db.url);
+      u.searchParams.set('options', `-c search_path=${schema}`);
+      const s = new OperationalStore(u.toString());
+      cleanups.push(() => void s.close());
+      return s;
+    };
+    const one = at('shard1');
+    const two = at('shard2');
+    new AlertStore(one.db).save(alert());
+    new Outbox(one.db).enqueue([sampleItem(hook)], T0);
+    expect(new AlertStore(two.db).open()).toEqual([]);
+    expect(new Outbox(two.db).pendingCount()).toBe(0);
+    expect(new AlertStore(one.db).open().map((a) => a.id)).toEqual(['A1']);
+  });
+});
