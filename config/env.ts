@@ -30,7 +30,7 @@ const envSchema = z.object({
     .enum(['true', 'false', '1', '0'], { message: 'must be true or false' })
     .default('true')
     .transform((v) => v === 'true' || v === '1'),
-  /** shard i of N (1-based, e.g. 2/4): this instance owns the sites whose hash mod N is i - 1 (docs/scaling.md) */
+  /** shard i of N (1-based, e.g. 2/4): this instance owns the sites that hash to shard i (ingest/shard.ts, docs/scaling.md) */
   SHARD: z
     .string()
     .regex(/^\d{1,4}\/\d{1,4}$/, 'must be i/N, e.g. 2/4')

@@ -167,6 +167,7 @@ describe('MQTT over TLS with logins and the generated ACL', () => {
 
   it('a wrong password: not ready, and /readyz says the broker refused the login', async () => {
     const wrong = 'wrong-' + SERVICE_PASSWORD;
+    const started = Date.now();
     const svc = await service({ MQTT_PASSWORD: wrong });
     const error = await waitFor('the refusal', () => (svc.app.readiness().broker as { error?: { code: string; message: string } }).error, 20_000);
     expect(error.code).toBe('MQTT_NOT_AUTHORIZED');
@@ -179,8 +180,13 @@ describe('MQTT over TLS with logins and the generated ACL', () => {
     expect(body.broker.error.message).toMatch(/MQTT_USERNAME and MQTT_PASSWORD/);
     expect(JSON.stringify(body)).not.toContain(wrong);
     expect(svc.logs.join('')).toContain('MQTT_NOT_AUTHORIZED');
+    // One line per reason, not one per retry (it retries every second).
+    await waitFor('a few retries', () => svc.logs.filter((l) => l.includes('"msg":"MQTT broker not reachable yet')).length === 1 && Date.now() > started + 3000, 10_000);
+    expect(svc.logs.filter((l) => l.includes('MQTT_NOT_AUTHORIZED')).length).toBe(1);
     expect(svc.logs.join('')).not.toContain(wrong);
-  }, 60_000);
+    // The operators hear of it too: the broker_down system alert, after its grace.
+    await waitFor('the broker_down system alert', () => svc.app.alerts.book.all().some((a) => a.rule === 'broker_down' && a.state === 'firing'), 40_000, 250);
+  }, 90_000);
 
   it('a CA that did not sign the broker certificate: refused, and /readyz says so', async () => {
     const svc = await service({ MQTT_PASSWORD: SERVICE_PASSWORD, MQTT_CA_FILE: join(pki, 'other-ca.crt') });

@@ -163,6 +163,9 @@ describe('two shards on one broker and one InfluxDB', () => {
       const items = (alerts.items ?? alerts) as { site: string; rule: string }[];
       expect(items.filter((a) => a.rule === 'pressure_low').map((a) => a.site).sort()).toEqual([...own].sort());
       expect(items.every((a) => own.includes(a.site) || a.site === '')).toBe(true);
+      // Another shard's device is not there, as one outside a token's scope.
+      const elsewhere = SITES.find((s) => !own.includes(s))!;
+      expect((await fetch(`${svc.url}/api/devices/${devicesOf(elsewhere)[0]}`, { headers: ADMIN })).status).toBe(404);
     }
 
     // The stray: refused by shard 1 only, as an unknown device.
