@@ -66,6 +66,9 @@ const envSchema = z.object({
   for (const key of ['MQTT_CA_FILE', 'MQTT_CERT_FILE', 'MQTT_KEY_FILE'] as const) {
     if (e[key] && !tls) ctx.addIssue({ code: 'custom', path: [key], message: 'is set but MQTT_URL is not an mqtts:// or wss:// URL' });
   }
+  if (e.SHARD && e.SHARD.count > 1 && !e.MQTT_URL) {
+    ctx.addIssue({ code: 'custom', path: ['SHARD'], message: 'shards share one broker: set MQTT_URL (each instance would otherwise start an embedded broker of its own)' });
+  }
   if (Boolean(e.MQTT_CERT_FILE) !== Boolean(e.MQTT_KEY_FILE)) {
     ctx.addIssue({ code: 'custom', path: [e.MQTT_CERT_FILE ? 'MQTT_KEY_FILE' : 'MQTT_CERT_FILE'], message: 'MQTT_CERT_FILE and MQTT_KEY_FILE go together' });
   }

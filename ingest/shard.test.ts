@@ -82,10 +82,13 @@ ${SITES.slice(0, 6)
   });
 
   it('reads SHARD as i/N and refuses anything else', () => {
-    expect(readEnv({ SHARD: '2/4' }).SHARD).toEqual({ index: 2, count: 4 });
+    const broker = { MQTT_URL: 'mqtt://127.0.0.1:1883' };
+    expect(readEnv({ ...broker, SHARD: '2/4' }).SHARD).toEqual({ index: 2, count: 4 });
+    expect(readEnv({ SHARD: '1/1' }).SHARD).toEqual({ index: 1, count: 1 });
+    expect(() => readEnv({ SHARD: '2/4' })).toThrow('SHARD: shards share one broker: set MQTT_URL');
     expect(readEnv({}).SHARD).toBeUndefined();
     expect(readEnv({}).SHARD_STRAYS).toBe('first');
-    for (const bad of ['0/4', '5/4', '2', '2/0', 'a/b', '-1/2']) expect(() => readEnv({ SHARD: bad }), bad).toThrow(/SHARD/);
+    for (const bad of ['0/4', '5/4', '2', '2/0', 'a/b', '-1/2']) expect(() => readEnv({ ...broker, SHARD: bad }), bad).toThrow(/SHARD: (must be i\/N|i must be between)/);
     expect(() => readEnv({ SHARD_STRAYS: 'all' })).toThrow(/SHARD_STRAYS/);
   });
 });
