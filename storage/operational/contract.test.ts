@@ -17,7 +17,10 @@ import { MaintenanceLog } from '../../reports/maintenance.ts';
 import { AlertFacts } from '../../reports/sources.ts';
 import { sampleItem } from '../../alerts/delivery/testing/fixtures.ts';
 import type { Channel } from '../../config/index.ts';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import pg from 'pg';
+import { PostgresDb } from './postgres.ts';
 import { freshDatabase, PGURL } from './testing/postgres.ts';
 import { waitFor } from '../../test/harness/ports.ts';
 
@@ -356,5 +359,61 @@ describe('operational store on postgres, one schema per shard', () => {
     expect(new AlertStore(two.db).open()).toEqual([]);
     expect(new Outbox(two.db).pendingCount()).toBe(0);
     expect(new AlertStore(one.db).open().map((a) => a.id)).toEqual(['A1']);
+  });
+});
+
+describe('operational store on postgres, when the server is unavailable', () => {
+  async function allow(name: string, yes: boolean): Promise<void> {
+    const admin = new pg.Client({ connectionString: PGURL });
+    await admin.connect();
+    try {
+      await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS ${yes}`);
+      if (!yes) await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+    } finally {
+      await admin.end();
+    }
+  }
+
+  it('waits for a server that comes back within the grace, as SQLite waits out a lock', { timeout: 90_000 }, async () => {
+    const db = await freshDatabase();
+    cleanups.push(() => db.drop());
+    await allow(db.name, false);
+    // Another process lets connections in again a second from now, while this thread is blocked in the call.
+    const code = `setTimeout(async () => { const pg = require(${JSON.stringify(createRequire(import.meta.url).resolve('pg'))}); const c = new pg.Client({ connectionString: ${JSON.stringify(PGURL)} }); await c.connect(); await c.query('ALTER DATABASE ${db.name} ALLOW_CONNECTIONS true'); await c.end(); }, 1000);`;
+    const child = spawn(process.execPath, ['-e', code], { stdio: 'inherit' });
+    const exited = new Promise((r) => child.on('exit', r));
+    const opened = new PostgresDb(db.url, { reconnectGraceMs: 60_000 });
+    cleanups.push(() => void opened.close());
+    expect(opened.prepare('SELECT 41 + 1 AS n').get()).toEqual({ n: 42 });
+    await exited;
+  });
+
+  it('past the grace fails each call at once, and comes back by itself', { timeout: 90_000 }, async () => {
+    const db = await freshDatabase();
+    cleanups.push(() => db.drop());
+    cleanups.push(() => allow(db.name, true));
+    const store = new PostgresDb(db.url, { reconnectGraceMs: 0 });
+    cleanups.push(() => void store.close());
+    store.exec('CREATE TABLE t (n BIGINT)');
+    store.prepare('INSERT INTO t (n) VALUES (?)').run(1);
+    await allow(db.name, false);
+    const message = await waitFor('a call refused at once', () => {
+      try {
+        store.prepare('SELECT count(*) AS n FROM t').get();
+        return undefined;
+      } catch (e) {
+        return /PostgreSQL unavailable since/.test((e as Error).message) ? (e as Error).message : undefined;
+      }
+    }, 30_000);
+    expect(message).toMatch(/not currently accepting connections/);
+    await allow(db.name, true);
+    const n = await waitFor('the store back', () => {
+      try {
+        return store.prepare('SELECT count(*) AS n FROM t').get() as { n: number };
+      } catch {
+        return undefined;
+      }
+    }, 30_000);
+    expect(n).toEqual({ n: 1 });
   });
 });

@@ -23,6 +23,7 @@ interface Data {
   url: string;
   port: MessagePort;
   flag: SharedArrayBuffer;
+  graceMs: number;
 }
 
 // bigint (count(*), the BIGINT columns) and numeric (sum) as JS numbers, like SQLite gives them:
@@ -34,7 +35,10 @@ const types = {
   },
 };
 
-const { url, port, flag } = workerData as Data;
+const { url, port, flag, graceMs } = workerData as Data;
+const RETRY_MS = 250;
+const BACKGROUND_RETRY_MS = 1000;
+const CONNECT_TIMEOUT_MS = 10_000;
 const signal = new Int32Array(flag);
 /** Named prepared statements per connection, up to a bound (IN lists make many shapes). */
 const MAX_NAMED = 500;
@@ -42,22 +46,87 @@ let client: pg.Client | null = null;
 let names = new Map<string, string>();
 /** a transaction is open on `client`; if the connection is lost meanwhile, nothing may run until it ends */
 let inTx = false;
+/** set when no connection could be made within the grace */
+let down: { since: number; message: string; code?: string } | null = null;
+let retryTimer: NodeJS.Timeout | null = null;
+let ended = false;
 
-async function connection(): Promise<pg.Client> {
-  if (client) return client;
-  const c = new pg.Client({ connectionString: url, types });
+/** Errors no retry cures at once: a wrong password, a database that does not exist. */
+function permanent(e: unknown): boolean {
+  const code = (e as { code?: string }).code ?? '';
+  return code.startsWith('28') || code === '3D000';
+}
+
+async function open(): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: url, types, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   // A connection lost between requests is noticed here and replaced at the next one.
   c.on('error', () => {
     if (client === c) client = null;
   });
-  await c.connect();
+  try {
+    await c.connect();
+  } catch (e) {
+    c.end().catch(() => undefined);
+    throw e;
+  }
+  return c;
+}
+
+function use(c: pg.Client): pg.Client {
   client = c;
   names = new Map();
+  down = null;
   return c;
+}
+
+/**
+ * The connection, made anew if it was lost: tried for up to `graceMs` (a server restarting),
+ * like SQLite's busy_timeout. Past that the server is taken as down: every call fails at once,
+ * and a retry every second in the background brings it back.
+ */
+async function connection(): Promise<pg.Client> {
+  if (client) return client;
+  if (down) throw Object.assign(new Error(`PostgreSQL unavailable since ${new Date(down.since).toISOString()}: ${down.message}`), down.code ? { code: down.code } : {});
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    try {
+      return use(await open());
+    } catch (e) {
+      if (permanent(e) || Date.now() + RETRY_MS > deadline) {
+        markDown(e);
+        throw e;
+      }
+      await new Promise((r) => setTimeout(r, RETRY_MS));
+    }
+  }
+}
+
+function markDown(e: unknown): void {
+  const err = e as { message?: string; code?: string };
+  down = { since: Date.now(), message: err.message ?? String(e), ...(err.code ? { code: err.code } : {}) };
+  const retry = () => {
+    retryTimer = setTimeout(() => {
+      if (ended || client) return;
+      open().then(
+        (c) => {
+          if (ended) void c.end();
+          else use(c);
+        },
+        (e2: unknown) => {
+          if (down) down.message = (e2 as Error).message ?? String(e2);
+          retry();
+        },
+      );
+    }, BACKGROUND_RETRY_MS);
+  };
+  if (retryTimer) clearTimeout(retryTimer);
+  retry();
 }
 
 async function answer(req: Request): Promise<Result> {
   if (req.op === 'end') {
+    ended = true;
+    if (retryTimer) clearTimeout(retryTimer);
     const c = client;
     client = null;
     if (c) await c.end();

@@ -55,11 +55,12 @@ export class PostgresDb implements OpDb {
   private seq = 0;
   private isOpen = true;
 
-  constructor(url: string) {
+  /** `reconnectGraceMs`: how long a call waits for a lost connection to be made again (default 5 s) */
+  constructor(url: string, opts: { reconnectGraceMs?: number } = {}) {
     this.where = redactUrl(url);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    this.worker = startWorker({ url, port: port2, flag: this.signal.buffer }, [port2]);
+    this.worker = startWorker({ url, port: port2, flag: this.signal.buffer, graceMs: opts.reconnectGraceMs ?? 5000 }, [port2]);
     this.worker.unref();
     this.port.unref();
     try {
