@@ -92,6 +92,8 @@ describe('the operational store on PostgreSQL', () => {
     expect(sent.map((r) => r.recipient)).toEqual(['fire-rescue', 'property']);
     expect(existsSync(join(svc.dataDir, 'operational.db'))).toBe(false);
     expect(await inPostgres('SELECT version FROM schema_version')).toEqual([{ version: 3 }]);
+    const names = await inPostgres<{ application_name: string }>(`SELECT application_name FROM pg_stat_activity WHERE datname = '${pgdb.name}' AND pid <> pg_backend_pid()`);
+    expect(names).toEqual([{ application_name: 'estate-sentinel' }]);
   });
 
   it('after a restart with an empty DATA_DIR, the alert is still there, read from PostgreSQL', { timeout: 90_000 }, async () => {

@@ -58,7 +58,9 @@ function permanent(e: unknown): boolean {
 }
 
 async function open(): Promise<pg.Client> {
-  const c = new pg.Client({ connectionString: url, types, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  // named in pg_stat_activity, unless the URL names it otherwise (?application_name=)
+  const named = new URL(url).searchParams.has('application_name');
+  const c = new pg.Client({ connectionString: url, types, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, ...(named ? {} : { application_name: 'estate-sentinel' }) });
   // A connection lost between requests is noticed here and replaced at the next one.
   c.on('error', () => {
     if (client === c) client = null;
