@@ -5,7 +5,7 @@ import { ApiError } from '../errors.ts';
 
 export interface Readiness {
   ready: boolean;
-  broker: { connected: boolean; url: string };
+  broker: { connected: boolean; url: string; /** why the last connection attempt failed (ingest/broker-error.ts), while not connected */ error?: { code: string; message: string } };
   spool: { writable: boolean; segments: number; bytes: number; full: boolean };
   store: { kind: string; up: boolean; backlogBytes: number; error?: string };
 }
