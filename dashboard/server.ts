@@ -2,14 +2,15 @@
  * The fastify app, built apart from `listen()` so tests drive it with `inject()`.
  * Routes register here; each part's routes live in `routes/`.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Estate } from '../config/index.ts';
 import type { OperationalStore } from '../storage/index.ts';
 import type { Registry as PromRegistry } from 'prom-client';
 import { TokenBook, type Principal } from './auth.ts';
 import { AuthLimiter } from './auth-limit.ts';
-import { ApiError, errorBody } from './errors.ts';
+import { ApiError, ERRORS, codeForStatus, errorBody } from './errors.ts';
+import { STATUS_CODES } from 'node:http';
 import { healthRoutes, type Readiness } from './routes/health.ts';
 import { ingestRoutes } from './routes/ingest.ts';
 import { alertRoutes } from './routes/alerts.ts';
@@ -83,6 +84,20 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     bodyLimit: 1024 * 1024,
     // Signed acknowledgement tokens are longer than fastify's default of 100.
     routerOptions: { maxParamLength: 1024 },
+    // A path fastify cannot decode (bad percent-encoding): the catalogue's shape, not fastify's.
+    frameworkErrors: (err, _req, reply) => {
+      void (reply as unknown as FastifyReply).status(400).send(errorBody('BAD_REQUEST', err.message));
+    },
+    // What Node refuses before fastify sees a request (a request line or headers over 16 KiB,
+    // a malformed request): answered in the error catalogue's shape too.
+    clientErrorHandler: (err: Error & { code?: string }, socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const code = err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : 'BAD_REQUEST';
+      const { status, message } = ERRORS[code];
+      const body = JSON.stringify(errorBody(code, message));
+      if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+      socket.destroy(err);
+    },
   });
   const tokens = new TokenBook(deps.estate);
   app.decorateRequest('principal', null);
@@ -120,9 +135,15 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       return reply.status(400).send(errorBody('BAD_REQUEST', err.message));
     }
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
-    if (status >= 500) req.log.error({ err, url: req.url }, 'request failed');
-    else req.log.info({ url: req.url, err: err.message }, 'request refused');
-    return reply.status(status).send(errorBody(status >= 500 ? 'INTERNAL' : (err.code ?? 'BAD_REQUEST'), status >= 500 ? 'internal error' : err.message));
+    if (status >= 500) {
+      req.log.error({ err, url: req.url }, 'request failed');
+      return reply.status(500).send(errorBody('INTERNAL', 'internal error'));
+    }
+    // fastify's own refusals (FST_ERR_CTP_*: a body too large, not JSON, a bad media type):
+    // the catalogue's code for their status, their message kept.
+    req.log.info({ url: req.url, err: err.message, code: err.code }, 'request refused');
+    const code = codeForStatus(status);
+    return reply.status(ERRORS[code].status).send(errorBody(code, err.message));
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)));
 
