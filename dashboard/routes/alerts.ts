@@ -155,6 +155,8 @@ export function alertRoutes(app: FastifyInstance, deps: { actions: AlertActions;
       const p = principalOf(req);
       requireRole(p, 'operator', 'admin');
       const b = req.body;
+      // A site outside the token's scope is not found, as everywhere else (CONTRACT section 5).
+      if (b.matchers.site !== undefined && p.sites !== null && !p.sites.has(b.matchers.site)) throw new ApiError('NOT_FOUND', `no site ${b.matchers.site}`);
       const r = actions.createSilence(p, { matchers: b.matchers, startsAt: b.startsAt ? Date.parse(b.startsAt) : Date.now(), endsAt: Date.parse(b.endsAt), comment: b.comment });
       if ('error' in r) throw new ApiError('BAD_REQUEST', r.error);
       return reply.status(201).send({ ...r, startsAt: iso(r.startsAt), endsAt: iso(r.endsAt), createdAt: iso(r.createdAt) });
