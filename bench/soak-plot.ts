@@ -27,6 +27,10 @@ export interface SoakSample {
   lag: number;
   /** age of the newest reading stored in InfluxDB, s (null while InfluxDB is down) */
   delayS: number | null;
+  /** mean duration of the service's writes to InfluxDB since the previous sample, ms (null: none finished) */
+  writeMs?: number | null;
+  /** the machine's 1-minute load average (2 cores: above 2, processes wait for a CPU) */
+  load?: number;
 }
 
 /** A fault window, seconds since publishing started. */
@@ -55,6 +59,13 @@ export interface SoakSummary {
   /** the same over the last third of the run (after the faults have passed, on the default schedule) */
   rssSlopeTailMbPerMin: number;
   heapSlopeMbPerMin: number | null;
+  /**
+   * The slope of the heap's floor: the smallest heap of each minute after the warm-up (what
+   * survives a full collection), MB per minute. Unlike RSS and the heap itself, which saw-tooth
+   * by 100 MB between old-generation collections, a leak shows here.
+   */
+  heapFloorSlopeMbPerMin: number | null;
+  heapFloorMb: { first: number; last: number } | null;
   spoolPeakMb: number;
   spoolPeakAt: number;
   /** seconds from the end of the InfluxDB outage until the spool was back to its level before it (null: never, or no outage) */
@@ -65,6 +76,8 @@ export interface SoakSummary {
   lagDrainS: number | null;
   delayMaxS: number | null;
   cpuMeanPct: number;
+  /** the machine's 1-minute load average over the samples */
+  load: { mean: number; max: number } | null;
 }
 
 export const INFLUX_FAULT = 'influxd down';
@@ -121,6 +134,14 @@ export function summarize(samples: SoakSample[], faults: FaultWindow[], counts: 
   const outage = faults.find((f) => f.name === INFLUX_FAULT);
   const delays = samples.map((s) => s.delayS).filter((d): d is number => d !== null);
   const cpu = samples.slice(1).map((s) => s.cpuPct);
+  const loads = samples.map((s) => s.load).filter((l): l is number => l !== undefined);
+  const floors = new Map<number, number>();
+  for (const s of after) {
+    if (s.heapMb === null) continue;
+    const m = Math.floor(s.t / 60);
+    floors.set(m, Math.min(floors.get(m) ?? Infinity, s.heapMb));
+  }
+  const floorPts = [...floors].map(([m, v]) => [m, v] as [number, number]);
   return {
     samples: samples.length,
     generated: counts.generated,
@@ -131,6 +152,8 @@ export function summarize(samples: SoakSample[], faults: FaultWindow[], counts: 
     rssSlopeMbPerMin: slope(after.map((s) => [s.t / 60, s.rssMb])),
     rssSlopeTailMbPerMin: slope(tail.map((s) => [s.t / 60, s.rssMb])),
     heapSlopeMbPerMin: heapPts.length >= 2 ? slope(heapPts) : null,
+    heapFloorSlopeMbPerMin: floorPts.length >= 2 ? slope(floorPts) : null,
+    heapFloorMb: floorPts.length ? { first: floorPts[0]![1], last: floorPts.at(-1)![1] } : null,
     spoolPeakMb: spoolPeak.spoolMb ?? 0,
     spoolPeakAt: spoolPeak.t,
     spoolDrainS: drainSeconds(samples, outage, (s) => s.spoolMb, warmupS, 1),
@@ -139,6 +162,7 @@ export function summarize(samples: SoakSample[], faults: FaultWindow[], counts: 
     lagDrainS: drainSeconds(samples, outage, (s) => s.lag, warmupS, 2000),
     delayMaxS: delays.length ? Math.max(...delays) : null,
     cpuMeanPct: cpu.length ? cpu.reduce((a, b) => a + b, 0) / cpu.length : 0,
+    load: loads.length ? { mean: loads.reduce((a, b) => a + b, 0) / loads.length, max: Math.max(...loads) } : null,
   };
 }
 
@@ -162,7 +186,16 @@ export interface TableRow {
   cpuPct: number;
   /** readings stored per second over the span */
   storedPerS: number;
+  /** mean of the samples' mean write durations, ms */
+  writeMs: number | null;
+  /** the largest load average in the span */
+  load: number | null;
   faults: string[];
+}
+
+function mean(xs: (number | null)[]): number | null {
+  const v = xs.filter((x): x is number => x !== null);
+  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
 }
 
 /** One row per `everyS` seconds: memory at the end of the span, peaks of spool, lag and delay within it, the faults that touch it. */
@@ -189,6 +222,8 @@ export function tableRows(samples: SoakSample[], faults: FaultWindow[], everyS =
       delayS: delays.length ? Math.max(...delays) : null,
       cpuPct: span.reduce((a, s) => a + s.cpuPct, 0) / span.length,
       storedPerS: dt > 0 ? (end.stored - base.stored) / dt : 0,
+      writeMs: mean(span.map((s) => s.writeMs ?? null)),
+      load: span.some((s) => s.load !== undefined) ? Math.max(...span.map((s) => s.load ?? 0)) : null,
       faults: faults.filter((f) => f.start < to && f.end > from).map((f) => f.name),
     });
     prev = end;
@@ -196,7 +231,7 @@ export function tableRows(samples: SoakSample[], faults: FaultWindow[], everyS =
   return rows;
 }
 
-const HEAD = ['time', 'RSS MB', 'heap MB', 'CPU %', 'stored/s', 'spool MB (peak)', 'lag (peak)', 'delay s (peak)', 'faults'];
+const HEAD = ['time', 'RSS MB', 'heap MB', 'CPU %', 'stored/s', 'write ms', 'spool MB (peak)', 'lag (peak)', 'delay s (peak)', 'load avg', 'faults'];
 
 export function markdownTable(rows: TableRow[]): string {
   const lines = ['| ' + HEAD.join(' | ') + ' |', '|' + HEAD.map(() => '---').join('|') + '|'];
@@ -209,9 +244,11 @@ export function markdownTable(rows: TableRow[]): string {
           r.heapMb === null ? '–' : r.heapMb.toFixed(0),
           r.cpuPct.toFixed(0),
           Math.round(r.storedPerS).toLocaleString('en'),
+          r.writeMs === null ? '–' : r.writeMs.toFixed(0),
           r.spoolMb.toFixed(1),
           r.lag.toLocaleString('en'),
           r.delayS === null ? '–' : r.delayS.toFixed(1),
+          r.load === null ? '–' : r.load.toFixed(1),
           r.faults.join(', ') || '',
         ].join(' | ') +
         ' |',
@@ -225,10 +262,10 @@ export function summaryText(s: SoakSummary, faults: FaultWindow[]): string {
   const drain = (x: number | null) => (x === null ? 'not within the run' : `${x.toFixed(0)} s`);
   return [
     `readings: ${n(s.generated)} made, ${n(s.acked)} acknowledged by the broker, ${n(s.stored)} in InfluxDB, ${n(s.lost)} lost`,
-    `RSS MB: start ${s.rss.start.toFixed(0)}, min ${s.rss.min.toFixed(0)}, max ${s.rss.max.toFixed(0)}, end ${s.rss.end.toFixed(0)}; growth after warm-up ${s.rssSlopeMbPerMin.toFixed(2)} MB/min (last third ${s.rssSlopeTailMbPerMin.toFixed(2)} MB/min)${s.heapSlopeMbPerMin === null ? '' : `; heap ${s.heapSlopeMbPerMin.toFixed(2)} MB/min`}`,
+    `RSS MB: start ${s.rss.start.toFixed(0)}, min ${s.rss.min.toFixed(0)}, max ${s.rss.max.toFixed(0)}, end ${s.rss.end.toFixed(0)}; growth after warm-up ${s.rssSlopeMbPerMin.toFixed(2)} MB/min (last third ${s.rssSlopeTailMbPerMin.toFixed(2)} MB/min)${s.heapSlopeMbPerMin === null ? '' : `; heap ${s.heapSlopeMbPerMin.toFixed(2)} MB/min`}${s.heapFloorSlopeMbPerMin === null || !s.heapFloorMb ? '' : `; heap floor (each minute's smallest) ${s.heapFloorMb.first.toFixed(0)} → ${s.heapFloorMb.last.toFixed(0)} MB, ${s.heapFloorSlopeMbPerMin.toFixed(2)} MB/min`}`,
     `spool: peak ${s.spoolPeakMb.toFixed(1)} MB at ${clock(s.spoolPeakAt)}, back to its level ${drain(s.spoolDrainS)} after InfluxDB returned`,
     `lag: peak ${n(s.lagPeak)} readings at ${clock(s.lagPeakAt)}, back to its level ${drain(s.lagDrainS)} after InfluxDB returned; newest stored reading at most ${s.delayMaxS === null ? '–' : s.delayMaxS.toFixed(1)} s old`,
-    `service CPU: ${s.cpuMeanPct.toFixed(0)} % of a core on average`,
+    `service CPU: ${s.cpuMeanPct.toFixed(0)} % of a core on average${s.load ? `; machine load average ${s.load.mean.toFixed(1)} on average, at most ${s.load.max.toFixed(1)}` : ''}`,
     `faults: ${faults.map((f) => `${f.name} ${clock(f.start)}–${clock(f.end)}`).join('; ') || 'none'}`,
   ].join('\n');
 }

@@ -24,6 +24,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import mqtt from 'mqtt';
 import mqttPacket from 'mqtt-packet';
@@ -378,6 +379,7 @@ export async function soak(opts: SoakOptions): Promise<void> {
 
     // The sampler.
     let cpuPrev = { at: Date.now(), cpu: opts.cpuSeconds(pid) };
+    let writes = { sum: 0, count: 0 };
     let sampling = true;
     const sampler = (async () => {
       let nextAt = runStartMs + SAMPLE_MS;
@@ -405,6 +407,13 @@ export async function soak(opts: SoakOptions): Promise<void> {
             // InfluxDB down
           }
         }
+        const wSum = metricOf(text, 'estate_store_write_seconds_sum');
+        const wCount = metricOf(text, 'estate_store_write_seconds_count');
+        let writeMs: number | null = null;
+        if (wSum !== null && wCount !== null) {
+          if (wCount > writes.count) writeMs = (1000 * (wSum - writes.sum)) / (wCount - writes.count);
+          writes = { sum: wSum, count: wCount };
+        }
         const storedNow = metricOf(text, 'estate_readings_stored_total');
         const stored = storedNow === null ? (samples.at(-1)?.stored ?? 0) : storedNow - stored0;
         const heap = metricOf(text, 'estate_nodejs_heap_size_used_bytes');
@@ -420,6 +429,8 @@ export async function soak(opts: SoakOptions): Promise<void> {
           stored,
           lag: Math.max(0, made - stored),
           delayS,
+          writeMs,
+          load: loadavg()[0]!,
         };
         samples.push(s);
         if (process.env.SOAK_VERBOSE) console.log(JSON.stringify(s));

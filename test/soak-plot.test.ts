@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { clock, drainSeconds, INFLUX_FAULT, markdownTable, niceTicks, renderPng, soakSvg, summarize, tableRows, type FaultWindow, type SoakSample } from '../bench/soak-plot.ts';
 
-/** 120 s sampled every 5 s: RSS 100 MB + 1 MB/min; InfluxDB down 20–40 s, the spool and lag grow there and drain by 50 s. */
+/**
+ * 120 s sampled every 5 s: RSS 100 MB + 1 MB/min; a heap that saw-tooths every 30 s on a floor
+ * rising 2 MB/min; InfluxDB down 20–40 s, the spool and lag grow there and drain by 50 s.
+ */
 function run(): { samples: SoakSample[]; faults: FaultWindow[] } {
   const faults: FaultWindow[] = [
     { name: INFLUX_FAULT, start: 20, end: 40 },
@@ -24,7 +27,7 @@ function run(): { samples: SoakSample[]; faults: FaultWindow[] } {
     samples.push({
       t,
       rssMb: 100 + t / 60,
-      heapMb: t === 65 ? null : 40,
+      heapMb: t === 65 ? null : 40 + (t % 30) + t / 30,
       cpuPct: 30,
       spoolMb: t === 65 ? null : 0.5 + down,
       generated,
@@ -32,6 +35,8 @@ function run(): { samples: SoakSample[]; faults: FaultWindow[] } {
       stored: generated - lag,
       lag,
       delayS: down ? null : 0.5,
+      writeMs: t > 20 && t <= 40 ? null : 12,
+      load: t === 100 ? 3.5 : 1.5,
     });
   }
   return { samples, faults };
@@ -55,6 +60,10 @@ describe('soak figures', () => {
     expect(s.lagDrainS).toBe(10);
     expect(s.delayMaxS).toBe(0.5);
     expect(s.cpuMeanPct).toBe(30);
+    // each minute's smallest heap after the warm-up: 41 (t 30), 42 (t 60), 44 (t 120)
+    expect(s.heapFloorMb).toEqual({ first: 41, last: 44 });
+    expect(s.heapFloorSlopeMbPerMin).toBeCloseTo(1.5, 6);
+    expect(s.load!.max).toBe(3.5);
   });
 
   it('gives no drain time without an outage, or when the value never comes back', () => {
@@ -81,14 +90,17 @@ describe('soak figures', () => {
     expect(rows[1]!.lag).toBe(20_500);
     expect(rows[0]!.delayS).toBe(0.5);
     // the heap sample missing at 65 s: the row's end (90 s) has one
-    expect(rows[2]!.heapMb).toBe(40);
+    expect(rows[2]!.heapMb).toBe(43);
+    expect(rows[0]!.writeMs).toBe(12);
+    expect(rows[3]!.load).toBe(3.5);
+    expect(rows[2]!.load).toBe(1.5);
     // stored per second over a span without change of lag is the publishing rate
     expect(rows[3]!.storedPerS).toBe(1000);
     const md = markdownTable(rows).split('\n');
     expect(md).toHaveLength(2 + rows.length);
     expect(md[0]).toContain('RSS MB');
-    expect(md[3]).toMatch(/^\| 0:30–1:00 \| 101 \| 40 \| 30 \| /);
-    expect(md[3]).toContain('| 20.5 | 20,500 |');
+    expect(md[0]).toContain('load avg');
+    expect(md[3]).toMatch(/^\| 0:30–1:00 \| 101 \| 42 \| 30 \| [\d,]+ \| 12 \| 20\.5 \| 20,500 \| 0\.5 \| 1\.5 \| /);
     expect(md[3]!.endsWith('| influxd down |')).toBe(true);
   });
 
