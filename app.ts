@@ -91,7 +91,12 @@ export function createApp(opts: AppOptions): App {
     : new EmbeddedStore(join(env.DATA_DIR, 'series.db'));
   const ops = new OperationalStore(env.OPERATIONAL_DB ?? join(env.DATA_DIR, 'operational.db'));
   const spool = new Spool({ dir: join(env.DATA_DIR, 'spool', store.kind), maxBytes: env.SPOOL_MAX_BYTES });
-  const rejects = new RejectLog(ops, (reason, n) => metrics.rejects.inc({ reason }, n));
+  let rejectErrorLogged = 0;
+  const rejects = new RejectLog(ops, (reason, n) => metrics.rejects.inc({ reason }, n), undefined, (err, waiting) => {
+    if (Date.now() - rejectErrorLogged < 60_000) return;
+    rejectErrorLogged = Date.now();
+    log.error({ err, waiting }, 'the operational store refused the reject log; rows wait in memory and are tried again every second');
+  });
   const writer = new SeriesWriter({
     store,
     spool,

@@ -306,7 +306,22 @@ export class AlertEngine {
     this.book.clear(`estate/system/${rule}${keySuffix}`);
   }
 
+  private tickErrorLogged = 0;
+
+  /** Runs every second; a failure (the operational store away, say) is logged and the next tick tries again. */
   tick(): void {
+    try {
+      this.tickOnce();
+    } catch (err) {
+      const now = Date.now();
+      if (now - this.tickErrorLogged >= 60_000) {
+        this.tickErrorLogged = now;
+        this.deps.log.error({ err }, 'alert engine tick failed; trying again every second');
+      }
+    }
+  }
+
+  private tickOnce(): void {
     const now = this.now();
     const grace = this.deps.outageGraceMs ?? { store: 30_000, broker: 15_000 };
     if (this.storeDownSince !== null && now - this.storeDownSince >= grace.store) this.raiseSystem('store_down', this.storeError);

@@ -1,10 +1,15 @@
 /**
  * The reject log: every message or field ingest refused, with its reason, topic and raw
  * payload (capped at 16 KiB), kept in the operational store (newest `keep` of them) and
- * counted by reason. Writes are batched: at most one transaction every 100 ms.
+ * counted by reason. Writes are batched: at most one transaction every 100 ms. When the store
+ * refuses a write (PostgreSQL away, say), the rows wait in memory, the newest `MAX_WAITING`
+ * of them, and the write is tried again a second later: the counts on /metrics stay whole.
  */
 import type { OperationalStore, RejectRow } from '../storage/index.ts';
 import type { Reject } from './decode.ts';
+
+/** Rows held in memory while the operational store refuses writes. */
+export const MAX_WAITING = 10_000;
 
 export class RejectLog {
   private buffer: RejectRow[] = [];
@@ -17,6 +22,7 @@ export class RejectLog {
     private readonly ops: OperationalStore,
     private readonly onCount: (reason: string, n: number) => void,
     private readonly keep = 100_000,
+    private readonly onError: (err: unknown, waiting: number) => void = () => undefined,
   ) {}
 
   add(r: Reject, at: number): void {
@@ -34,29 +40,34 @@ export class RejectLog {
     this.schedule();
   }
 
-  private schedule(): void {
+  private schedule(delayMs = 100): void {
     if (this.timer) return;
-    this.timer = setTimeout(() => this.flush(), 100);
+    this.timer = setTimeout(() => this.flush(), delayMs);
     this.timer.unref();
   }
 
+  /** Writes what waits; never throws (a refused write is kept and tried again in a second). */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.buffer.length > 0) {
-      const rows = this.buffer;
-      this.buffer = [];
-      this.ops.insertRejects(rows);
-      this.written += rows.length;
-      if (this.written >= 10_000) {
-        this.written = 0;
-        this.ops.pruneRejects(this.keep);
+    try {
+      if (this.buffer.length > 0) {
+        this.ops.insertRejects(this.buffer);
+        this.written += this.buffer.length;
+        this.buffer = [];
+        if (this.written >= 10_000) {
+          this.written = 0;
+          this.ops.pruneRejects(this.keep);
+        }
       }
-    }
-    if (this.unregistered.size > 0) {
-      const rows = [...this.unregistered.values()];
-      this.unregistered.clear();
-      this.ops.upsertUnregistered(rows);
+      if (this.unregistered.size > 0) {
+        this.ops.upsertUnregistered([...this.unregistered.values()]);
+        this.unregistered.clear();
+      }
+    } catch (err) {
+      if (this.buffer.length > MAX_WAITING) this.buffer.splice(0, this.buffer.length - MAX_WAITING);
+      this.onError(err, this.buffer.length);
+      this.schedule(1000);
     }
   }
 }
