@@ -1,7 +1,8 @@
 /**
- * Shared pieces of the fault tests: an estate of hydrants with a short reporting interval,
- * devices that publish QoS 1 through mqtt.js (which queues while the broker is away and
- * resends what was not acknowledged), and readers of /readyz, /metrics, alerts and InfluxDB.
+ * Shared pieces of the fault tests (docs/faults.md): an estate of hydrants, devices that
+ * publish through mqtt.js in the test's process (which queue while the broker is away and
+ * resend what was not acknowledged) or in a child process (`startPublisher`, for high rates),
+ * and readers of /readyz, /metrics, alerts and InfluxDB (per device: points and distinct values).
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { spawn } from 'node:child_process';
