@@ -77,6 +77,11 @@ const securityHeaders = {
   strictTransportSecurity: false,
 };
 
+/** A URL as it may be logged: an acknowledgement link's token is a credential (docs/security.md). */
+export function loggedUrl(url: string): string {
+  return url.replace(/^\/ack\/[^/?#]+/, '/ack/<token>');
+}
+
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.log.child({ part: 'http' }) as FastifyBaseLogger,
@@ -127,21 +132,21 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
     if (err instanceof ApiError) {
-      req.log.info({ code: err.code, url: req.url }, err.message);
+      req.log.info({ code: err.code, url: loggedUrl(req.url) }, err.message);
       return reply.status(err.status).send(errorBody(err.code, err.message));
     }
     if (err.validation) {
-      req.log.info({ url: req.url, err: err.message }, 'bad request');
+      req.log.info({ url: loggedUrl(req.url), err: err.message }, 'bad request');
       return reply.status(400).send(errorBody('BAD_REQUEST', err.message));
     }
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) {
-      req.log.error({ err, url: req.url }, 'request failed');
+      req.log.error({ err, url: loggedUrl(req.url) }, 'request failed');
       return reply.status(500).send(errorBody('INTERNAL', 'internal error'));
     }
     // fastify's own refusals (FST_ERR_CTP_*: a body too large, not JSON, a bad media type):
     // the catalogue's code for their status, their message kept.
-    req.log.info({ url: req.url, err: err.message, code: err.code }, 'request refused');
+    req.log.info({ url: loggedUrl(req.url), err: err.message, code: err.code }, 'request refused');
     const code = codeForStatus(status);
     return reply.status(ERRORS[code].status).send(errorBody(code, err.message));
   });

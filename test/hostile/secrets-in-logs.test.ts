@@ -148,6 +148,9 @@ describe('no secret in any log line', () => {
     const ackUrl = fire.body.ackUrl!;
     const ackToken = ackUrl.split('/ack/')[1]!;
     expect((await fetch(ackUrl)).status).toBe(200);
+    // Refused before the route runs (a media type it does not take): the refusal is logged, with its URL.
+    expect((await fetch(ackUrl, { method: 'POST', headers: { accept: 'application/json', 'content-type': 'application/xml' }, body: '<a/>' })).status).toBe(415);
+    expect((await fetch(`${ackUrl}%ZZ`, { headers: { accept: 'application/json' } })).status).toBe(400);
     expect((await fetch(ackUrl, { method: 'POST', headers: { accept: 'application/json', 'content-type': 'application/json' }, body: JSON.stringify({ note: 'on our way' }) })).status).toBe(200);
     expect((await fetch(ackUrl, { method: 'POST', headers: { accept: 'application/json' } })).status).toBe(409);
     expect((await fetch(`${ackUrl.slice(0, -6)}AAAAAA`, { headers: { accept: 'application/json' } })).status).toBe(404);
@@ -161,6 +164,7 @@ describe('no secret in any log line', () => {
       ['a DingTalk delivery', /"type":"dingtalk"/],
       ['an e-mail delivery tried', /"type":"email"/],
       ['the limiter blocking', /TOO_MANY_REQUESTS/],
+      ['the refused ack request', /"code":"FST_ERR_CTP_INVALID_MEDIA_TYPE"/],
     ] as const) {
       await waitFor(`${what} in the log`, () => re.test(text()), 60_000, 200);
     }
