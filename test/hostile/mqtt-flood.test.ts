@@ -214,6 +214,12 @@ describe(`${MESSAGES} random and malformed messages`, () => {
     ).catch(() => undefined);
     expect(logged).toBe(rejectTotal);
 
+    // Devices not in the estate file (or under another site or kind) are listed, each message counted.
+    const unregistered = (await (await fetch(`${service.url}/api/devices/unregistered`, { headers: { authorization: `Bearer ${TOKENS.admin}` } })).json()) as { items: { messages: number }[] };
+    expect(unregistered.items.length).toBeGreaterThan(0);
+    expect(unregistered.items.length, 'under the list\'s limit of 1,000').toBeLessThan(1000);
+    expect(unregistered.items.reduce((n, i) => n + i.messages, 0)).toBe(expectedRejects.get('unknown_device'));
+
     console.info(
       `flood: ${all.length} generated, ${refused.length} refused by MQTT (not sent), ${sent.length} sent, ${delivered.length} delivered; ` +
         `${accepted} records accepted, ${duplicates} duplicates, ${rejectTotal} rejects ${JSON.stringify(Object.fromEntries([...expectedRejects].sort()))}, ${logged} in the reject log`,
