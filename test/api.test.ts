@@ -104,7 +104,8 @@ describe('writes', () => {
       headers: { ...auth('demo-ops-jinfo'), 'content-type': 'application/json' },
       body: JSON.stringify({ matchers: { site: 'nancheng-mansion' }, endsAt: new Date(Date.now() + 3_600_000).toISOString(), comment: 'x' }),
     });
-    expect(outside.status).toBe(400);
+    // Outside the token's scope: not found, as every other id (CONTRACT section 5).
+    expect(outside.status).toBe(404);
     const viewer = await fetch(`${svc.url}/api/silences`, { method: 'POST', headers: { ...auth('demo-viewer'), 'content-type': 'application/json' }, body: JSON.stringify({ matchers: { site: 'jinfo-garden' }, endsAt: new Date(Date.now() + 1000).toISOString(), comment: 'x' }) });
     expect(viewer.status).toBe(403);
     expect((await fetch(`${svc.url}/api/silences/${silence.id}`, { method: 'DELETE', headers: auth('demo-ops-jinfo') })).status).toBe(204);
