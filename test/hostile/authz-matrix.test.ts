@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
+import { io } from 'socket.io-client';
 import { parseEstate } from '../../config/index.ts';
 import { startMosquitto, type Mosquitto } from '../harness/mosquitto.ts';
 import { ROOT, startService, type TestService } from '../harness/service.ts';
@@ -177,6 +178,41 @@ describe('authorization matrix', () => {
       }
     }
     expect(got).toEqual(want);
+  });
+
+  it('live updates (socket.io): the handshake needs a token, and subscribe follows the same scope', async () => {
+    // What each principal gets for `subscribe {site}` inside and outside its scope: a snapshot, or an error code.
+    const table: Record<Exclude<Who, 'none'>, [string, string]> = {
+      viewer: ['snapshot', 'NOT_FOUND'],
+      operator: ['snapshot', 'NOT_FOUND'],
+      department: ['snapshot', 'snapshot'],
+      admin: ['snapshot', 'snapshot'],
+    };
+    const got: Record<string, [string, string]> = {};
+    for (const who of Object.keys(table) as Exclude<Who, 'none'>[]) {
+      const socket = io(service.url, { path: '/socket.io', auth: { token: BEARER[who] }, reconnection: false, transports: ['websocket'] });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          socket.once('connect', () => resolve());
+          socket.once('connect_error', reject);
+        });
+        const answer = async (s: Scope) => {
+          const r = (await socket.timeout(10_000).emitWithAck('subscribe', { site: site(s) })) as { error?: { code: string } };
+          return r.error ? r.error.code : 'snapshot';
+        };
+        got[who] = [await answer('in'), await answer('out')];
+      } finally {
+        socket.close();
+      }
+    }
+    expect(got).toEqual(table);
+    const anonymous = io(service.url, { path: '/socket.io', reconnection: false, transports: ['websocket'] });
+    const refused = await new Promise<string>((resolve) => {
+      anonymous.once('connect', () => resolve('connected'));
+      anonymous.once('connect_error', (e) => resolve(e.message));
+    });
+    anonymous.close();
+    expect(refused).not.toBe('connected');
   });
 
   it('outside the scope looks exactly like an id that does not exist', async () => {
