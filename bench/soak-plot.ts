@@ -224,7 +224,8 @@ export function tableRows(samples: SoakSample[], faults: FaultWindow[], everyS =
       storedPerS: dt > 0 ? (end.stored - base.stored) / dt : 0,
       writeMs: mean(span.map((s) => s.writeMs ?? null)),
       load: span.some((s) => s.load !== undefined) ? Math.max(...span.map((s) => s.load ?? 0)) : null,
-      faults: faults.filter((f) => f.start < to && f.end > from).map((f) => f.name),
+      // half a second of tolerance: a fault started on the dot of 2:00 belongs to the row after it
+      faults: faults.filter((f) => f.start < to - 0.5 && f.end > from + 0.5).map((f) => f.name),
     });
     prev = end;
   }

@@ -86,6 +86,8 @@ describe('soak figures', () => {
     expect(rows[1]!.faults).toEqual([INFLUX_FAULT]);
     expect(rows[2]!.faults).toEqual(['broker restart']);
     expect(rows[3]!.faults).toEqual([]);
+    // a fault that starts a hair before a row's end is the next row's
+    expect(tableRows(samples, [{ name: 'x', start: 59.99, end: 61 }], 30).map((r) => r.faults)).toEqual([[], [], ['x'], []]);
     expect(rows[1]!.spoolMb).toBe(20.5);
     expect(rows[1]!.lag).toBe(20_500);
     expect(rows[0]!.delayS).toBe(0.5);
