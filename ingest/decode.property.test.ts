@@ -13,27 +13,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { EVENT_CODES, KINDS, METRICS, Registry, parseEstate, type Kind, type MetricSpec } from '../config/index.ts';
+import { EVENT_CODES, KINDS, METRICS, type Kind, type MetricSpec } from '../config/index.ts';
+import { decodeRegistry } from './testing/estate.ts';
 import { Decoder, FUTURE_MS, MAX_PAYLOAD, PAST_MS } from './decode.ts';
 
-const ESTATE = `
-sites:
-  - id: jinfo-garden
-    name: 金佛花园
-    property: { name: 渝南物业 }
-    devices:
-      - { id: HY-03, kind: hydrant, building: "3栋" }
-      - { id: EL-1-A, kind: elevator, building: "1栋" }
-      - { id: FL-01, kind: firelane, building: "东侧消防通道" }
-      - { id: WS-01, kind: water, building: "二次供水泵房" }
-  - id: nancheng-mansion
-    name: 南城首府
-    property: { name: 锦程物业 }
-    devices:
-      - { id: NC-HY-01, kind: hydrant, building: "1幢" }
-      - { id: NC-EL-1-A, kind: elevator, building: "1幢" }
-`;
-const registry = new Registry(parseEstate(ESTATE, 'test.yaml', {}));
+const registry = decodeRegistry();
 const decoder = new Decoder(registry);
 const DEVICES = [...registry.devices.values()];
 /** 2026-11-25T08:00:00Z, the service's clock in these tests */

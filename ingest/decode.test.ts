@@ -4,27 +4,10 @@
  * wins), arrays judged per element, metric types and physical ranges, timestamps.
  */
 import { describe, expect, it } from 'vitest';
-import { Registry, parseEstate } from '../config/index.ts';
+import { decodeRegistry } from './testing/estate.ts';
 import { Decoder, MAX_PAYLOAD, type Decoded, type RejectReason } from './decode.ts';
 
-const ESTATE = `
-sites:
-  - id: jinfo-garden
-    name: 金佛花园
-    property: { name: 渝南物业 }
-    devices:
-      - { id: HY-03, kind: hydrant, building: "3栋" }
-      - { id: EL-1-A, kind: elevator, building: "1栋" }
-      - { id: FL-01, kind: firelane, building: "东侧消防通道" }
-      - { id: WS-01, kind: water, building: "二次供水泵房" }
-  - id: nancheng-mansion
-    name: 南城首府
-    property: { name: 锦程物业 }
-    devices:
-      - { id: NC-HY-01, kind: hydrant, building: "1幢" }
-`;
-
-const decoder = new Decoder(new Registry(parseEstate(ESTATE, 'test.yaml', {})));
+const decoder = new Decoder(decodeRegistry());
 /** 2026-11-25T08:00:00Z, the service's clock in these tests */
 const NOW = Date.UTC(2026, 10, 25, 8, 0, 0);
 const MIN = 60_000;

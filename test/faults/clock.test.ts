@@ -29,7 +29,7 @@ import { startInfluxd, type Influxd } from '../harness/influxd.ts';
 import { startMosquitto, type Mosquitto } from '../harness/mosquitto.ts';
 import { startService, type TestService } from '../harness/service.ts';
 import { sleep, waitFor } from '../harness/ports.ts';
-import { hydrantId } from '../harness/estates.ts';
+import { hydrantEstateYaml, hydrantId } from '../harness/estates.ts';
 import { ADMIN, SITE, alerts, devices, topicOf, type ApiAlert } from './helpers.ts';
 
 const HOUR = 3_600_000;
@@ -53,21 +53,7 @@ afterAll(async () => {
 
 function estate() {
   // H0001 reports every 3 s (silent after 9 s); the others every 60 s, so the test ends before they could be silent.
-  const devs = Array.from({ length: 9 }, (_, i) => `      - { id: ${hydrantId(i)}, kind: hydrant, building: "1栋", intervalSec: ${i === 1 ? 3 : 60} }`);
-  return parseEstate(
-    `sites:
-  - id: ${SITE}
-    name: 故障测试小区
-    property: { name: 测试物业 }
-    devices:
-${devs.join('\n')}
-auth:
-  tokens:
-    - { name: admin, role: admin, sha256: cce7a2cf1ae045989cfc914fb95a41526f167a838b3c7d33745143614abace7c }
-`,
-    'clock-estate.yaml',
-    {},
-  );
+  return parseEstate(hydrantEstateYaml(9, { site: SITE, name: '故障测试小区', intervalSec: (i) => (i === 1 ? 3 : 60), building: () => '1栋' }), 'clock-estate.yaml', {});
 }
 
 describe('skewed device clocks', () => {

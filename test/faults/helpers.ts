@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseEstate, type Estate } from '../../config/index.ts';
 import type { Influxd } from '../harness/influxd.ts';
-import { hydrantId } from '../harness/estates.ts';
+import { hydrantEstateYaml, hydrantId } from '../harness/estates.ts';
 import { waitFor } from '../harness/ports.ts';
 import { ROOT } from '../harness/service.ts';
 
@@ -19,17 +19,7 @@ export const SITE = 'fault-test';
 
 /** The estate file of `n` hydrants H0000…, each reporting every `intervalSec` (device_silent after 3 ×). */
 export function estateYaml(n: number, intervalSec = 60): string {
-  const devices = Array.from({ length: n }, (_, i) => `      - { id: ${hydrantId(i)}, kind: hydrant, building: "${(i % 20) + 1}栋", intervalSec: ${intervalSec} }`);
-  return `sites:
-  - id: ${SITE}
-    name: 故障测试小区
-    property: { name: 测试物业 }
-    devices:
-${devices.join('\n')}
-auth:
-  tokens:
-    - { name: admin, role: admin, sha256: cce7a2cf1ae045989cfc914fb95a41526f167a838b3c7d33745143614abace7c }
-`;
+  return hydrantEstateYaml(n, { site: SITE, name: '故障测试小区', intervalSec });
 }
 
 export function faultEstate(n: number, intervalSec = 60): Estate {
