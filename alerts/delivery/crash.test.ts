@@ -98,9 +98,8 @@ describe('the outbox across a SIGKILL', () => {
     const accepted = rec.acceptedBy('x-estate-delivery');
     expect([...accepted.keys()].sort()).toEqual([...enqueued].sort());
     expect([...accepted.values()].every((n) => n === 1)).toBe(true);
-    // In enqueue order: one target, one queue.
-    const order = rec.received.filter((r) => r.status === 204).map((r) => r.headers['x-estate-delivery']);
-    expect(order).toEqual(enqueued);
+    // 20 different alerts to one webhook go up to 8 at a time, so they may arrive in any order
+    // (per alert order is pinned in worker.test.ts); each arrived once, as counted above.
 
     second.proc.kill('SIGTERM');
     await second.exited;

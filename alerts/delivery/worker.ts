@@ -1,20 +1,35 @@
 /**
  * The delivery worker: takes pending deliveries from the outbox and sends them, one queue per
  * target (a URL, or the SMTP server), so a slow or dead department never delays another's
- * deliveries, and each target gets its deliveries in the order they were enqueued.
+ * deliveries.
  *
  * - Happy path: `Outbox.enqueue` wakes the worker (so does `wake()`), which sends at once: no
  *   polling delay.
- * - A retriable failure keeps the delivery at the head of its target's queue and retries it
- *   with exponential backoff and jitter; later deliveries to that target wait behind it.
+ * - A window per target: up to `WEBHOOK_WINDOW` (8) deliveries to one webhook URL are in
+ *   flight at once; a WeCom or DingTalk robot (20 messages a minute each) and the SMTP server
+ *   (one nodemailer connection, no pool) get one at a time. Deliveries start in enqueue order
+ *   as the window allows; with a window above 1 they may arrive in another order, except:
+ * - Per alert order: a delivery never starts while an earlier-enqueued delivery of the same
+ *   alert (`alertId`) to the same target is still pending (in flight, or waiting for its
+ *   retry), so "firing" arrives before that alert's reminders, escalation and "resolved".
+ *   Deliveries of different alerts (and of different reports) do not wait for each other.
+ * - A dead receiver is not hammered: a retriable failure puts the whole target in backoff —
+ *   no delivery to it starts before the failed one's retry time (exponential backoff with
+ *   jitter; several failures: the latest of their retry times). After that the target is
+ *   probed with one delivery at a time (the earliest one due) until one is accepted; an
+ *   accepted delivery opens the window again. A pending delivery found with a retry time
+ *   still ahead (it failed before, e.g. in the process before a restart) puts its target in
+ *   that same backoff and probing.
  * - A delivery is given up (marked failed, `onGaveUp` called) when its receiver refuses it
  *   (not retriable), or when its deadline comes: no attempt starts at or after the deadline,
- *   and none is scheduled past it.
+ *   and none is scheduled past it. A delivery given up sets no backoff.
  * - A delivery is marked sent only after the receiver accepted it (2xx, errcode 0, SMTP 250).
  *   If the process dies between that answer and the record, the next start sends it again
  *   under the same delivery id: at least once, and receivers deduplicate by X-Estate-Delivery.
  * - `start()` resumes everything pending (after a crash too), keeping each retry's schedule.
  *   A sweep every `sweepMs` picks up pending rows that arrived without a wake.
+ * - `stop()` starts nothing more and waits for every attempt in flight, up to its timeout;
+ *   then abandons them (they stay pending, resent after the next start under the same id).
  */
 import type { Logger } from 'pino';
 import { backoffDelay, type BackoffOptions } from './backoff.ts';
@@ -27,6 +42,9 @@ export type GiveUpReason = 'rejected' | 'deadline';
 /** Called once for each delivery given up; `delivery.attempts` counts every attempt made. */
 export type OnGaveUp = (delivery: Delivery, error: string, reason: GiveUpReason) => void | Promise<void>;
 
+/** Deliveries in flight at once to one webhook URL (robots and e-mail: 1). */
+export const WEBHOOK_WINDOW = 8;
+
 export interface DeliveryWorkerDeps {
   outbox: Outbox;
   senders: SenderSet;
@@ -35,6 +53,8 @@ export interface DeliveryWorkerDeps {
   backoff?: BackoffOptions;
   /** how often pending rows are looked for without a wake [10 s] */
   sweepMs?: number;
+  /** deliveries in flight at once to one webhook URL [`WEBHOOK_WINDOW`]; robots and e-mail always 1 */
+  webhookWindow?: number;
   log?: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
   now?: () => number;
   random?: () => number;
@@ -43,24 +63,38 @@ export interface DeliveryWorkerDeps {
 interface Entry {
   seq: number;
   id: string;
+  /** '' when the row has none: then it waits for no other delivery */
+  alertId: string;
   nextAt: number;
+  inflight: boolean;
 }
 
 interface Queue {
   target: string;
-  /** in enqueue order (by seq); while busy, the head may be in flight */
+  /** the most deliveries in flight at once when the target is well */
+  window: number;
+  /** in enqueue order (by seq), those in flight included */
   entries: Entry[];
-  busy: boolean;
-  done: Promise<void>;
+  inflight: number;
+  /** alerts with a delivery in flight to this target */
+  busyAlerts: Set<string>;
+  /** backoff of the whole target: nothing starts before it */
+  blockedUntil: number;
+  /** after a retriable failure: one delivery at a time until one is accepted */
+  probing: boolean;
   timer: NodeJS.Timeout | null;
 }
 
 const PAGE = 500;
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** How far into a queue a pass looks for a delivery it may start (bounds the work per pass). */
+const LOOKAHEAD = 1_000;
 
 export class DeliveryWorker {
   private readonly queues = new Map<string, Queue>();
   private readonly known = new Set<string>();
+  /** every attempt in flight, for stop() to wait on */
+  private readonly inflight = new Set<Promise<void>>();
   private cursor = 0;
   private started = false;
   /** bumped by stop(): an attempt from an older generation records nothing */
@@ -71,10 +105,12 @@ export class DeliveryWorker {
   private unsubscribe: (() => void) | null = null;
   private readonly now: () => number;
   private readonly random: () => number;
+  private readonly webhookWindow: number;
 
   constructor(private readonly deps: DeliveryWorkerDeps) {
     this.now = deps.now ?? Date.now;
     this.random = deps.random ?? Math.random;
+    this.webhookWindow = Math.max(1, Math.floor(deps.webhookWindow ?? WEBHOOK_WINDOW));
   }
 
   /** Resumes every pending delivery and sends from then on. */
@@ -99,9 +135,9 @@ export class DeliveryWorker {
   }
 
   /**
-   * Starts no new attempt and waits up to `timeoutMs` for those in flight; then abandons them
-   * (they stay pending and are sent again after the next start). Touches the outbox no more
-   * once it resolves.
+   * Starts no new attempt and waits up to `timeoutMs` for all those in flight; then abandons
+   * them (they stay pending and are sent again after the next start). Touches the outbox no
+   * more once it resolves.
    */
   async stop(timeoutMs = 10_000): Promise<void> {
     if (!this.started) return;
@@ -109,7 +145,7 @@ export class DeliveryWorker {
     this.unsubscribe?.();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const q of this.queues.values()) if (q.timer) clearTimeout(q.timer);
-    const inflight = [...this.queues.values()].filter((q) => q.busy).map((q) => q.done);
+    const inflight = [...this.inflight];
     let timer: NodeJS.Timeout | undefined;
     const finished = await Promise.race([
       Promise.allSettled(inflight).then(() => true),
@@ -119,8 +155,9 @@ export class DeliveryWorker {
     this.generation++;
     if (!finished) {
       this.abort.abort();
-      this.deps.log?.warn({ inflight: inflight.length }, 'delivery worker stopped with sends in flight; they stay pending');
+      this.deps.log?.warn({ inflight: this.inflight.size }, 'delivery worker stopped with sends in flight; they stay pending');
     }
+    this.inflight.clear();
     this.queues.clear();
     this.known.clear();
     this.cursor = 0;
@@ -144,10 +181,14 @@ export class DeliveryWorker {
         if (rows.length < PAGE) break;
       }
       this.cursor = Math.max(this.cursor, seq);
-      for (const q of touched) this.kick(q);
+      for (const q of touched) this.pump(q);
     } catch (err) {
       this.deps.log?.error({ err }, 'delivery worker could not read the outbox');
     }
+  }
+
+  private windowOf(r: PendingRef): number {
+    return r.channel.type === 'webhook' ? this.webhookWindow : 1;
   }
 
   private add(r: PendingRef): Queue {
@@ -157,59 +198,93 @@ export class DeliveryWorker {
     } catch {
       target = `unknown:${r.id}`;
     }
+    const window = this.windowOf(r);
     let q = this.queues.get(target);
     if (!q) {
-      q = { target, entries: [], busy: false, done: Promise.resolve(), timer: null };
+      q = { target, window, entries: [], inflight: 0, busyAlerts: new Set(), blockedUntil: 0, probing: false, timer: null };
       this.queues.set(target, q);
     }
-    const e: Entry = { seq: r.seq, id: r.id, nextAt: r.nextAt };
-    // Never ahead of a head that is in flight.
-    const floor = Math.min(q.busy ? 1 : 0, q.entries.length);
+    q.window = Math.min(q.window, window);
+    // The alert is not in PendingRef; a delivery that vanished meanwhile is forgotten on its turn.
+    const alertId = this.deps.outbox.get(r.id)?.alertId ?? '';
+    const e: Entry = { seq: r.seq, id: r.id, alertId, nextAt: r.nextAt, inflight: false };
     let i = q.entries.length;
-    while (i > floor && q.entries[i - 1]!.seq > e.seq) i--;
+    while (i > 0 && q.entries[i - 1]!.seq > e.seq) i--;
     q.entries.splice(i, 0, e);
     this.known.add(r.id);
+    // It failed before (in this process or the last): its target backs off until its retry.
+    if (r.nextAt > r.createdAt && r.nextAt > this.now()) {
+      q.blockedUntil = Math.max(q.blockedUntil, r.nextAt);
+      q.probing = true;
+    }
     return q;
   }
 
-  private kick(q: Queue): void {
+  /**
+   * Starts what the queue allows now: deliveries due, in enqueue order, within the window (1
+   * while probing), none of an alert with an earlier delivery still pending; and sets the
+   * timer for when more may start.
+   */
+  private pump(q: Queue): void {
     // A queue of an earlier start (a timer that outlived stop()) is not this start's to run.
-    if (q.busy || !this.started || this.queues.get(q.target) !== q) return;
+    if (!this.started || this.queues.get(q.target) !== q) return;
     if (q.timer) clearTimeout(q.timer);
     q.timer = null;
-    q.busy = true;
-    q.done = this.drain(q);
+    const now = this.now();
+    let wakeAt = Infinity;
+    const starting: Entry[] = [];
+    if (q.blockedUntil > now) {
+      wakeAt = q.blockedUntil;
+    } else {
+      const room = (q.probing ? 1 : q.window) - q.inflight;
+      /** alerts with an earlier delivery still pending in this pass */
+      const held = new Set<string>();
+      const n = Math.min(q.entries.length, LOOKAHEAD);
+      for (let i = 0; i < n && starting.length < room; i++) {
+        const e = q.entries[i]!;
+        const free = !e.inflight && (e.alertId === '' || (!held.has(e.alertId) && !q.busyAlerts.has(e.alertId)));
+        if (e.alertId !== '') held.add(e.alertId);
+        if (!free) continue;
+        if (e.nextAt > now) {
+          wakeAt = Math.min(wakeAt, e.nextAt);
+          continue;
+        }
+        starting.push(e);
+      }
+    }
+    for (const e of starting) this.launch(q, e);
+    // The end of each attempt pumps again; the timer is for a backoff or a retry coming due.
+    if (wakeAt !== Infinity) {
+      q.timer = setTimeout(() => {
+        q.timer = null;
+        this.pump(q);
+      }, Math.min(Math.max(wakeAt - now, 0), MAX_TIMER_MS));
+    }
+    if (q.entries.length === 0 && q.inflight === 0 && !q.timer) this.queues.delete(q.target);
   }
 
-  private async drain(q: Queue): Promise<void> {
+  private launch(q: Queue, e: Entry): void {
+    e.inflight = true;
+    q.inflight++;
+    if (e.alertId !== '') q.busyAlerts.add(e.alertId);
+    const run = this.run(q, e);
+    this.inflight.add(run);
+    void run.finally(() => this.inflight.delete(run));
+  }
+
+  private async run(q: Queue, e: Entry): Promise<void> {
     const gen = this.generation;
     try {
-      for (;;) {
-        if (!this.started || gen !== this.generation) return;
-        const head = q.entries[0];
-        if (!head) return;
-        const wait = head.nextAt - this.now();
-        if (wait > 0) {
-          q.timer = setTimeout(() => {
-            q.timer = null;
-            this.kick(q);
-          }, Math.min(wait, MAX_TIMER_MS));
-          return;
-        }
-        await this.attempt(q, head);
-      }
+      await this.attempt(q, e);
     } catch (err) {
-      // The outbox itself failed (a full disk, a closed database): try the queue again later.
+      // The outbox itself failed (a full disk, a closed database): try the target again later.
       this.deps.log?.error({ err }, 'delivery worker failed; retrying');
-      if (this.started && gen === this.generation) {
-        q.timer = setTimeout(() => {
-          q.timer = null;
-          this.kick(q);
-        }, this.deps.backoff?.baseMs ?? 1_000);
-      }
+      if (gen === this.generation) q.blockedUntil = Math.max(q.blockedUntil, this.now() + (this.deps.backoff?.baseMs ?? 1_000));
     } finally {
-      q.busy = false;
-      if (q.entries.length === 0 && !q.timer && this.queues.get(q.target) === q) this.queues.delete(q.target);
+      e.inflight = false;
+      q.inflight--;
+      if (e.alertId !== '') q.busyAlerts.delete(e.alertId);
+      if (gen === this.generation) this.pump(q);
     }
   }
 
@@ -235,18 +310,22 @@ export class DeliveryWorker {
     const attempts = d.attempts + 1;
     const where = redactChannel(d.channel);
     if (result.ok) {
+      q.probing = false;
       this.deps.outbox.markSent(d.id, at);
       this.deps.log?.debug({ delivery: d.id, alert: d.alertId, recipient: d.recipient, channel: where, attempts }, 'delivered');
       return this.forget(q, e);
     }
     if (!result.retriable) return this.giveUp(q, e, d, attempts, result.error, 'rejected');
+    q.probing = true;
     const delay = backoffDelay(attempts, this.deps.backoff, this.random);
     if (at + delay >= d.deadline) {
       return this.giveUp(q, e, d, attempts, `deadline reached after ${attempts} attempts; last error: ${result.error}`, 'deadline');
     }
     this.deps.outbox.markRetry(d.id, at + delay, attempts, result.error);
     e.nextAt = at + delay;
-    this.deps.log?.warn({ delivery: d.id, alert: d.alertId, recipient: d.recipient, channel: where, attempts, retryInMs: delay, error: result.error }, 'delivery failed; will retry');
+    // The whole target backs off: nothing new starts to it before this retry.
+    q.blockedUntil = Math.max(q.blockedUntil, e.nextAt);
+    this.deps.log?.warn({ delivery: d.id, alert: d.alertId, recipient: d.recipient, channel: where, attempts, retryInMs: delay, nextAt: e.nextAt, error: result.error }, 'delivery failed; will retry');
   }
 
   private forget(q: Queue, e: Entry): void {
