@@ -92,7 +92,9 @@ describe('delivery worker', () => {
     const [id] = outbox.enqueue([sampleItem(hook(rec), { deadline })]);
     await waitFor('give-up', () => gaveUp.length === 1, 10_000);
     expect(gaveUp[0]!.reason).toBe('deadline');
-    expect(gaveUp[0]!.error).toMatch(/deadline reached after \d+ attempts; last error: HTTP 503/);
+    // Given up either when the next retry would fall past the deadline ("reached"), or, when a
+    // late timer (a loaded machine) wakes after it, at the next look ("passed"): both name the 503.
+    expect(gaveUp[0]!.error).toMatch(/deadline (reached|passed) after \d+ attempts; last error: HTTP 503/);
     const row = outbox.get(id!)!;
     expect(row.status).toBe('failed');
     expect(row.attempts).toBeGreaterThanOrEqual(3);
