@@ -15,6 +15,7 @@ export const ERRORS = {
   TOO_MANY_REQUESTS: { status: 429, message: 'too many failed attempts; try again later' },
   HEADERS_TOO_LARGE: { status: 431, message: 'the request line or its headers are too large' },
   NOT_READY: { status: 503, message: 'the service is not ready' },
+  STORE_UNAVAILABLE: { status: 503, message: 'the operational store cannot be used right now; try again shortly' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const;
 

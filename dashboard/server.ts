@@ -5,7 +5,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Estate } from '../config/index.ts';
-import type { OperationalStore } from '../storage/index.ts';
+import { isStoreUnavailable, type OperationalStore } from '../storage/index.ts';
 import type { Registry as PromRegistry } from 'prom-client';
 import { TokenBook, type Principal } from './auth.ts';
 import { AuthLimiter } from './auth-limit.ts';
@@ -138,6 +138,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     if (err.validation) {
       req.log.info({ url: loggedUrl(req.url), err: err.message }, 'bad request');
       return reply.status(400).send(errorBody('BAD_REQUEST', err.message));
+    }
+    if (isStoreUnavailable(err)) {
+      req.log.error({ err, url: loggedUrl(req.url) }, 'the operational store is unavailable');
+      return reply.status(503).header('retry-after', '5').send(errorBody('STORE_UNAVAILABLE', ERRORS.STORE_UNAVAILABLE.message));
     }
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) {

@@ -8,3 +8,4 @@ export { Spool, type Chunk, type SpoolOptions } from './spool.ts';
 export { SeriesWriter, type WriterEvents, type WriterOptions } from './writer.ts';
 export { OperationalStore, type RejectRow, type UnregisteredRow } from './operational.ts';
 export type { OpDb, OpStatement, Dialect } from './operational/db.ts';
+export { isStoreUnavailable } from './operational/db.ts';

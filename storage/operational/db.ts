@@ -55,3 +55,22 @@ export function redactUrl(url: string): string {
     return '<invalid url>';
   }
 }
+
+/** PostgreSQL error classes that mean "not reachable now", not "this statement is wrong": connection exceptions, operator intervention, insufficient resources. */
+const PG_UNAVAILABLE = /^(08|57P|53)/;
+const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE']);
+const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY)/;
+
+/**
+ * Whether an error from the operational store means it cannot be used right now (PostgreSQL
+ * away or refusing connections, the disk full, the file locked), so that the HTTP API answers
+ * 503 STORE_UNAVAILABLE, which a client may retry, instead of 500.
+ */
+export function isStoreUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (err.name === 'PostgresError') return code === undefined || (typeof code === 'string' && (PG_UNAVAILABLE.test(code) || NET_UNAVAILABLE.has(code)));
+  if (typeof code === 'string' && SQLITE_UNAVAILABLE.test(code)) return true;
+  // better-sqlite3 on a database that was closed (the service stopping)
+  return err instanceof TypeError && err.message === 'The database connection is not open';
+}

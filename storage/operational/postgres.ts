@@ -14,6 +14,7 @@ import { toDollar } from './sql.ts';
 import type { Answer, Request } from './pg-worker.ts';
 
 export class PostgresError extends Error {
+  override readonly name = 'PostgresError';
   constructor(
     message: string,
     readonly code?: string,
