@@ -165,6 +165,27 @@ const smtpSchema = z.strictObject({
 
 export const REPORT_KINDS = ['health', 'maintenance', 'accountability'] as const;
 export type ReportKind = (typeof REPORT_KINDS)[number];
+export const REPORT_FORMATS = ['html', 'csv', 'json'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+export const SCHEDULE_NAMES = ['daily', 'weekly', 'monthly'] as const;
+export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
+
+/**
+ * A report as the API lists it (docs/reports.md): what the reports part makes and the
+ * dashboard serves and shows, so both name it here. Times are RFC 3339 in +08:00.
+ */
+export interface ReportView {
+  id: string;
+  kind: ReportKind;
+  from: string;
+  to: string;
+  /** the compounds it covers; null: every compound */
+  sites: string[] | null;
+  /** the schedule that made it; null when requested */
+  schedule: ScheduleName | null;
+  createdAt: string;
+  formats: Record<ReportFormat, string>;
+}
 
 /**
  * A scheduled report run (docs/reports.md): a cron expression judged in Asia/Shanghai and the

@@ -11,7 +11,7 @@
  * - monthly: the previous calendar month.
  */
 import cron, { type ScheduledTask } from 'node-cron';
-import type { ReportKind, ReportsConfig } from '../config/index.ts';
+import { SCHEDULE_NAMES, type ReportKind, type ReportsConfig, type ScheduleName } from '../config/index.ts';
 
 export const TZ = 'Asia/Shanghai';
 export const HOUR_MS = 3_600_000;
@@ -74,8 +74,7 @@ export function round(x: number, digits: number): number {
   return Math.sign(x) * (Math.round(Math.abs(x) * f) / f);
 }
 
-export const SCHEDULE_NAMES = ['daily', 'weekly', 'monthly'] as const;
-export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
+export { SCHEDULE_NAMES, type ScheduleName };
 
 export interface Period {
   from: number;

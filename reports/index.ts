@@ -1,4 +1,5 @@
-export { Reports, type ReportsDeps, type ReportRequest, type ReportView } from './service.ts';
+export { Reports, type ReportsDeps, type ReportRequest } from './service.ts';
+export type { ReportView } from '../config/index.ts';
 export { ReportSchedules, periodOf, SCHEDULE_NAMES, type ScheduleName, type ScheduledRun, type Period } from './calendar.ts';
 export { MaintenanceLog, tasksFor, isTask, type MaintenanceRecord, type MaintenanceTask } from './maintenance.ts';
 export { AlertFacts, type FactAlert } from './sources.ts';

@@ -5,7 +5,7 @@
  * report being made.
  */
 import { join } from 'node:path';
-import type { Channel, Estate, Registry, ReportKind } from '../config/index.ts';
+import type { Channel, Estate, Registry, ReportFormat, ReportKind, ReportView, ScheduleName } from '../config/index.ts';
 import type { OpDb as Database, SeriesStore } from '../storage/index.ts';
 import { newId, type DeliverySink, type Notification, type OutboxItem } from '../alerts/index.ts';
 import { buildAccountability } from './accountability.ts';
@@ -14,8 +14,8 @@ import { ReportArchive, toCsv } from './files.ts';
 import { buildHealth } from './health.ts';
 import { renderHtml } from './html/page.ts';
 import { MaintenanceLog, buildMaintenance, type MaintenanceRecord, type MaintenanceTask } from './maintenance.ts';
-import { ReportSchedules, iso, type ScheduleName, type ScheduledRun } from './calendar.ts';
-import { FORMATS, type Built, type ReportFormat, type ReportMeta } from './types.ts';
+import { ReportSchedules, iso, type ScheduledRun } from './calendar.ts';
+import { FORMATS, type Built, type ReportMeta } from './types.ts';
 
 export interface ReportsDeps {
   estate: Estate;
@@ -41,18 +41,6 @@ export interface ReportRequest {
   /** null: every site */
   sites: string[] | null;
   requestedBy: string;
-}
-
-/** A report as the API gives it. */
-export interface ReportView {
-  id: string;
-  kind: ReportKind;
-  from: string;
-  to: string;
-  sites: string[] | null;
-  schedule: ScheduleName | null;
-  createdAt: string;
-  formats: Record<ReportFormat, string>;
 }
 
 const CONTENT_TYPES: Record<ReportFormat, string> = {

@@ -136,5 +136,4 @@ export interface ReportMeta {
   requestedBy: string;
 }
 
-export const FORMATS = ['html', 'csv', 'json'] as const;
-export type ReportFormat = (typeof FORMATS)[number];
+export { REPORT_FORMATS as FORMATS, type ReportFormat } from '../config/index.ts';

@@ -7,24 +7,12 @@
  */
 import { createReadStream } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { MAINTENANCE_TASKS, REPORT_KINDS, type Registry, type ReportKind } from '../../config/index.ts';
+import { MAINTENANCE_TASKS, REPORT_KINDS, type Registry, type ReportFormat as Format, type ReportKind, type ReportView } from '../../config/index.ts';
 import { canSeeSite, requireRole, type Principal } from '../auth.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf } from '../server.ts';
 
-type Format = 'html' | 'csv' | 'json';
 type Task = keyof typeof MAINTENANCE_TASKS;
-
-export interface ReportView {
-  id: string;
-  kind: ReportKind;
-  from: string;
-  to: string;
-  sites: string[] | null;
-  schedule: string | null;
-  createdAt: string;
-  formats: Record<Format, string>;
-}
 
 export interface ReportsApi {
   request(req: { kind: ReportKind; from: number; to: number; sites: string[] | null; requestedBy: string }): Promise<ReportView>;

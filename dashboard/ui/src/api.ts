@@ -129,22 +129,8 @@ export interface Unregistered {
   reason: string;
 }
 
-export type ReportKind = 'health' | 'maintenance' | 'accountability';
-export type ReportFormat = 'html' | 'csv' | 'json';
-
-/** A report as `GET /api/reports` lists it (docs/reports.md); times are RFC 3339 with +08:00. */
-export interface Report {
-  id: string;
-  kind: ReportKind;
-  from: string;
-  to: string;
-  /** the compounds it covers; null: every compound */
-  sites: string[] | null;
-  /** the schedule that made it, null when requested */
-  schedule: 'daily' | 'weekly' | 'monthly' | null;
-  createdAt: string;
-  formats: Record<ReportFormat, string>;
-}
+/** A report as `GET /api/reports` lists it (docs/reports.md); the API's own type. */
+export type { ReportFormat, ReportKind, ReportView as Report } from '../../../config/schema.ts';
 
 /** What `POST /api/maintenance` answers. */
 export interface MaintenanceRecord {
