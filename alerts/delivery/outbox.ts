@@ -32,6 +32,8 @@ export interface PendingRef {
   /** the row's rowid: grows with every insert, a cursor for "what is new" */
   seq: number;
   id: string;
+  /** the alert it is about (a report's id for `report.ready`); one alert's deliveries go in order */
+  alertId: string;
   channel: Channel;
   createdAt: number;
   nextAt: number;
@@ -129,9 +131,9 @@ export class Outbox {
   /** Pending deliveries inserted after `seq` (0: all), in insertion order, without their bodies. */
   pendingSince(seq: number, limit: number): PendingRef[] {
     const rows = this.db
-      .prepare(`SELECT rowid AS seq, id, channel, created_at, next_at FROM outbox WHERE status = 'pending' AND rowid > ? ORDER BY rowid LIMIT ?`)
-      .all(seq, limit) as Pick<Row, 'seq' | 'id' | 'channel' | 'created_at' | 'next_at'>[];
-    return rows.map((r) => ({ seq: r.seq, id: r.id, channel: JSON.parse(r.channel) as Channel, createdAt: r.created_at, nextAt: r.next_at }));
+      .prepare(`SELECT rowid AS seq, id, alert_id, channel, created_at, next_at FROM outbox WHERE status = 'pending' AND rowid > ? ORDER BY rowid LIMIT ?`)
+      .all(seq, limit) as Pick<Row, 'seq' | 'id' | 'alert_id' | 'channel' | 'created_at' | 'next_at'>[];
+    return rows.map((r) => ({ seq: r.seq, id: r.id, alertId: r.alert_id ?? '', channel: JSON.parse(r.channel) as Channel, createdAt: r.created_at, nextAt: r.next_at }));
   }
 
   /** Records a delivery the receiver accepted (that attempt included in `attempts`). */

@@ -205,9 +205,7 @@ export class DeliveryWorker {
       this.queues.set(target, q);
     }
     q.window = Math.min(q.window, window);
-    // The alert is not in PendingRef; a delivery that vanished meanwhile is forgotten on its turn.
-    const alertId = this.deps.outbox.get(r.id)?.alertId ?? '';
-    const e: Entry = { seq: r.seq, id: r.id, alertId, nextAt: r.nextAt, inflight: false };
+    const e: Entry = { seq: r.seq, id: r.id, alertId: r.alertId, nextAt: r.nextAt, inflight: false };
     let i = q.entries.length;
     while (i > 0 && q.entries[i - 1]!.seq > e.seq) i--;
     q.entries.splice(i, 0, e);
