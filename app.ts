@@ -1,22 +1,45 @@
 /**
- * The service: builds every part from the environment and the estate file, starts them in
- * order and stops them in reverse. `main.ts` calls `run()`; tests call `createApp()` and
- * drive the whole service in-process.
+ * The service: builds every part from the environment and the estate file, then starts them
+ * in order and stops them in reverse (after zigbee2mqtt's controller; STYLE.md). `main.ts`
+ * calls `run()`; tests call `createApp()` and drive the whole service in-process.
+ *
+ * The parts, in the order they start:
+ *   broker (the embedded one, when MQTT_URL is unset) → operational store (its tables brought
+ *   up to date) → series (store, spool, de-duplication, writer) → alerts (open alerts and rule
+ *   state loaded) → delivery (the outbox's worker) → reports → ingest (the MQTT subscription)
+ *   → http (API, dashboard, live updates).
+ * Parts talk through the bus (bus.ts) and the interfaces they are given, never each other's files.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { Registry, loadEstate, readMqttTls, type Estate, type ServiceEnv } from './config/index.ts';
+import { Registry, checkWarnings, loadEstate, readMqttTls, type Estate, type ServiceEnv } from './config/index.ts';
 import { Bus } from './bus.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { EmbeddedStore, InfluxStore, OperationalStore, SeriesWriter, Spool, type SeriesStore } from './storage/index.ts';
-import { IngestPipeline, MqttSubscriber, RejectLog, SeqDedup, planShard, shardEstate, startEmbeddedBroker, type EmbeddedBroker, type ShardPlan } from './ingest/index.ts';
+import { EmbeddedStore, InfluxStore, SeriesWriter, Spool, createOperationalStore, prepareOperationalStore, type OpDb, type Point, type SeriesStore } from './storage/index.ts';
+import {
+  INGEST_SCHEMA,
+  IngestPipeline,
+  MqttSubscriber,
+  RejectLog,
+  RejectStore,
+  SeqDedup,
+  planShard,
+  shardEstate,
+  startEmbeddedBroker,
+  type EmbeddedBroker,
+  type ShardPlan,
+} from './ingest/index.ts';
 import { LatestCache, LiveHub, buildServer, type Readiness } from './dashboard/index.ts';
 import {
+  ALERTS_SCHEMA,
+  AUDIT_SCHEMA,
   AlertActions,
   AlertEngine,
   AlertStore,
+  AuditLog,
+  DELIVERY_SCHEMA,
   DeliveryWorker,
   Outbox,
   ackSecret,
@@ -26,8 +49,7 @@ import {
   verifyAckToken,
   type AckTokens,
 } from './alerts/index.ts';
-import type { Point } from './storage/index.ts';
-import { Reports } from './reports/index.ts';
+import { REPORTS_SCHEMA, Reports } from './reports/index.ts';
 
 export interface App {
   env: ServiceEnv;
@@ -37,7 +59,9 @@ export interface App {
   log: Logger;
   metrics: Metrics;
   store: SeriesStore;
-  ops: OperationalStore;
+  /** the operational store (docs/operational-store.md) */
+  db: OpDb;
+  rejectStore: RejectStore;
   spool: Spool;
   writer: SeriesWriter;
   pipeline: IngestPipeline;
@@ -46,7 +70,9 @@ export interface App {
   /** socket.io live updates, on the HTTP server */
   live: LiveHub;
   alerts: AlertEngine;
+  alertStore: AlertStore;
   alertActions: AlertActions;
+  audit: AuditLog;
   outbox: Outbox;
   delivery: DeliveryWorker;
   /** scheduled and on-demand reports, maintenance records */
@@ -55,9 +81,18 @@ export interface App {
   mqttUrl: string;
   /** the sites this instance owns (SHARD; docs/scaling.md) */
   shard: ShardPlan;
+  /** the parts in the order they start */
+  parts: readonly Part[];
   readiness(): Readiness;
   start(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** One part of the service: started in order, stopped in reverse. */
+export interface Part {
+  name: string;
+  start(): Promise<void> | void;
+  stop(): Promise<void> | void;
 }
 
 export interface AppOptions {
@@ -65,6 +100,12 @@ export interface AppOptions {
   estate?: Estate;
   log?: Logger;
 }
+
+/** Every part's tables in the operational store. */
+export const OPERATIONAL_SCHEMAS = [INGEST_SCHEMA, ALERTS_SCHEMA, DELIVERY_SCHEMA, AUDIT_SCHEMA, REPORTS_SCHEMA];
+
+/** How often delivered outbox rows older than `alerting.outboxRetentionDays` are deleted. */
+const PRUNE_EVERY_MS = 3600_000;
 
 export function createApp(opts: AppOptions): App {
   const env = opts.env;
@@ -89,10 +130,15 @@ export function createApp(opts: AppOptions): App {
         ...(env.INFLUX_PASSWORD ? { password: env.INFLUX_PASSWORD } : {}),
       })
     : new EmbeddedStore(join(env.DATA_DIR, 'series.db'));
-  const ops = new OperationalStore(env.OPERATIONAL_DB ?? join(env.DATA_DIR, 'operational.db'));
+  const opsTarget = env.OPERATIONAL_DB ?? join(env.DATA_DIR, 'operational.db');
+  const db = createOperationalStore(opsTarget);
+  const rejectStore = new RejectStore(db);
+  const alertStore = new AlertStore(db);
+  const audit = new AuditLog(db);
+  const outbox = new Outbox(db);
   const spool = new Spool({ dir: join(env.DATA_DIR, 'spool', store.kind), maxBytes: env.SPOOL_MAX_BYTES });
   let rejectErrorLogged = 0;
-  const rejects = new RejectLog(ops, (reason, n) => metrics.rejects.inc({ reason }, n), undefined, (err, waiting) => {
+  const rejects = new RejectLog(rejectStore, (reason, n) => metrics.rejects.inc({ reason }, n), undefined, (err, waiting) => {
     if (Date.now() - rejectErrorLogged < 60_000) return;
     rejectErrorLogged = Date.now();
     log.error({ err, waiting }, 'the operational store refused the reject log; rows wait in memory and are tried again every second');
@@ -121,6 +167,47 @@ export function createApp(opts: AppOptions): App {
       },
     },
   });
+
+  // Points that do not come from devices (the alerts measurement) take the same way: spool, then store.
+  const record = (points: Point[]) => {
+    const lines: string[] = [];
+    for (const p of points) {
+      try {
+        lines.push(store.encode(p));
+      } catch (err) {
+        log.warn({ err: (err as Error).message, measurement: p.measurement }, 'a point could not be encoded');
+      }
+    }
+    if (lines.length > 0) writer.push(spool.append(lines));
+  };
+
+  const secret = ackSecret(env.DATA_DIR, env.ACK_SECRET);
+  const tokens: AckTokens = {
+    sign: (alertId, recipient) => signAckToken(secret, { alertId, recipient }),
+    verify: (token) => verifyAckToken(secret, token),
+  };
+  const alerts = new AlertEngine({
+    registry,
+    estate,
+    bus,
+    db,
+    store: alertStore,
+    outbox,
+    ackUrl: (alertId, recipient) => `${env.PUBLIC_URL}/ack/${tokens.sign(alertId, recipient)}`,
+    record,
+    log: log.child({ part: 'alerts' }),
+    spool: () => ({ bytes: spool.stats().bytes, maxBytes: env.SPOOL_MAX_BYTES }),
+  });
+  const delivery = new DeliveryWorker({
+    outbox,
+    senders: createSenders(estate.smtp ? { smtp: estate.smtp } : {}),
+    log: log.child({ part: 'delivery' }),
+    // A channel that fails for good raises one system alert per recipient and channel type (alerts/engine.ts).
+    onGaveUp: (d, error) =>
+      bus.emit('delivery.failed', { key: `/${d.recipient}/${d.channel.type}`, detail: `${d.recipient} ${JSON.stringify(redactChannel(d.channel))}: ${error}`, recipient: d.recipient, channelType: d.channel.type }),
+  });
+  const alertActions = new AlertActions(alerts, alertStore, audit, tokens);
+
   const dedup = new SeqDedup(join(env.DATA_DIR, 'dedup'));
   const pipeline = new IngestPipeline({
     registry,
@@ -131,11 +218,13 @@ export function createApp(opts: AppOptions): App {
     rejects,
     bus,
     log: log.child({ part: 'ingest' }),
-    onTurn: (messages, accepted, duplicates) => {
+    judge: (turn) => alerts.judge(turn),
+    onTurn: (messages, accepted, duplicates, backOnline) => {
       metrics.messages.inc(messages);
       metrics.turnMessages.observe(messages);
       if (accepted) metrics.accepted.inc(accepted);
       if (duplicates) metrics.duplicates.inc(duplicates);
+      if (backOnline) metrics.backOnline.inc(backOnline);
     },
   });
 
@@ -165,48 +254,6 @@ export function createApp(opts: AppOptions): App {
     spool,
   );
 
-  // Points that do not come from devices (the alerts measurement) take the same way: spool, then store.
-  const record = (points: Point[]) => {
-    const lines: string[] = [];
-    for (const p of points) {
-      try {
-        lines.push(store.encode(p));
-      } catch (err) {
-        log.warn({ err: (err as Error).message, measurement: p.measurement }, 'a point could not be encoded');
-      }
-    }
-    if (lines.length > 0) writer.push(spool.append(lines));
-  };
-
-  const alertStore = new AlertStore(ops.db);
-  const outbox = new Outbox(ops.db);
-  const secret = ackSecret(env.DATA_DIR, env.ACK_SECRET);
-  const tokens: AckTokens = {
-    sign: (alertId, recipient) => signAckToken(secret, { alertId, recipient }),
-    verify: (token) => verifyAckToken(secret, token),
-  };
-  // eslint-disable-next-line prefer-const
-  let alerts: AlertEngine;
-  const delivery = new DeliveryWorker({
-    outbox,
-    senders: createSenders(estate.smtp ? { smtp: estate.smtp } : {}),
-    log: log.child({ part: 'delivery' }),
-    // A channel that fails for good raises one system alert per channel to the operators.
-    onGaveUp: (d, error) => alerts.raiseSystem('delivery_failed', `${d.recipient} ${JSON.stringify(redactChannel(d.channel))}: ${error}`, `/${d.recipient}/${d.channel.type}`),
-  });
-  alerts = new AlertEngine({
-    registry,
-    estate,
-    bus,
-    store: alertStore,
-    sink: { enqueue: (items) => outbox.enqueue(items), wake: () => delivery.wake() },
-    ackUrl: (alertId, recipient) => `${env.PUBLIC_URL}/ack/${tokens.sign(alertId, recipient)}`,
-    record,
-    log: log.child({ part: 'alerts' }),
-    spool: () => ({ bytes: spool.stats().bytes, maxBytes: env.SPOOL_MAX_BYTES }),
-  });
-  const alertActions = new AlertActions(alerts, alertStore, tokens);
-
   const readiness = (): Readiness => {
     const s = spool.stats();
     const w = writer.status();
@@ -226,16 +273,125 @@ export function createApp(opts: AppOptions): App {
     estate,
     registry,
     store,
-    db: ops.db,
-    sink: { enqueue: (items) => outbox.enqueue(items), wake: () => delivery.wake() },
-    audit: (actor, action, target, detail) => alertStore.audit(actor, action, target, detail),
+    db,
+    outbox,
+    audit,
+    recipients: alerts.recipients,
     dataDir: env.DATA_DIR,
     publicUrl: env.PUBLIC_URL,
     log: log.child({ part: 'reports' }),
   });
-  const http = buildServer({ estate, ops, metrics: metrics.registry, readiness, log, alerts: { actions: alertActions, store: alertStore }, registry, latest, store, reports });
+  const http = buildServer({
+    estate,
+    rejects: rejectStore,
+    audit,
+    metrics: metrics.registry,
+    readiness,
+    log,
+    alerts: { actions: alertActions, store: alertStore, outbox },
+    registry,
+    latest,
+    store,
+    reports,
+  });
   const live = new LiveHub({ estate, registry, latest, alerts: alertActions, bus, log: log.child({ part: 'live' }), metrics: metrics.registry });
-  let started = false;
+  let pruneTimer: NodeJS.Timeout | undefined;
+  let listening = false;
+
+  const parts: Part[] = [
+    {
+      name: 'broker',
+      async start() {
+        if (env.MQTT_URL) return;
+        broker = await startEmbeddedBroker(env.HOST, env.MQTT_PORT);
+        log.info({ port: broker.port }, 'embedded MQTT broker listening');
+      },
+      async stop() {
+        await broker?.close();
+      },
+    },
+    {
+      name: 'operational store',
+      start: () => prepareOperationalStore(db, OPERATIONAL_SCHEMAS, opsTarget),
+      async stop() {
+        await rejects.flush();
+        await db.close();
+      },
+    },
+    {
+      name: 'series',
+      async start() {
+        await store.init().catch((err: Error) => log.warn({ err: err.message }, 'could not prepare the series store yet; will retry on write'));
+        await latest.load(store);
+        spool.open();
+        dedup.open();
+        writer.start();
+        metrics.storeUp.set(1);
+      },
+      async stop() {
+        const drained = await writer.drain(10_000);
+        if (!drained) log.warn({}, 'stopped with points still in the spool; they are written at the next start');
+        writer.stop();
+        spool.close();
+        dedup.close();
+        await store.close();
+      },
+    },
+    {
+      name: 'alerts',
+      async start() {
+        for (const w of checkWarnings(estate)) log.warn({}, w);
+        await alerts.start();
+        for (const a of alerts.book.all()) latest.alert(a);
+      },
+      stop: () => alerts.stop(),
+    },
+    {
+      name: 'delivery',
+      start() {
+        const channels = estate.departments.some((d) => d.channels.length > 0) || estate.sites.some((s) => (s.property?.channels.length ?? 0) + (s.subdistrict?.channels.length ?? 0) > 0);
+        if (channels && !env.publicUrlGiven) log.warn({ publicUrl: env.PUBLIC_URL }, 'PUBLIC_URL is not set: acknowledgement and report links in notifications point at this address, which receivers elsewhere cannot open');
+        delivery.start();
+        const prune = () =>
+          outbox.prune(Date.now() - estate.alerting.outboxRetentionDays * 86_400_000).then(
+            (n) => n > 0 && log.info({ deleted: n }, 'outbox pruned'),
+            (err: unknown) => log.warn({ err }, 'could not prune the outbox; trying again later'),
+          );
+        void prune();
+        pruneTimer = setInterval(() => void prune(), PRUNE_EVERY_MS);
+        pruneTimer.unref();
+      },
+      async stop() {
+        if (pruneTimer) clearInterval(pruneTimer);
+        await delivery.stop(5000);
+      },
+    },
+    { name: 'reports', start: () => reports.start(), stop: () => reports.stop() },
+    {
+      name: 'ingest',
+      start() {
+        // Not awaited: an unreachable broker is retried, and /readyz says so meanwhile.
+        subscriber.start().catch((err: Error) => log.warn({ err: err.message, url: mqttUrl }, 'MQTT broker not reachable yet; retrying'));
+      },
+      async stop() {
+        await subscriber.stop();
+        pipeline.flush();
+      },
+    },
+    {
+      name: 'http',
+      async start() {
+        live.start(http.server);
+        await http.listen({ host: env.HOST, port: env.PORT });
+        listening = true;
+      },
+      async stop() {
+        await live.stop();
+        if (listening) await http.close();
+      },
+    },
+  ];
+  let started: Part[] = [];
 
   return {
     env,
@@ -245,7 +401,8 @@ export function createApp(opts: AppOptions): App {
     log,
     metrics,
     store,
-    ops,
+    db,
+    rejectStore,
     spool,
     writer,
     pipeline,
@@ -253,52 +410,34 @@ export function createApp(opts: AppOptions): App {
     http,
     live,
     alerts,
+    alertStore,
     alertActions,
+    audit,
     outbox,
     delivery,
     reports,
     mqttUrl,
     shard,
+    parts,
     readiness,
     async start() {
-      if (!env.MQTT_URL) {
-        broker = await startEmbeddedBroker(env.HOST, env.MQTT_PORT);
-        log.info({ port: broker.port }, 'embedded MQTT broker listening');
+      for (const p of parts) {
+        await p.start();
+        started.push(p);
       }
-      await store.init().catch((err: Error) => log.warn({ err: err.message }, 'could not prepare the series store yet; will retry on write'));
-      await latest.load(store);
-      spool.open();
-      dedup.open();
-      writer.start();
-      metrics.storeUp.set(1);
-      alerts.start();
-      for (const a of alerts.book.all()) latest.alert(a);
-      delivery.start();
-      reports.start();
-      // Not awaited: an unreachable broker is retried, and /readyz says so meanwhile.
-      subscriber.start().catch((err: Error) => log.warn({ err: err.message, url: mqttUrl }, 'MQTT broker not reachable yet; retrying'));
-      live.start(http.server);
-      await http.listen({ host: env.HOST, port: env.PORT });
-      started = true;
-      log.info({ url: env.PUBLIC_URL, store: store.kind, mqtt: mqttUrl.replace(/\/\/[^@/]*@/, '//<secret>@'), ...(env.SHARD ? { shard: `${shard.shard.index}/${shard.shard.count}`, sites: shard.own.length } : {}) }, 'Estate Sentinel is running');
+      log.info({ url: env.PUBLIC_URL, store: store.kind, operational: db.dialect, mqtt: mqttUrl.replace(/\/\/[^@/]*@/, '//<secret>@'), ...(env.SHARD ? { shard: `${shard.shard.index}/${shard.shard.count}`, sites: shard.own.length } : {}) }, 'Estate Sentinel is running');
     },
     async stop() {
-      await live.stop();
-      if (started) await http.close();
-      await subscriber.stop();
-      pipeline.flush();
-      alerts.stop();
-      await reports.stop();
-      await delivery.stop(5000);
-      const drained = await writer.drain(10_000);
-      if (!drained) log.warn({}, 'stopped with points still in the spool; they are written at the next start');
-      writer.stop();
-      spool.close();
-      dedup.close();
-      rejects.flush();
-      ops.close();
-      await store.close();
-      if (broker) await broker.close();
+      // Only what started is stopped, in reverse; a part that fails to stop does not keep the others running.
+      const running = started.reverse();
+      started = [];
+      for (const p of running) {
+        try {
+          await p.stop();
+        } catch (err) {
+          log.error({ err, part: p.name }, 'a part failed to stop');
+        }
+      }
     },
   };
 }

@@ -1,10 +1,11 @@
 /**
  * The typed event bus through which the parts talk (STYLE.md): ingest emits what devices
- * said, alerts and the dashboard listen. Every listener is wrapped, so one broken part
- * cannot stop the others or the emitter; its error is logged with the event's name.
+ * said, the dashboard listens; the alerts part emits its committed changes, the delivery
+ * worker what it gave up. The bus owns its event types (the alert's shape is config's).
+ * Every listener is wrapped, so one broken part cannot stop the others or the emitter; its
+ * error is logged with the event's name.
  */
-import type { Kind } from './config/index.ts';
-import type { Alert } from './alerts/index.ts';
+import type { Alert, Kind } from './config/index.ts';
 
 export interface Reading {
   site: string;
@@ -45,8 +46,13 @@ export interface BusEvents {
   store: { up: boolean; error?: string };
   /** the broker connection went away or came back */
   broker: { up: boolean; error?: string };
-  /** an alert changed (pending, firing, severity, acknowledged, escalated, resolved, …) */
+  /** an alert changed and the change is committed (pending, firing, severity, acknowledged, escalated, resolved, muted, …) */
   alert: { alert: Alert; transition: string };
+  /**
+   * a delivery was given up (its receiver refused it, or its deadline passed); `key` names
+   * the recipient and channel type, so one failing channel raises one system alert
+   */
+  'delivery.failed': { key: string; detail: string; recipient: string; channelType: string };
 }
 
 type Listener<T> = (payload: T) => void;

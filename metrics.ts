@@ -13,6 +13,7 @@ export function createMetrics(sources: { spool: () => { segments: number; bytes:
     messages: new Counter({ name: 'estate_mqtt_messages_total', help: 'MQTT messages received', registers: [registry] }),
     accepted: new Counter({ name: 'estate_records_accepted_total', help: 'Points accepted into the spool (readings, events, statuses)', registers: [registry] }),
     duplicates: new Counter({ name: 'estate_ingest_duplicates_total', help: 'Readings and events dropped as duplicates by (device, seq)', registers: [registry] }),
+    backOnline: new Counter({ name: 'estate_devices_back_online_total', help: 'Devices marked offline that a telemetry or event message brought online (an online status recorded for them)', registers: [registry] }),
     rejects: new Counter({ name: 'estate_ingest_rejects_total', help: 'Messages or fields refused, by reason', labelNames: ['reason'] as const, registers: [registry] }),
     stored: new Counter({ name: 'estate_readings_stored_total', help: 'Points written to the series store', registers: [registry] }),
     writeSeconds: new Histogram({

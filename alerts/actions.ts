@@ -1,11 +1,12 @@
 /**
  * What people do with alerts, whatever the way in (the HTTP API, a signed link): read the
- * alerts they may see, acknowledge, silence. Scoping follows CONTRACT section 5: a token sees
- * only its sites, a department token only what is routed to its departments, and anything
- * else is "not found".
+ * alerts they may see, acknowledge, silence. Scoping follows docs/interfaces.md ("Roles"): a
+ * token sees only its sites, a department token only what is routed to its departments, and
+ * anything else is "not found".
  */
 import type { Role } from '../config/index.ts';
 import type { AlertStore, SilenceRow } from './alert-store.ts';
+import type { AuditLog } from './audit.ts';
 import type { AlertEngine } from './engine.ts';
 import { newId } from './ids.ts';
 import type { Alert } from './types.ts';
@@ -47,6 +48,7 @@ export class AlertActions {
   constructor(
     private readonly engine: AlertEngine,
     private readonly store: AlertStore,
+    private readonly audit: AuditLog,
     readonly tokens: AckTokens,
     private readonly now: () => number = Date.now,
   ) {}
@@ -59,7 +61,7 @@ export class AlertActions {
     return actor.sites.has(a.site);
   }
 
-  list(actor: Actor, q: ListQuery): Alert[] {
+  list(actor: Actor, q: ListQuery): Promise<Alert[]> {
     const departments = actor.role === 'department' ? [...(actor.departments ?? [])] : undefined;
     const filterDepartments = q.department !== undefined ? (departments ? departments.filter((d) => d === q.department) : [q.department]) : departments;
     return this.store.list({
@@ -73,75 +75,81 @@ export class AlertActions {
     });
   }
 
-  get(actor: Actor, id: string): Alert | undefined {
-    const a = this.engine.book.all().find((x) => x.id === id) ?? this.store.get(id);
+  /** An alert as it is now: open ones from the engine's book, the rest from the store. */
+  private async live(id: string): Promise<Alert | undefined> {
+    return this.engine.book.byId(id) ?? (await this.store.get(id));
+  }
+
+  async get(actor: Actor, id: string): Promise<Alert | undefined> {
+    const a = await this.live(id);
     return a && a.state !== 'pending' && this.canSee(actor, a) ? a : undefined;
   }
 
-  private live(id: string): Alert | undefined {
-    return this.engine.book.all().find((x) => x.id === id) ?? this.store.get(id);
+  /** The recipient an operator acknowledges for: the site's property company, or its sub-district office. */
+  private localOf(a: Alert): string {
+    return this.engine.recipients.local(a.site) ?? 'property';
   }
 
-  /** POST /api/alerts/:id/ack: an operator for the property company, a department for itself. */
-  ack(actor: Actor, id: string, note: string | null): AckResult {
-    const a = this.get(actor, id);
+  /** POST /api/alerts/:id/ack: an operator for the site's own recipient, a department for itself. */
+  async ack(actor: Actor, id: string, note: string | null): Promise<AckResult> {
+    const a = await this.get(actor, id);
     if (!a) return { ok: false, code: 'not_found', message: `no alert ${id}` };
     let recipients: string[];
     if (actor.role === 'viewer') return { ok: false, code: 'forbidden', message: 'a viewer token may not acknowledge' };
     if (actor.role === 'department') recipients = a.departments.filter((d) => actor.departments?.has(d));
-    else if (actor.role === 'operator') recipients = ['property'];
+    else if (actor.role === 'operator') recipients = [this.localOf(a)];
     else recipients = ['admin'];
-    const r = this.engine.book.acknowledge(a, recipients, actor.name, 'api', note);
+    const r = await this.engine.acknowledge(a.id, recipients, actor.name, 'api', note);
     if (r === 'resolved') return { ok: false, code: 'resolved', message: 'the alert is already resolved' };
     if (r === 'already') return { ok: false, code: 'already_acknowledged', message: 'already acknowledged' };
-    this.store.audit(actor.name, 'alert.ack', a.id, note);
-    return { ok: true, alert: this.live(id)! };
+    await this.audit.add(actor.name, 'alert.ack', a.id, note, this.now());
+    return { ok: true, alert: (await this.live(id))! };
   }
 
   /** What a signed link points at, checked: forged, expired (the alert resolved) or reused. */
-  fromLink(token: string): { ok: true; alert: Alert; recipient: string } | Extract<AckResult, { ok: false }> {
+  async fromLink(token: string): Promise<{ ok: true; alert: Alert; recipient: string } | Extract<AckResult, { ok: false }>> {
     const v = this.tokens.verify(token);
     if (!v.ok) return { ok: false, code: 'forged', message: 'this link is not valid' };
-    const a = this.live(v.alertId);
+    const a = await this.live(v.alertId);
     if (!a) return { ok: false, code: 'forged', message: 'this link is not valid' };
     if (a.state === 'resolved') return { ok: false, code: 'expired', message: 'the alert has resolved; the link has expired' };
-    if (this.store.acks(a.id).some((x) => x.department === v.recipient)) return { ok: false, code: 'reused', message: 'already acknowledged with this link' };
+    if ((await this.store.acks(a.id)).some((x) => x.department === v.recipient)) return { ok: false, code: 'reused', message: 'already acknowledged with this link' };
     return { ok: true, alert: a, recipient: v.recipient };
   }
 
-  ackByLink(token: string, note: string | null): AckResult {
-    const link = this.fromLink(token);
+  async ackByLink(token: string, note: string | null): Promise<AckResult> {
+    const link = await this.fromLink(token);
     if (!link.ok) return link;
-    const r = this.engine.book.acknowledge(link.alert, [link.recipient], `link:${link.recipient}`, 'link', note);
+    const r = await this.engine.acknowledge(link.alert.id, [link.recipient], `link:${link.recipient}`, 'link', note);
     if (r === 'resolved') return { ok: false, code: 'expired', message: 'the alert has resolved; the link has expired' };
     if (r === 'already') return { ok: false, code: 'reused', message: 'already acknowledged with this link' };
-    this.store.audit(`link:${link.recipient}`, 'alert.ack', link.alert.id, note);
-    return { ok: true, alert: this.live(link.alert.id)! };
+    await this.audit.add(`link:${link.recipient}`, 'alert.ack', link.alert.id, note, this.now());
+    return { ok: true, alert: (await this.live(link.alert.id))! };
   }
 
-  silences(actor: Actor): SilenceRow[] {
-    return this.store.silences(this.now()).filter((s) => actor.sites === null || (s.matchers.site !== undefined && actor.sites.has(s.matchers.site)));
+  async silences(actor: Actor): Promise<SilenceRow[]> {
+    return (await this.store.silences(this.now())).filter((s) => actor.sites === null || (s.matchers.site !== undefined && actor.sites.has(s.matchers.site)));
   }
 
   /** A scoped operator may silence only within its sites. */
-  createSilence(actor: Actor, input: SilenceInput): SilenceRow | { error: string } {
+  async createSilence(actor: Actor, input: SilenceInput): Promise<SilenceRow | { error: string }> {
     if (actor.sites !== null && (input.matchers.site === undefined || !actor.sites.has(input.matchers.site))) {
       return { error: 'a silence by this token must name one of its sites' };
     }
     if (input.endsAt <= input.startsAt) return { error: 'endsAt must be after startsAt' };
     const row: SilenceRow = { id: newId(), ...input, createdBy: actor.name, createdAt: this.now() };
-    this.store.addSilence(row);
-    this.store.audit(actor.name, 'silence.create', row.id, JSON.stringify(input));
-    this.engine.muting.refresh();
+    await this.store.addSilence(row);
+    await this.audit.add(actor.name, 'silence.create', row.id, JSON.stringify(input), this.now());
+    await this.engine.silences.refresh();
     return row;
   }
 
-  deleteSilence(actor: Actor, id: string): boolean {
-    const s = this.silences(actor).find((x) => x.id === id);
+  async deleteSilence(actor: Actor, id: string): Promise<boolean> {
+    const s = (await this.silences(actor)).find((x) => x.id === id);
     if (!s) return false;
-    this.store.deleteSilence(id, this.now());
-    this.store.audit(actor.name, 'silence.delete', id, null);
-    this.engine.muting.refresh();
+    await this.store.deleteSilence(id, this.now());
+    await this.audit.add(actor.name, 'silence.delete', id, null, this.now());
+    await this.engine.silences.refresh();
     return true;
   }
 }

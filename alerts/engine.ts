@@ -1,28 +1,38 @@
 /**
- * The alerts part: listens to what ingest accepted (readings, events, statuses) and to the
- * store and broker coming and going, runs each device's rules, keeps the alert book, and
- * offers acknowledgement and silences to the API. Wall-clock work — device silent,
- * escalation, reminders, the end of silences and of flapping — runs on a one-second tick.
+ * The alerts part (docs/alerts.md): judges what ingest accepted against each device's rules
+ * (`judge`, called with each turn before its messages are acknowledged), keeps the alert book,
+ * and runs what the wall clock decides once a second (`tick`): devices silent, a site's devices
+ * dark together, the service's own outages, escalation, reminders, monitoring lost, groups due,
+ * what held an alert back coming to an end. Every change goes through the committer
+ * (commit.ts), as a pure step (lifecycle.ts) whose announcements the notifier (notify/) turns
+ * into deliveries in the same transaction.
  */
-import { METRICS, type Estate, type RegisteredDevice, type Registry } from '../config/index.ts';
-import type { Point } from '../storage/index.ts';
+import { KIND_DEPARTMENT, METRICS, SITE_OFFLINE, type Estate, type RegisteredDevice, type Registry, type Severity } from '../config/index.ts';
+import type { OpDb, Point } from '../storage/index.ts';
 import type { Bus, DeviceEvent, DeviceStatus, Reading } from '../bus.ts';
 import type { AlertStore } from './alert-store.ts';
-import { AlertBook, type Change, type Opening } from './book.ts';
-import { Muting } from './muting.ts';
-import { Notifier, type DeliverySink } from './notify.ts';
-import { buildRouteTree, route, type RouteNode } from './routing.ts';
+import { AlertBook } from './book.ts';
+import { Committer } from './commit.ts';
+import type { Outbox } from './delivery/index.ts';
+import * as life from './lifecycle.ts';
+import { Inhibitor } from './notify/inhibit.ts';
+import { Notifier } from './notify/notifier.ts';
+import { Silences } from './notify/silence.ts';
+import { Recipients } from './recipients.ts';
 import { effectiveRules, type EffectiveRule, type EffSilent } from './rules/effective.ts';
 import { DeviceEvaluator, type Signal } from './rules/evaluator.ts';
-import { summarize } from './summary.ts';
+import { SiteOutages } from './outages.ts';
+import { summarize, siteOutageSummary } from './summary.ts';
 import type { Alert } from './types.ts';
+import type { Work } from './work.ts';
 
 export interface EngineDeps {
   registry: Registry;
   estate: Estate;
   bus: Bus;
+  db: OpDb;
   store: AlertStore;
-  sink: DeliverySink;
+  outbox: Outbox;
   /** the signed acknowledgement link of (alert, recipient) */
   ackUrl: (alertId: string, recipient: string) => string | null;
   /** writes points to the series store (the `alerts` measurement) through the spool */
@@ -30,26 +40,21 @@ export interface EngineDeps {
   log: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
   now?: () => number;
   /** how long the store or broker may be away before a system alert, ms */
-  outageGraceMs?: { store: number; broker: number };
+  outageGraceMs?: { store: number; broker: number; ops: number };
   /** the spool's size and cap, for `spool_near_full` and `spool_full` (docs/ingest.md) */
   spool?: () => { bytes: number; maxBytes: number };
+}
+
+/** What one turn of ingest accepted, to be judged before it is acknowledged. */
+export interface Turn {
+  readings: readonly Reading[];
+  events: readonly DeviceEvent[];
+  statuses: readonly DeviceStatus[];
 }
 
 /** `spool_near_full` is raised at this share of SPOOL_MAX_BYTES and resolved below SPOOL_NEAR_FULL_CLEAR. */
 export const SPOOL_NEAR_FULL = 0.8;
 export const SPOOL_NEAR_FULL_CLEAR = 0.7;
-
-interface DeviceWatch {
-  device: RegisteredDevice;
-  silentKey: string;
-  evaluator: DeviceEvaluator;
-  silent?: EffSilent;
-  lastSeen: number;
-  offline: boolean;
-  /** the latest time the device's rules were judged at, and how far its clock was found to have jumped back */
-  ruleTs: number;
-  shift: number;
-}
 
 /**
  * A device's clock going back by more than this is a jump (a reset RTC, a bad NTP answer), not
@@ -60,13 +65,36 @@ export const CLOCK_JUMP_MS = 5 * 60_000;
 
 const TRAPPED = new Set(['trapped', 'trapped_derived']);
 
+interface DeviceWatch {
+  device: RegisteredDevice;
+  silentKey: string;
+  evaluator: DeviceEvaluator;
+  rules: Map<string, EffectiveRule>;
+  silent?: EffSilent;
+  /** wall-clock time of its last message (or of the start, or of the broker's return) */
+  lastSeen: number;
+  offline: boolean;
+  /** a silent (or offline) alert of it is open or on its way: its next message clears it */
+  silentOpen: boolean;
+  /** the latest time the device's rules were judged at, and how far its clock was found to have jumped back */
+  ruleTs: number;
+  shift: number;
+}
+
+/** A rule's outcome for one alert key, decided when the reading or the clock decided it. */
+type Outcome = { opening: life.Opening; clear: true; summary?: undefined } | { opening: life.Opening; clear: false; condition: life.Condition };
+
 export class AlertEngine {
-  readonly book: AlertBook;
-  readonly muting: Muting;
-  private readonly tree: RouteNode;
+  readonly book = new AlertBook();
+  readonly committer: Committer;
+  readonly notifier: Notifier;
+  readonly silences: Silences;
+  readonly recipients: Recipients;
   private readonly watches = new Map<string, DeviceWatch>();
+  private readonly outages: SiteOutages;
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
   private unsubscribe: (() => void)[] = [];
   private brokerDownSince: number | null = null;
   private storeDownSince: number | null = null;
@@ -74,72 +102,196 @@ export class AlertEngine {
 
   constructor(private readonly deps: EngineDeps) {
     this.now = deps.now ?? Date.now;
-    this.tree = buildRouteTree(deps.estate.routes);
-    this.muting = new Muting(deps.store, this.now);
-    const notifier = new Notifier(deps.estate, deps.sink, deps.ackUrl, deps.estate.alerting.deliveryDeadlineMin * 60_000);
-    this.book = new AlertBook({ store: deps.store, notifier, alerting: deps.estate.alerting, now: this.now, onChange: (a, t) => this.changed(a, t) });
-  }
-
-  start(): void {
-    this.book.load();
-    this.muting.refresh();
-    const start = this.now();
-    for (const device of this.deps.registry.devices.values()) {
-      const rules = effectiveRules(device, this.deps.estate.rules);
+    this.recipients = new Recipients(deps.estate, deps.registry);
+    this.silences = new Silences(deps.store, this.now);
+    this.notifier = new Notifier({
+      estate: deps.estate,
+      registry: deps.registry,
+      recipients: this.recipients,
+      inhibitor: new Inhibitor(deps.estate.inhibit),
+      silences: this.silences,
+      ackUrl: deps.ackUrl,
+      ruleDepartments: (a) => this.ruleDepartments(a),
+      inspecting: (device) => this.watches.get(device)?.evaluator.inInspection === true,
+    });
+    this.committer = new Committer({
+      db: deps.db,
+      store: deps.store,
+      outbox: deps.outbox,
+      book: this.book,
+      now: this.now,
+      log: deps.log,
+      committed: (changed) => this.committed(changed),
+      storeState: (up, error, downMs) => this.onOpsStore(up, error, downMs),
+    });
+    this.outages = new SiteOutages(deps.registry, deps.estate.alerting.siteOutage);
+    for (const device of deps.registry.devices.values()) {
+      const rules = effectiveRules(device, deps.estate.rules);
       const silent = rules.find((r): r is EffSilent => r.type === 'silent');
-      // Every device gets a full silence interval after a start before it counts as silent.
       this.watches.set(device.id, {
         device,
         silentKey: `${device.site}/${device.id}/device_silent`,
         evaluator: new DeviceEvaluator(rules),
+        rules: new Map(rules.map((r) => [r.id, r])),
         ...(silent ? { silent } : {}),
-        lastSeen: start,
+        lastSeen: 0,
         offline: false,
+        silentOpen: false,
         ruleTs: -Infinity,
         shift: 0,
       });
     }
+  }
+
+  /**
+   * Loads the open alerts and waiting groups, starts each device's rules from its open alerts
+   * (so the first reading that clears one resolves it), resolves the open alerts whose device
+   * or rule left the estate file, and starts the clock.
+   */
+  async start(): Promise<void> {
+    const start = this.now();
+    for (const w of this.watches.values()) w.lastSeen = start; // a full interval after a start before anyone counts as silent
+    for (const a of await this.deps.store.open()) this.book.set(a);
+    for (const e of await this.deps.store.groupEntries()) {
+      const list = this.book.groups.get(e.groupKey) ?? [];
+      list.push(e);
+      this.book.groups.set(e.groupKey, list);
+    }
+    await this.silences.refresh();
+    const orphans: { alert: Alert; reason: string }[] = [];
+    for (const a of this.book.all()) {
+      if (a.kind === 'system') continue;
+      if (a.kind === 'site') {
+        if (!this.deps.registry.sites.has(a.site)) orphans.push({ alert: a, reason: `site ${a.site} left the estate file` });
+        else this.outages.restore(a);
+        continue;
+      }
+      const w = this.watches.get(a.device);
+      if (!w || w.device.site !== a.site) {
+        orphans.push({ alert: a, reason: `device ${a.device} left the estate file` });
+        continue;
+      }
+      if (!w.rules.has(a.rule) || !w.evaluator.restore(a)) {
+        orphans.push({ alert: a, reason: `rule ${a.rule} no longer applies to ${a.device}` });
+        continue;
+      }
+      if (a.rule === 'device_silent') {
+        w.silentOpen = true;
+        w.offline = a.offline;
+        this.outages.dark(w.device, a.firedAt ?? a.startsAt);
+      }
+    }
+    if (orphans.length > 0) {
+      this.deps.log.info({ alerts: orphans.map((o) => o.alert.key) }, 'resolving open alerts whose device or rule left the estate file');
+      await this.committer.submit(
+        (work) => {
+          for (const o of orphans) {
+            const cur = work.get(o.alert.key);
+            if (!cur) continue;
+            if (cur.state === 'pending') work.discard(cur);
+            else this.apply(work, life.resolve(cur, work.now, undefined, o.reason));
+          }
+        },
+        { retry: true },
+      );
+    }
     const bus = this.deps.bus;
     this.unsubscribe = [
-      bus.on('reading', (r) => this.onReading(r)),
-      bus.on('event', (e) => this.onEvent(e)),
-      bus.on('status', (s) => this.onStatus(s)),
       bus.on('store', (s) => this.onStore(s.up, s.error)),
       bus.on('broker', (s) => this.onBroker(s.up)),
+      bus.on('delivery.failed', (d) => this.raiseSystem('delivery_failed', d.detail, d.key)),
     ];
     this.timer = setInterval(() => this.tick(), 1000);
     this.timer.unref();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     for (const u of this.unsubscribe) u();
+    await this.committer.stop();
   }
 
-  private changed(a: Alert, transition: string): void {
-    this.deps.bus.emit('alert', { alert: a, transition });
-    if (transition === 'pending' || transition === 'muted' || transition === 'reminder') return;
-    this.deps.record([
-      {
+  /** After a commit: the bus hears of every change, the alerts measurement of those that matter in reports. */
+  private committed(changed: readonly { alert: Alert; transition: string }[]): void {
+    const points: Point[] = [];
+    for (const { alert: a, transition } of changed) {
+      this.deps.bus.emit('alert', { alert: a, transition });
+      if (transition === 'pending' || transition === 'muted' || transition === 'reminder' || transition === 'discarded' || transition === 'updated') continue;
+      points.push({
         measurement: 'alerts',
-        tags: { site: a.site || 'estate', device: a.device, kind: a.kind, rule: a.rule, severity: a.severity, department: a.departments[0] ?? 'property' },
+        tags: { site: a.site || 'estate', device: a.device, kind: a.kind, rule: a.rule, severity: a.severity, department: a.departments.find((d) => d !== 'property' && d !== 'subdistrict') ?? a.departments[0] ?? 'property' },
         fields: { state: a.state, value: a.value ?? 0, alert_id: a.id },
         ts: this.now(),
-      },
-    ]);
+      });
+    }
+    if (points.length > 0) this.deps.record(points);
   }
 
-  private opening(w: DeviceWatch, rule: EffectiveRule, metric: string | null): Opening {
+  /** Applies one step to the batch: the alert, its history, then each announcement through the notifier. */
+  private apply(w: Work, s: life.Step): Alert {
+    if (s.discard) {
+      w.discard(s.alert);
+      return s.alert;
+    }
+    let a = s.alert;
+    w.put(a, s.history, s.transition);
+    for (const ann of s.announce) a = this.notifier.announce(w, a, ann);
+    // An outage that spreads to equipment of other departments: those newly routed hear of it now.
+    if (s.transition === 'updated' && a.state === 'firing' && a.announcedAt !== null) {
+      const newly = this.notifier.routeOf(a).filter((r) => !a.notified.includes(r));
+      if (newly.length > 0) a = this.notifier.announce(w, a, { event: 'alert.firing', only: newly });
+    }
+    return a;
+  }
+
+  private ctx(w: Work, key: string): life.LifeContext {
+    const window = this.deps.estate.alerting.flapping.windowMin * 60_000;
+    return { now: w.now, alerting: this.deps.estate.alerting, fires: w.fires(key).filter((t) => w.now - t < window) };
+  }
+
+  /** A rule's outcome, applied to the batch. */
+  private outcome(w: Work, o: Outcome): void {
+    const key = o.opening.key;
+    const cur = w.get(key);
+    if (o.clear) {
+      if (!cur) return;
+      if (cur.flapping && cur.state !== 'pending') {
+        if (w.clearSince(key) === undefined) w.setClearSince(key, w.now);
+        return; // resolved by the tick once it has stayed clear
+      }
+      this.apply(w, life.clear(cur, this.ctx(w, key)));
+      return;
+    }
+    if (w.clearSince(key) !== undefined) w.setClearSince(key, undefined);
+    const ctx = this.ctx(w, key);
+    const s = life.raise(cur, o.opening, o.condition, ctx);
+    if (s.transition === 'firing') w.setFires(key, [...ctx.fires, w.now]);
+    this.apply(w, s);
+  }
+
+  // ---- what ingest accepted
+
+  /**
+   * Judges one turn: returns a promise that resolves once every alert change it causes is
+   * committed with its deliveries, or undefined when it causes none (the common case: the
+   * turn is acknowledged at once).
+   */
+  judge(turn: Turn): Promise<void> | undefined {
+    const out: Outcome[] = [];
+    for (const s of turn.statuses) this.onStatus(s, out);
+    for (const r of turn.readings) this.onReading(r, out);
+    for (const e of turn.events) this.onEvent(e, out);
+    if (out.length === 0) return undefined;
+    return this.committer.submit(
+      (w) => {
+        for (const o of out) this.outcome(w, o);
+      },
+      { retry: true },
+    );
+  }
+
+  private opening(w: DeviceWatch, rule: EffectiveRule, metric: string | null): life.Opening {
     const d = w.device;
-    const departments = route(this.tree, {
-      site: d.site,
-      device: d.id,
-      kind: d.kind,
-      rule: rule.id,
-      severity: '',
-      department: rule.department,
-      municipal: d.attributes.municipal === true,
-    });
     const spec = metric ? METRICS[d.kind].get(metric) : undefined;
     return {
       key: `${d.site}/${d.id}/${rule.id}`,
@@ -151,37 +303,45 @@ export class AlertEngine {
       rule: rule.id,
       metric,
       unit: spec?.unit || null,
-      departments: [...departments, 'property'],
       source: rule.source,
+      housekeeping: rule.housekeeping,
       trapped: TRAPPED.has(rule.id),
     };
   }
 
-  private apply(w: DeviceWatch, signals: Signal[], detail?: string): void {
+  private signals(w: DeviceWatch, signals: Signal[], out: Outcome[], detail?: string): void {
     for (const s of signals) {
-      const o = this.opening(w, s.rule, s.metric);
+      const opening = this.opening(w, s.rule, s.metric);
       if (s.outcome === 'clear') {
-        this.book.clear(o.key);
+        out.push({ opening, clear: true });
         continue;
       }
       const direction = s.rule.type === 'threshold' ? s.rule.direction : undefined;
-      const change: Change = {
-        severity: s.outcome,
-        since: s.since,
-        value: s.value,
-        threshold: s.threshold,
-        summary: summarize({ kind: w.device.kind, device: w.device.id, building: w.device.building, rule: s.rule.id, metric: s.metric, value: s.value, threshold: s.threshold, ...(direction ? { direction } : {}), ...(detail ? { detail } : {}) }),
-        mutedBy: this.muting.mutedBy({ site: o.site, device: o.device, kind: o.kind, rule: o.rule, severity: s.outcome === 'pending' ? 'warning' : s.outcome }, w.device.kind === 'elevator' && w.evaluator.inInspection && !NOT_FAULTS.has(s.rule.id)),
-      };
-      this.book.raise(o, change);
+      out.push({
+        opening,
+        clear: false,
+        condition: {
+          severity: s.outcome,
+          since: s.since,
+          value: s.value,
+          threshold: s.threshold,
+          summary: summarize({ kind: w.device.kind, device: w.device.id, building: w.device.building, rule: s.rule.id, metric: s.metric, value: s.value, threshold: s.threshold, ...(direction ? { direction } : {}), ...(detail ? { detail } : {}) }),
+        },
+      });
     }
   }
 
-  private seen(device: string): DeviceWatch | undefined {
+  /** A message from the device: it is heard from, so not silent, and online again if it was offline (CONTRACT section 2). */
+  private seen(device: string, out: Outcome[]): DeviceWatch | undefined {
     const w = this.watches.get(device);
     if (!w) return undefined;
     w.lastSeen = this.now();
-    if (!w.offline && this.book.get(w.silentKey)) this.book.clear(w.silentKey);
+    w.offline = false;
+    if (w.silentOpen && w.silent) {
+      w.silentOpen = false;
+      out.push({ opening: this.opening(w, w.silent, null), clear: true });
+    }
+    if (this.outages.light(w.device)) this.siteOutage(w.device.site, out);
     return w;
   }
 
@@ -204,57 +364,106 @@ export class AlertEngine {
     return t;
   }
 
-  onReading(r: Reading): void {
-    const w = this.seen(r.device);
+  private onReading(r: Reading, out: Outcome[]): void {
+    const w = this.seen(r.device, out);
     if (!w) return;
-    const out: Signal[] = [];
+    const signals: Signal[] = [];
     const t = this.ruleTime(w, r.ts);
-    w.evaluator.onReading(t === r.ts ? r : { ...r, ts: t }, out);
-    if (out.length) this.apply(w, out);
+    w.evaluator.onReading(t === r.ts ? r : { ...r, ts: t }, signals);
+    if (signals.length) this.signals(w, signals, out);
   }
 
-  onEvent(e: DeviceEvent): void {
-    const w = this.seen(e.device);
+  private onEvent(e: DeviceEvent, out: Outcome[]): void {
+    const w = this.seen(e.device, out);
     if (!w) return;
-    const out: Signal[] = [];
+    const signals: Signal[] = [];
     const t = this.ruleTime(w, e.ts);
-    w.evaluator.onEvent(t === e.ts ? e : { ...e, ts: t }, out);
-    if (out.length) this.apply(w, out, e.detail || undefined);
+    w.evaluator.onEvent(t === e.ts ? e : { ...e, ts: t }, signals);
+    if (signals.length) this.signals(w, signals, out, e.detail || undefined);
   }
 
-  onStatus(s: DeviceStatus): void {
+  private onStatus(s: DeviceStatus, out: Outcome[]): void {
+    if (s.online) {
+      this.seen(s.device, out);
+      return;
+    }
     const w = this.watches.get(s.device);
     if (!w) return;
-    w.offline = !s.online;
-    this.seen(s.device);
-    if (!w.silent) return;
+    w.offline = true;
     // A retained online:false (the device's last will) raises "silent" at once.
-    if (!s.online) this.silent(w, true);
+    if (w.silent && !w.silentOpen) this.silent(w, true, out);
+    if (this.outages.dark(w.device, this.now())) this.siteOutage(w.device.site, out);
   }
 
-  private silent(w: DeviceWatch, offline: boolean): void {
+  private silent(w: DeviceWatch, offline: boolean, out: Outcome[]): void {
     const rule = w.silent!;
-    const o = this.opening(w, rule, null);
-    if (this.book.get(o.key)?.state === 'firing') return;
-    const seconds = Math.round((this.now() - w.lastSeen) / 1000);
-    this.book.raise(o, {
-      severity: rule.severity,
-      since: this.now(),
-      value: offline ? null : seconds,
-      threshold: offline ? null : rule.afterMs / 1000,
-      summary: summarize({ kind: w.device.kind, device: w.device.id, building: w.device.building, rule: offline ? 'device_offline' : 'device_silent', metric: null, value: null, threshold: null, ...(offline ? {} : { detail: `${seconds} s` }) }),
-      mutedBy: this.muting.mutedBy({ site: o.site, device: o.device, kind: o.kind, rule: o.rule, severity: rule.severity }, false),
+    w.silentOpen = true;
+    const now = this.now();
+    const seconds = Math.round((now - w.lastSeen) / 1000);
+    out.push({
+      opening: this.opening(w, rule, null),
+      clear: false,
+      condition: {
+        severity: rule.severity,
+        since: now,
+        value: offline ? null : seconds,
+        threshold: offline ? null : rule.afterMs / 1000,
+        offline,
+        summary: summarize({ kind: w.device.kind, device: w.device.id, building: w.device.building, rule: offline ? 'device_offline' : 'device_silent', metric: null, value: null, threshold: null, ...(offline ? {} : { detail: `${seconds} s` }) }),
+      },
     });
   }
+
+  /** A site's devices dark together: its one outage alert raised, updated or resolved. */
+  private siteOutage(site: string, out: Outcome[]): void {
+    const s = this.outages.judge(site, this.now());
+    if (!s) return;
+    const name = this.deps.registry.sites.get(site)?.name ?? site;
+    const opening: life.Opening = {
+      key: `${site}//${SITE_OFFLINE}`,
+      site,
+      siteName: name,
+      building: '',
+      device: '',
+      kind: 'site',
+      rule: SITE_OFFLINE,
+      metric: null,
+      unit: null,
+      source: 'Estate Sentinel: at least half of a site\'s devices (and at least 3) dark within alerting.siteOutage.windowSec',
+      housekeeping: true,
+    };
+    if (s.state === 'clear') out.push({ opening, clear: true });
+    else
+      out.push({
+        opening,
+        clear: false,
+        condition: { severity: 'warning', since: s.since, value: s.devices.length, threshold: s.threshold, devices: s.devices, summary: siteOutageSummary(name, s.devices.length, s.total) },
+      });
+  }
+
+  // ---- the service's own alerts
 
   private onBroker(up: boolean): void {
     const now = this.now();
     if (up) {
       this.brokerDownSince = null;
       this.clearSystem('broker_down');
-      // Devices were unreachable, not silent: each gets a fresh interval.
-      for (const w of this.watches.values()) w.lastSeen = Math.max(w.lastSeen, now);
-    } else this.brokerDownSince ??= now;
+      // Devices were unreachable, not silent: each gets a fresh interval, and what was held back as silent meanwhile ends.
+      const out: Outcome[] = [];
+      for (const w of this.watches.values()) {
+        w.lastSeen = Math.max(w.lastSeen, now);
+        if (w.silentOpen && !w.offline && w.silent) {
+          w.silentOpen = false;
+          out.push({ opening: this.opening(w, w.silent, null), clear: true });
+          if (this.outages.light(w.device)) this.siteOutage(w.device.site, out);
+        }
+      }
+      if (out.length > 0) void this.committer.submit((work) => out.forEach((o) => this.outcome(work, o)), { retry: true }).catch(() => undefined);
+    } else {
+      this.brokerDownSince ??= now;
+      // Pending from the first moment, so that inhibitions hold back what the outage causes at once.
+      this.raiseSystem('broker_down', '', '', 'critical', true);
+    }
   }
 
   private onStore(up: boolean, error?: string): void {
@@ -264,6 +473,166 @@ export class AlertEngine {
     } else {
       this.storeDownSince ??= this.now();
       this.storeError = error ?? '';
+      this.raiseSystem('store_down', this.storeError, '', 'critical', true);
+    }
+  }
+
+  /**
+   * The operational store refused alert changes (they wait, and the messages that caused them
+   * stay unacknowledged). Nothing can be written while it refuses; once it takes changes again,
+   * an outage longer than its grace is recorded and announced to the operators, with how long it lasted.
+   */
+  private onOpsStore(up: boolean, error: string, downMs: number): void {
+    if (!up) {
+      this.storeError = error;
+      return;
+    }
+    const grace = this.deps.outageGraceMs?.ops ?? 10_000;
+    if (downMs < grace) return;
+    const detail = `${Math.round(downMs / 1000)} s${this.storeError ? `: ${this.storeError}` : ''}`;
+    void this.committer
+      .submit(
+        (w) => {
+          const key = 'estate/system/ops_store_down';
+          if (w.get(key)) return;
+          const raised = this.apply(w, life.raise(undefined, this.systemOpening('ops_store_down', key), this.systemCondition('ops_store_down', detail, 'critical'), this.ctx(w, key)));
+          this.apply(w, life.resolve(raised, w.now));
+        },
+        { retry: true },
+      )
+      .catch(() => undefined);
+  }
+
+  private systemOpening(rule: string, key: string): life.Opening {
+    return { key, site: '', siteName: '', building: '', device: 'system', kind: 'system', rule, metric: null, unit: null, source: 'Estate Sentinel', housekeeping: false };
+  }
+
+  private systemCondition(rule: string, detail: string, severity: Severity | 'pending'): life.Condition {
+    return { severity, since: this.now(), value: null, threshold: null, summary: summarize({ kind: 'system', device: 'system', building: '', rule, metric: null, value: null, threshold: null, detail }) };
+  }
+
+  /** The service's own alerts: to the operators, or every site's own recipient. `pending`: held until its grace has run (tick). */
+  raiseSystem(rule: string, detail: string, keySuffix = '', severity: Severity = 'critical', pending = false): void {
+    const key = `estate/system/${rule}${keySuffix}`;
+    void this.committer
+      .submit(
+        (w) => {
+          const cur = w.get(key);
+          if (cur && (pending || cur.state !== 'pending')) return;
+          this.outcome(w, { opening: this.systemOpening(rule, key), clear: false, condition: this.systemCondition(rule, detail, pending ? 'pending' : severity) });
+        },
+        { retry: true },
+      )
+      .catch(() => undefined);
+  }
+
+  clearSystem(rule: string, keySuffix = ''): void {
+    const key = `estate/system/${rule}${keySuffix}`;
+    if (!this.book.get(key) && this.committer.waiting === 0) return;
+    void this.committer.submit((w) => this.outcome(w, { opening: this.systemOpening(rule, key), clear: true }), { retry: true }).catch(() => undefined);
+  }
+
+  // ---- acknowledgements
+
+  /**
+   * An acknowledgement by recipients (department ids, 'property', 'subdistrict', 'admin'): the
+   * first acknowledges the alert and stops escalation; each is recorded. Fails with the store's
+   * error if the store refuses (the API answers 503).
+   */
+  acknowledge(alertId: string, recipients: readonly string[], actor: string, via: 'api' | 'link', note: string | null): Promise<'ok' | 'already' | 'resolved'> {
+    return this.committer.submit(
+      async (w, tx) => {
+        const a = w.byId(alertId);
+        if (!a || a.state === 'resolved' || a.state === 'pending') return 'resolved' as const;
+        const had = await tx.query<{ department: string }>('SELECT department FROM acks WHERE alert_id = ?', [alertId]);
+        const done = new Set([...had.rows.map((r) => r.department), ...w.acks.filter((k) => k.alertId === alertId).map((k) => k.department)]);
+        const added = [...new Set(recipients)].filter((r) => !done.has(r));
+        if (added.length === 0) return 'already' as const;
+        for (const r of added) w.ack({ alertId, department: r, at: w.now, actor, via, note });
+        this.apply(w, life.acknowledge(a, added, actor, via, note, w.now));
+        return 'ok' as const;
+      },
+      { retry: false },
+    );
+  }
+
+  // ---- the clock
+
+  private tickErrorLogged = 0;
+
+  /** Runs every second; one tick at a time (a tick waiting for the store is not doubled). */
+  tick(): Promise<void> {
+    if (this.ticking) return Promise.resolve();
+    this.ticking = true;
+    return this.tickOnce()
+      .catch((err: unknown) => {
+        const now = Date.now();
+        if (now - this.tickErrorLogged >= 60_000) {
+          this.tickErrorLogged = now;
+          this.deps.log.error({ err }, 'alert engine tick failed; trying again every second');
+        }
+      })
+      .finally(() => {
+        this.ticking = false;
+      });
+  }
+
+  private async tickOnce(): Promise<void> {
+    const now = this.now();
+    const grace = this.deps.outageGraceMs ?? { store: 30_000, broker: 15_000, ops: 10_000 };
+    await this.silences.refresh().catch(() => undefined);
+    const out: Outcome[] = [];
+    if (this.storeDownSince !== null && now - this.storeDownSince >= grace.store) this.raiseSystem('store_down', this.storeError);
+    if (this.brokerDownSince !== null && now - this.brokerDownSince >= grace.broker) this.raiseSystem('broker_down', '');
+    this.checkSpool();
+    const sites = new Set<string>();
+    for (const w of this.watches.values()) {
+      if (w.silent && !w.silentOpen && now - w.lastSeen > w.silent.afterMs) {
+        this.silent(w, false, out);
+        if (this.outages.dark(w.device, now)) sites.add(w.device.site);
+      }
+    }
+    for (const site of sites) this.siteOutage(site, out);
+    await this.committer.submit((w) => this.clock(w, out), { retry: true });
+  }
+
+  /** What the clock decides, inside one batch. */
+  private clock(w: Work, out: readonly Outcome[]): void {
+    const now = w.now;
+    const alerting = this.deps.estate.alerting;
+    for (const o of out) this.outcome(w, o);
+    for (const key of Notifier.due(this.book.groups, now)) this.notifier.flush(w, key);
+    for (const open of [...w.all()]) {
+      const a = w.get(open.key);
+      if (!a || a.state === 'pending') continue;
+      const cleared = w.clearSince(a.key);
+      if (a.flapping && cleared !== undefined && now - cleared >= alerting.flapping.windowMin * 60_000) {
+        w.setClearSince(a.key, undefined);
+        this.apply(w, life.resolve(a, now));
+        continue;
+      }
+      if (a.state !== 'firing') continue;
+      if (a.mutedBy) {
+        if (!this.notifier.heldBy(w, a)) this.apply(w, life.unmute(a, now));
+        continue;
+      }
+      if (a.housekeeping && a.rule === 'device_silent' && a.monitoringLostAt === null && a.firedAt !== null && now - a.firedAt >= alerting.monitoringLostAfterMin * 60_000) {
+        const department = this.ruleDepartments(a)[0];
+        if (department) this.apply(w, life.monitoringLost(a, department, now));
+        continue;
+      }
+      const escalates = a.kind !== 'system' && (!a.housekeeping || alerting.escalateHousekeeping);
+      if (escalates && a.ackDeadline !== null && now >= a.ackDeadline && a.escalatedAt === null) {
+        this.apply(w, life.escalate(a, now));
+        continue;
+      }
+      if (alerting.reminderEveryMin > 0) {
+        const last = Math.max(w.lastReminder(a.key) ?? 0, a.firedAt ?? now);
+        if (now - last >= alerting.reminderEveryMin * 60_000) {
+          w.setLastReminder(a.key, now);
+          this.apply(w, life.remind(a, now));
+        }
+      }
     }
   }
 
@@ -274,75 +643,29 @@ export class AlertEngine {
     const share = s.bytes / s.maxBytes;
     const size = (b: number) => (b >= 1024 ** 2 ? `${Math.round(b / 1024 ** 2)} MiB` : `${Math.round(b / 1024)} KiB`);
     const detail = `${size(s.bytes)} / ${size(s.maxBytes)}`;
-    if (share >= SPOOL_NEAR_FULL) this.raiseSystem('spool_near_full', detail, '', 'warning');
-    else if (share < SPOOL_NEAR_FULL_CLEAR) this.clearSystem('spool_near_full');
-    if (s.bytes >= s.maxBytes) this.raiseSystem('spool_full', detail);
-    else this.clearSystem('spool_full');
+    const open = (rule: string) => this.book.get(`estate/system/${rule}`) !== undefined;
+    if (share >= SPOOL_NEAR_FULL) {
+      if (!open('spool_near_full')) this.raiseSystem('spool_near_full', detail, '', 'warning');
+    } else if (share < SPOOL_NEAR_FULL_CLEAR && open('spool_near_full')) this.clearSystem('spool_near_full');
+    if (s.bytes >= s.maxBytes) {
+      if (!open('spool_full')) this.raiseSystem('spool_full', detail);
+    } else if (open('spool_full')) this.clearSystem('spool_full');
   }
 
-  /** The service's own alerts: to the operators, or every property company. */
-  raiseSystem(rule: string, detail: string, keySuffix = '', severity: 'warning' | 'critical' = 'critical'): void {
-    const key = `estate/system/${rule}${keySuffix}`;
-    if (this.book.get(key)) return;
-    this.book.raise(
-      {
-        key,
-        site: '',
-        siteName: '',
-        building: '',
-        device: 'system',
-        kind: 'system',
-        rule,
-        metric: null,
-        unit: null,
-        departments: [this.deps.estate.alerting.operators ? 'operators' : 'property'],
-        source: 'Estate Sentinel',
-      },
-      { severity, since: this.now(), value: null, threshold: null, summary: summarize({ kind: 'system', device: 'system', building: '', rule, metric: null, value: null, threshold: null, detail }), mutedBy: null },
-    );
-  }
-
-  clearSystem(rule: string, keySuffix = ''): void {
-    this.book.clear(`estate/system/${rule}${keySuffix}`);
-  }
-
-  private tickErrorLogged = 0;
-
-  /** Runs every second; a failure (the operational store away, say) is logged and the next tick tries again. */
-  tick(): void {
-    try {
-      this.tickOnce();
-    } catch (err) {
-      const now = Date.now();
-      if (now - this.tickErrorLogged >= 60_000) {
-        this.tickErrorLogged = now;
-        this.deps.log.error({ err }, 'alert engine tick failed; trying again every second');
-      }
+  /** The rule's own departments: its default department; a site's outage, those of the kinds that went dark. */
+  private ruleDepartments(a: Alert): readonly string[] {
+    if (a.kind === 'site') {
+      const kinds = new Set((a.devices ?? []).map((d) => this.deps.registry.device(d)?.kind).filter((k) => k !== undefined));
+      return [...kinds].map((k) => KIND_DEPARTMENT[k]);
     }
+    const w = this.watches.get(a.device);
+    const rule = w?.rules.get(a.rule);
+    if (rule) return [rule.department];
+    return w ? [KIND_DEPARTMENT[w.device.kind]] : [];
   }
 
-  private tickOnce(): void {
-    const now = this.now();
-    const grace = this.deps.outageGraceMs ?? { store: 30_000, broker: 15_000 };
-    if (this.storeDownSince !== null && now - this.storeDownSince >= grace.store) this.raiseSystem('store_down', this.storeError);
-    if (this.brokerDownSince !== null && now - this.brokerDownSince >= grace.broker) this.raiseSystem('broker_down', '');
-    this.checkSpool();
-    // While the broker is away every device looks silent: hold those alerts back.
-    if (this.brokerDownSince === null) {
-      for (const w of this.watches.values()) {
-        if (w.silent && !w.offline && now - w.lastSeen > w.silent.afterMs) this.silent(w, false);
-      }
-    }
-    this.muting.refresh();
-    this.book.tick((a) =>
-      a.kind === 'system' ? null : this.muting.mutedBy({ site: a.site, device: a.device, kind: a.kind, rule: a.rule, severity: a.severity }, a.mutedBy === 'inspection' && this.inspecting(a.device)),
-    );
-  }
-
-  private inspecting(device: string): boolean {
+  /** Elevator inspection mode of a device now. */
+  inspecting(device: string): boolean {
     return this.watches.get(device)?.evaluator.inInspection === true;
   }
 }
-
-/** Elevator rules that are not faults: inspection mode does not mute them. */
-const NOT_FAULTS = new Set(['device_silent', 'battery_low']);

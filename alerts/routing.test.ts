@@ -3,17 +3,20 @@ import { describe, expect, it } from 'vitest';
 import { parseEstate } from '../config/index.ts';
 import { buildRouteTree, route, type RouteSubject } from './routing.ts';
 
-const subject = (s: Partial<RouteSubject>): RouteSubject => ({ site: 's1', device: 'D', kind: 'hydrant', rule: 'pressure_low', severity: 'critical', department: 'fire-rescue', municipal: false, ...s });
+const subject = (s: Partial<RouteSubject>): RouteSubject => ({ site: 's1', device: 'D', kind: 'hydrant', rule: 'pressure_low', severity: 'critical', building: 'b', departments: ['fire-rescue'], municipal: false, ...s });
 
 describe('default jurisdiction', () => {
   const tree = buildRouteTree([]);
   const cases: [string, Partial<RouteSubject>, string[]][] = [
-    ['elevators to market supervision', { kind: 'elevator', rule: 'trapped', department: 'market-supervision' }, ['market-supervision']],
+    ['elevators to market supervision', { kind: 'elevator', rule: 'trapped', departments: ['market-supervision'] }, ['market-supervision']],
     ['hydrant pressure to fire rescue', {}, ['fire-rescue']],
     ['a municipal hydrant to the water authority and fire rescue', { municipal: true }, ['water-authority', 'fire-rescue']],
     ['fire lanes to fire rescue', { kind: 'firelane', rule: 'lane_occupied' }, ['fire-rescue']],
-    ['water quality to the health commission', { kind: 'water', rule: 'chlorine_low', department: 'health-commission' }, ['health-commission']],
-    ['water facilities to the water authority', { kind: 'water', rule: 'pump_fault', department: 'water-authority' }, ['water-authority']],
+    ['water quality to the health commission', { kind: 'water', rule: 'chlorine_low', departments: ['health-commission'] }, ['health-commission']],
+    ['water facilities to the water authority', { kind: 'water', rule: 'pump_fault', departments: ['water-authority'] }, ['water-authority']],
+    ['a silent sensor to its maintainer, not to the department', { rule: 'device_silent', severity: 'warning' }, ['maintainer']],
+    ['a low battery to its maintainer', { kind: 'elevator', rule: 'battery_low', departments: ['market-supervision'] }, ['maintainer']],
+    ["a site's outage to the maintainer and the departments whose equipment went dark", { kind: 'site', rule: 'site_offline', departments: ['fire-rescue', 'market-supervision'] }, ['maintainer', 'fire-rescue', 'market-supervision']],
   ];
   it.each(cases)('%s', (_, s, expected) => expect(route(tree, subject(s))).toEqual(expected));
 });
@@ -32,6 +35,7 @@ routes:
   - { match: { kind: firelane }, departments: [police], continue: true }
   - { match: { site: s2 }, departments: [street-office] }
   - { match: { rule: pressure_low, severity: warning }, departments: [street-office] }
+  - { match: { rule: [battery_low, device_silent], site: s1 }, departments: [fire-rescue] }
 `,
     'routes.yaml',
     {},
@@ -42,6 +46,7 @@ routes:
     ['a site route without continue replaces the default', { site: 's2' }, ['street-office']],
     ['a route by rule and severity', { severity: 'warning' }, ['street-office']],
     ['the same rule at another severity goes by default', { severity: 'critical' }, ['fire-rescue']],
+    ['a list matches any of its values, before the housekeeping default', { rule: 'battery_low' }, ['fire-rescue']],
   ];
   it.each(cases)('%s', (_, s, expected) => expect(route(tree, subject(s))).toEqual(expected));
 

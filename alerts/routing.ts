@@ -1,11 +1,19 @@
 /**
- * Routing by jurisdiction (CONTRACT section 4) as a tree of matchers, after Alertmanager's
- * dispatch/route.go: a node matches an alert when every key it names matches; its
- * departments are added; children are tried in order and the first that matches wins unless
- * it says `continue`. The estate file's routes come first, then the default jurisdiction.
- * The site's property company is added to every alert by the engine, not by the tree.
+ * Routing by jurisdiction (CONTRACT section 4, docs/alerts.md "Routing") as a tree of
+ * matchers, after Alertmanager's dispatch/route.go: a node matches an alert when every key it
+ * names matches (a list: any of its values); its departments are added; children are tried in
+ * order and the first that matches wins unless it says `continue`. The estate file's routes
+ * come first, then the defaults:
+ *
+ * - a site's outage (site_offline) to the maintainer and the departments whose equipment there went dark;
+ * - sensor housekeeping (silent, offline, battery) to the maintainer, not to the department;
+ * - a municipal hydrant to the water authority too;
+ * - everything else to its rule's department.
+ *
+ * It is judged again at every announcement with the alert's severity then. The site's own
+ * recipient (property company or sub-district office) is added by the notifier, not here.
  */
-import type { Matcher, RouteDef } from '../config/index.ts';
+import { HOUSEKEEPING_RULES, SITE_OFFLINE, type Matcher, type RouteDef } from '../config/index.ts';
 
 export interface RouteSubject {
   site: string;
@@ -13,8 +21,9 @@ export interface RouteSubject {
   kind: string;
   rule: string;
   severity: string;
-  /** the rule's own default department (config/rules.ts) */
-  department: string;
+  building: string;
+  /** the rule's own departments: its default department (config/rules.ts); a site's outage, those of the kinds that went dark */
+  departments: readonly string[];
   /** a municipal hydrant (attribute `municipal`) belongs to the water authority too */
   municipal: boolean;
 }
@@ -23,18 +32,23 @@ export interface RouteNode {
   match: Matcher & { municipal?: boolean };
   departments: string[];
   continue: boolean;
-  /** departments taken from the subject itself: its rule's default department */
+  /** departments taken from the subject itself: its rule's departments */
   fromRule?: boolean;
   children: RouteNode[];
 }
 
+/** Whether a matcher's key admits a value: absent, equal, or one of a list. */
+export function admits(m: string | readonly string[] | undefined, v: string): boolean {
+  return m === undefined || (typeof m === 'string' ? m === v : m.includes(v));
+}
+
 export function matches(m: RouteNode['match'], s: RouteSubject): boolean {
   return (
-    (m.site === undefined || m.site === s.site) &&
-    (m.device === undefined || m.device === s.device) &&
-    (m.kind === undefined || m.kind === s.kind) &&
-    (m.rule === undefined || m.rule === s.rule) &&
-    (m.severity === undefined || m.severity === s.severity) &&
+    admits(m.site, s.site) &&
+    admits(m.device, s.device) &&
+    admits(m.kind, s.kind) &&
+    admits(m.rule, s.rule) &&
+    admits(m.severity, s.severity) &&
     (m.municipal === undefined || m.municipal === s.municipal)
   );
 }
@@ -44,7 +58,7 @@ export function route(node: RouteNode, s: RouteSubject, out: string[] = []): str
   if (!matches(node.match, s)) return out;
   const add = (d: string) => d && !out.includes(d) && out.push(d);
   node.departments.forEach(add);
-  if (node.fromRule) add(s.department);
+  if (node.fromRule) s.departments.forEach(add);
   for (const child of node.children) {
     const matched = matches(child.match, s);
     route(child, s, out);
@@ -53,14 +67,15 @@ export function route(node: RouteNode, s: RouteSubject, out: string[] = []): str
   return out;
 }
 
-/** The estate's routes, then the default jurisdiction of the district notice. */
+const HOUSEKEEPING_DEVICE_RULES = [...HOUSEKEEPING_RULES].filter((r) => r !== SITE_OFFLINE);
+
+/** The estate's routes, then the defaults (see the file's comment). */
 export function buildRouteTree(routes: readonly RouteDef[]): RouteNode {
   const custom: RouteNode[] = routes.map((r) => ({ match: r.match, departments: [...r.departments], continue: r.continue, children: [] }));
   const defaults: RouteNode[] = [
-    // A municipal hydrant: the water authority, and fire rescue for its pressure as for any hydrant.
+    { match: { rule: SITE_OFFLINE }, departments: ['maintainer'], fromRule: true, continue: false, children: [] },
+    { match: { rule: HOUSEKEEPING_DEVICE_RULES }, departments: ['maintainer'], continue: false, children: [] },
     { match: { kind: 'hydrant', municipal: true }, departments: ['water-authority'], continue: true, children: [] },
-    // Everything else by its rule's department: elevators to market supervision, hydrants and
-    // fire lanes to fire rescue, water quality to the health commission, facilities to the water authority.
     { match: {}, departments: [], fromRule: true, continue: false, children: [] },
   ];
   return { match: {}, departments: [], continue: false, children: [...custom, ...defaults] };

@@ -5,12 +5,13 @@
 import { METRICS, type Kind } from '../config/index.ts';
 import type { LocalizedText } from './types.ts';
 
-const KIND: Record<Kind | 'system', LocalizedText> = {
+const KIND: Record<Kind | 'system' | 'site', LocalizedText> = {
   elevator: { 'zh-CN': '电梯', en: 'Elevator' },
   hydrant: { 'zh-CN': '消火栓', en: 'Hydrant' },
   firelane: { 'zh-CN': '消防通道', en: 'Fire lane' },
   water: { 'zh-CN': '二次供水', en: 'Water supply' },
   system: { 'zh-CN': '系统', en: 'System' },
+  site: { 'zh-CN': '小区', en: 'Site' },
 };
 
 /** What each rule means, for people. */
@@ -56,6 +57,8 @@ export const RULE_TEXT: Record<string, LocalizedText> = {
   device_silent: { 'zh-CN': '设备无数据', en: 'device silent' },
   device_offline: { 'zh-CN': '设备离线', en: 'device offline' },
   battery_low: { 'zh-CN': '电池电量低', en: 'battery low' },
+  site_offline: { 'zh-CN': '小区设备集体离线', en: 'site offline' },
+  ops_store_down: { 'zh-CN': '运行数据库不可用，告警变更暂缓写入', en: 'the operational store was away; alert changes waited' },
   store_down: { 'zh-CN': '时序数据库不可用，读数暂存在磁盘', en: 'the series store is away; readings wait on disk' },
   broker_down: { 'zh-CN': 'MQTT 服务器连接中断', en: 'lost the MQTT broker' },
   spool_near_full: { 'zh-CN': '磁盘暂存区将满（已过上限的 80%）', en: 'the spool is nearly full (past 80 % of its cap)' },
@@ -68,6 +71,14 @@ export function ruleText(rule: string): LocalizedText {
 }
 
 const fmt = (v: number) => String(Math.round(v * 1000) / 1000);
+
+/** `金佛花园 12/20 台设备同时离线（停电或网络中断？）` / `金佛花园: 12 of 20 devices went dark together (power or uplink lost?)` */
+export function siteOutageSummary(siteName: string, dark: number, total: number): LocalizedText {
+  return {
+    'zh-CN': `${siteName} ${dark}/${total} 台设备同时离线（停电或网络中断？）`,
+    en: `${siteName}: ${dark} of ${total} devices went dark together (power or uplink lost?)`,
+  };
+}
 
 export interface SummaryInput {
   kind: Kind | 'system';

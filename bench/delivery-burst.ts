@@ -18,8 +18,8 @@ for (const window of [1, 8]) {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/property`;
-  const t = tempStore();
-  const outbox = new Outbox(t.store.db);
+  const t = await tempStore();
+  const outbox = new Outbox(t.db);
   const w = new DeliveryWorker({ outbox, senders: createSenders(), webhookWindow: window });
   w.start();
   const items = Array.from({ length: 351 }, (_, i) => {
@@ -28,12 +28,12 @@ for (const window of [1, 8]) {
     return sampleItem({ type: 'webhook', url }, { body, alertId: body.alert.id });
   });
   const t0 = performance.now();
-  const ids = outbox.enqueue(items);
+  const ids = await outbox.enqueue(items);
   while (arrivals.size < ids.length) await new Promise((r) => setTimeout(r, 5));
   const lat = ids.map((id) => arrivals.get(id)! - t0).sort((a, b) => a - b);
   console.log(`window ${window}, receiver answers after ${DELAY} ms: enqueue -> arrival p50 ${pct(lat, 50).toFixed(0)} ms, p99 ${pct(lat, 99).toFixed(0)} ms, last ${lat.at(-1)!.toFixed(0)} ms`);
   await w.stop();
   server.closeAllConnections();
   server.close();
-  t.close();
+  await t.close();
 }

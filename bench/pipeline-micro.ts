@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from '../config/index.ts';
 import { Bus } from '../bus.ts';
-import { IngestPipeline, RejectLog, SeqDedup } from '../ingest/index.ts';
-import { InfluxStore, OperationalStore, Spool, type Chunk } from '../storage/index.ts';
+import { INGEST_SCHEMA, IngestPipeline, RejectLog, RejectStore, SeqDedup } from '../ingest/index.ts';
+import { InfluxStore, Spool, openOperationalStore, type Chunk } from '../storage/index.ts';
 import { hydrantEstate, hydrantId } from '../test/harness/estates.ts';
 
 const N = Number(process.argv[2] ?? 300_000);
@@ -19,7 +19,7 @@ const spool = new Spool({ dir: join(dir, 'spool'), maxBytes: 1e10 });
 spool.open();
 const dedup = new SeqDedup(join(dir, 'dedup'));
 dedup.open();
-const ops = new OperationalStore(join(dir, 'ops.db'));
+const ops = await openOperationalStore(join(dir, 'ops.db'), [INGEST_SCHEMA]);
 let bytes = 0;
 const writer = { push: (c: Chunk) => (bytes += c.body.length, spool.ack(c.seg, c.end - c.start)) };
 const pipeline = new IngestPipeline({
@@ -28,7 +28,7 @@ const pipeline = new IngestPipeline({
   spool,
   writer: writer as never,
   dedup,
-  rejects: new RejectLog(ops, () => undefined),
+  rejects: new RejectLog(new RejectStore(ops), () => undefined),
   bus: new Bus(() => undefined),
   log: { error: console.error, warn: console.warn },
 });
@@ -54,5 +54,5 @@ console.log(`pipeline: ${(await run(N)).toFixed(2)} µs per message (turns of ${
 console.log(`accepted ${pipeline.counters.accepted}, duplicates ${pipeline.counters.duplicates}, spooled ${(bytes / 1e6).toFixed(1)} MB`);
 spool.close();
 dedup.close();
-ops.close();
+await ops.close();
 rmSync(dir, { recursive: true, force: true });

@@ -74,7 +74,8 @@ const envSchema = z.object({
   }
 });
 
-export type ServiceEnv = z.infer<typeof envSchema> & { PUBLIC_URL: string; DATA_DIR: string };
+/** `publicUrlGiven`: whether PUBLIC_URL was set (links in notifications otherwise point at HOST:PORT). */
+export type ServiceEnv = z.infer<typeof envSchema> & { PUBLIC_URL: string; DATA_DIR: string; publicUrlGiven: boolean };
 
 export class EnvError extends Error {
   readonly code = 'ENV_INVALID';
@@ -94,6 +95,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
     ...e,
     DATA_DIR: resolve(e.DATA_DIR),
     PUBLIC_URL: (e.PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`).replace(/\/$/, ''),
+    publicUrlGiven: e.PUBLIC_URL !== undefined,
   };
 }
 

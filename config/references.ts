@@ -7,7 +7,7 @@
  * Hence every access is defensive: a value of the wrong shape is the schema's to report,
  * and is skipped here.
  */
-import { DEFAULT_RULES } from './rules.ts';
+import { RULE_IDS } from './rules.ts';
 import type { YamlPath } from './load.ts';
 
 export interface Problem {
@@ -43,6 +43,22 @@ function duplicates(items: readonly unknown[], key: (t: Obj) => string | undefin
   return new Set(seen.keys());
 }
 
+/** Recipient ids the service gives a meaning of its own; no department may take them. */
+const RESERVED_WHY: Record<string, string> = {
+  property: "each site's property company",
+  subdistrict: "each site's sub-district office",
+  maintainer: 'whoever keeps a site\'s or a device\'s sensors running',
+  operators: "the service's own operators (alerting.operators)",
+};
+const RESERVED_RECIPIENTS = Object.keys(RESERVED_WHY);
+
+/** Things worth saying at start that do not stop it: a site that nobody on site would hear of. */
+export function checkWarnings(estate: { sites: readonly { id: string; property?: unknown; subdistrict?: unknown }[] }): string[] {
+  return estate.sites
+    .filter((s) => !s.property && !s.subdistrict)
+    .map((s) => `site "${s.id}" has neither a property company nor a sub-district office: its alerts reach only departments and maintainers`);
+}
+
 export function checkReferences(estate: unknown): Problem[] {
   const out: Problem[] = [];
   if (!isObj(estate)) return out;
@@ -50,9 +66,10 @@ export function checkReferences(estate: unknown): Problem[] {
   const departments = list(estate.departments);
   const siteIds = duplicates(sites, (s) => str(s.id), (i) => ['sites', i, 'id'], 'site id', out);
   const departmentIds = duplicates(departments, (d) => str(d.id), (i) => ['departments', i, 'id'], 'department id', out);
-  if (departmentIds.has('property')) {
-    const i = departments.findIndex((d) => isObj(d) && d.id === 'property');
-    out.push({ path: ['departments', i, 'id'], message: '"property" is reserved for each site\'s property company' });
+  for (const reserved of RESERVED_RECIPIENTS) {
+    if (!departmentIds.has(reserved)) continue;
+    const i = departments.findIndex((d) => isObj(d) && d.id === reserved);
+    out.push({ path: ['departments', i, 'id'], message: `"${reserved}" is reserved (${RESERVED_WHY[reserved]})` });
   }
 
   // Device ids are unique across the whole estate (CONTRACT section 2).
@@ -90,12 +107,16 @@ export function checkReferences(estate: unknown): Problem[] {
     }
   });
   // Routes and rule overrides name departments, sites, devices and rules that exist.
-  const ruleIds = new Set(DEFAULT_RULES.map((r) => r.id));
   const checkMatch = (m: unknown, path: (string | number)[]) => {
     if (!isObj(m)) return;
-    if (typeof m.site === 'string' && !siteIds.has(m.site)) out.push({ path: [...path, 'site'], message: `site "${m.site}" does not exist` });
-    if (typeof m.device === 'string' && !devices.has(m.device)) out.push({ path: [...path, 'device'], message: `device "${m.device}" does not exist` });
-    if (typeof m.rule === 'string' && !ruleIds.has(m.rule)) out.push({ path: [...path, 'rule'], message: `rule "${m.rule}" does not exist (see config/rules.ts)` });
+    const each = (key: string, exists: (v: string) => boolean, what: string, hint = '') => {
+      const v = m[key];
+      const values = typeof v === 'string' ? [[v, [...path, key]] as const] : Array.isArray(v) ? v.map((x, j) => [x, [...path, key, j]] as const) : [];
+      for (const [x, at] of values) if (typeof x === 'string' && !exists(x)) out.push({ path: at, message: `${what} "${x}" does not exist${hint}` });
+    };
+    each('site', (x) => siteIds.has(x), 'site');
+    each('device', (x) => devices.has(x), 'device');
+    each('rule', (x) => RULE_IDS.has(x), 'rule', ' (see config/rules.ts)');
   };
   list(estate.routes).forEach((route, i) => {
     if (!isObj(route)) return;
@@ -105,10 +126,18 @@ export function checkReferences(estate: unknown): Problem[] {
     });
   });
   list(estate.rules).forEach((rule, i) => checkMatch(rule, ['rules', i]));
+  list(estate.inhibit).forEach((rule, i) => {
+    if (!isObj(rule)) return;
+    checkMatch(rule.source, ['inhibit', i, 'source']);
+    checkMatch(rule.target, ['inhibit', i, 'target']);
+  });
   const alerting = isObj(estate.alerting) ? estate.alerting : {};
-  const needsSmtp = [...sites.flatMap((s) => (isObj(s) && isObj(s.property) ? list(s.property.channels) : [])), ...departments.flatMap((d) => (isObj(d) ? list(d.channels) : [])), ...(isObj(alerting.operators) ? list(alerting.operators.channels) : [])].some(
-    (c) => isObj(c) && c.type === 'email',
-  );
+  const contactChannels = (o: unknown) => (isObj(o) ? list(o.channels) : []);
+  const needsSmtp = [
+    ...sites.flatMap((s) => (isObj(s) ? [...contactChannels(s.property), ...contactChannels(s.subdistrict), ...contactChannels(s.maintainer), ...list(s.devices).flatMap((d) => (isObj(d) ? contactChannels(d.maintainer) : []))] : [])),
+    ...departments.flatMap((d) => contactChannels(d)),
+    ...contactChannels(alerting.operators),
+  ].some((c) => isObj(c) && c.type === 'email');
   if (needsSmtp && !isObj(estate.smtp)) out.push({ path: ['smtp'], message: 'an email channel needs the smtp settings' });
   return out;
 }

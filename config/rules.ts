@@ -22,6 +22,11 @@ interface RuleBase {
   /** department that holds jurisdiction by default (CONTRACT section 4) */
   readonly department: string;
   readonly source: string;
+  /**
+   * About the sensor rather than the equipment's safety (CONTRACT section 4, "sensor
+   * housekeeping"): to the maintainer and the property company, grouped, not escalated.
+   */
+  readonly housekeeping?: boolean;
 }
 
 export interface ThresholdRule extends RuleBase {
@@ -260,7 +265,7 @@ export const DEFAULT_RULES: readonly RuleDef[] = [
   event('water', 'tank_cover_open', 'critical', WATER, 'GB 17051 (tank must be closed and locked)'),
 
   // Every kind; the department is the kind's own (see KIND_DEPARTMENT)
-  { id: 'device_silent', type: 'silent', kind: 'any', intervals: 3, severity: 'warning', department: '', source: 'practice: no message for 3 × the reporting interval' },
+  { id: 'device_silent', type: 'silent', kind: 'any', intervals: 3, severity: 'warning', department: '', housekeeping: true, source: 'practice: no message for 3 × the reporting interval' },
   {
     id: 'battery_low',
     type: 'threshold',
@@ -271,9 +276,22 @@ export const DEFAULT_RULES: readonly RuleDef[] = [
     critical: { value: 10, forSec: 0 },
     hysteresis: 2,
     department: '',
+    housekeeping: true,
     source: 'practice',
   },
 ];
+
+/** One alert for a site whose devices went dark together (docs/alerts.md, "Outages"). */
+export const SITE_OFFLINE = 'site_offline';
+
+/** The service's own alerts (kind `system`). */
+export const SYSTEM_RULES = ['store_down', 'ops_store_down', 'broker_down', 'spool_near_full', 'spool_full', 'delivery_failed'] as const;
+
+/** Every rule id a route, an inhibition or an override may name. */
+export const RULE_IDS: ReadonlySet<string> = new Set([...DEFAULT_RULES.map((r) => r.id), SITE_OFFLINE, ...SYSTEM_RULES]);
+
+/** Rules about the sensors rather than the equipment: grouped, to maintainers, not escalated. */
+export const HOUSEKEEPING_RULES: ReadonlySet<string> = new Set([...DEFAULT_RULES.filter((r) => r.housekeeping).map((r) => r.id), SITE_OFFLINE]);
 
 /** The department that holds jurisdiction over a kind's equipment as a whole (CONTRACT section 4). */
 export const KIND_DEPARTMENT: Record<Kind, string> = {

@@ -38,12 +38,20 @@ const dingtalk = z.strictObject({ type: z.literal('dingtalk'), url: httpUrl, sec
 const email = z.strictObject({ type: z.literal('email'), to: z.array(z.email()).min(1) });
 export const channelSchema = z.discriminatedUnion('type', [webhook, wecom, dingtalk, email]);
 
+/**
+ * Someone the service tells: a name and the channels to reach them by. A site's property
+ * company, its sub-district office, a maintainer (docs/alerts.md, "Recipients").
+ */
+const contactSchema = z.strictObject({ name: label, channels: z.array(channelSchema).default([]) });
+
 const deviceBase = {
   id: deviceId,
   building: label,
   name: label.optional(),
   /** seconds between the device's regular reports; "silent" is 3 of them */
   intervalSec: z.number().int().min(1).max(86_400).default(60),
+  /** who keeps this device running (its 维保单位, the sensor vendor); wins over the site's */
+  maintainer: contactSchema.optional(),
 };
 
 const elevator = z.strictObject({
@@ -85,7 +93,12 @@ const siteSchema = z.strictObject({
   name: label,
   district: label.optional(),
   address: label.optional(),
-  property: z.strictObject({ name: label, channels: z.array(channelSchema).default([]) }),
+  /** the compound's property-service company; many old compounds have none */
+  property: contactSchema.optional(),
+  /** the sub-district office (街道办事处); receives what the property company would where there is none */
+  subdistrict: contactSchema.optional(),
+  /** who keeps the site's sensors and equipment running, unless a device names its own */
+  maintainer: contactSchema.optional(),
   devices: z.array(deviceSchema).default([]),
 });
 
@@ -104,13 +117,30 @@ const tokenSchema = z.strictObject({
   departments: z.array(departmentId).optional(),
 });
 
-/** Which alerts a route or a rule override applies to; every given key must match. */
+/** One value, or a list of which any may match. */
+const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1)]);
+
+/** Which alerts a route or an inhibition applies to; every given key must match (a list: any of it). */
 const matcherSchema = z.strictObject({
-  site: siteId.optional(),
-  device: deviceId.optional(),
-  kind: z.enum([...KINDS, 'system']).optional(),
-  rule: z.string().min(1).optional(),
-  severity: z.enum(['warning', 'critical']).optional(),
+  site: oneOrMany(siteId).optional(),
+  device: oneOrMany(deviceId).optional(),
+  kind: oneOrMany(z.enum([...KINDS, 'system', 'site'])).optional(),
+  rule: oneOrMany(z.string().min(1)).optional(),
+  severity: oneOrMany(z.enum(['warning', 'critical'])).optional(),
+});
+
+/** The labels of an alert that matchers and inhibitions' `equal` may name. */
+export const ALERT_LABELS = ['site', 'device', 'kind', 'rule', 'severity', 'building'] as const;
+export type AlertLabel = (typeof ALERT_LABELS)[number];
+
+/**
+ * An inhibition (after Alertmanager's inhibit_rules): while an open alert matches `source`,
+ * announcements of alerts matching `target` whose `equal` labels are the same are held back.
+ */
+const inhibitSchema = z.strictObject({
+  source: matcherSchema,
+  target: matcherSchema,
+  equal: z.array(z.enum(ALERT_LABELS)).default([]),
 });
 
 /** A route: matching alerts go to these departments; `continue` lets later routes match too. */
@@ -152,6 +182,22 @@ const alertingSchema = z.strictObject({
   deliveryDeadlineMin: minutes(24 * 60),
   /** who gets the service's own alerts (store or broker down, a channel failing); default: every property company */
   operators: z.strictObject({ name: label, channels: z.array(channelSchema).min(1) }).optional(),
+  /** a device silent or offline this long: its department hears, once, that it can no longer see that equipment */
+  monitoringLostAfterMin: z.number().min(0.05).max(30 * 24 * 60).default(1440),
+  /** housekeeping alerts (silent, offline, battery) escalate to housing too */
+  escalateHousekeeping: z.boolean().default(false),
+  /** a site's devices going dark together: one site_offline alert (docs/alerts.md, "Outages") */
+  siteOutage: z
+    .strictObject({
+      windowSec: z.number().int().min(1).max(3600).default(120),
+      minDevices: z.number().int().min(1).default(3),
+      share: z.number().gt(0).max(1).default(0.5),
+    })
+    .default({ windowSec: 120, minDevices: 3, share: 0.5 }),
+  /** housekeeping announcements of one site and rule within waitSec go out as one alert.group */
+  group: z.strictObject({ waitSec: z.number().min(0).max(3600).default(30) }).default({ waitSec: 30 }),
+  /** delivered (or given up) outbox rows are deleted after this many days */
+  outboxRetentionDays: z.number().min(1).max(3650).default(30),
 });
 
 const smtpSchema = z.strictObject({
@@ -220,12 +266,19 @@ export const estateSchema = z.strictObject({
   sites: z.array(siteSchema).min(1, 'the estate needs at least one site'),
   departments: z.array(departmentSchema).default([]),
   routes: z.array(routeSchema).default([]),
+  /** inhibitions beyond the defaults (alerts/notify/inhibit.ts) */
+  inhibit: z.array(inhibitSchema).default([]),
   rules: z.array(ruleOverrideSchema).default([]),
   alerting: alertingSchema.default({
     escalateAfterMin: { critical: 5, warning: 30, trapped: 5 },
     reminderEveryMin: 15,
     flapping: { transitions: 4, windowMin: 30 },
     deliveryDeadlineMin: 24 * 60,
+    monitoringLostAfterMin: 1440,
+    escalateHousekeeping: false,
+    siteOutage: { windowSec: 120, minDevices: 3, share: 0.5 },
+    group: { waitSec: 30 },
+    outboxRetentionDays: 30,
   }),
   smtp: smtpSchema.optional(),
   reports: reportsSchema.default({
@@ -250,6 +303,8 @@ export type Channel = z.infer<typeof channelSchema>;
 export type TokenDef = Estate['auth']['tokens'][number];
 export type Role = (typeof ROLES)[number];
 export type Matcher = z.infer<typeof matcherSchema>;
+export type InhibitDef = Estate['inhibit'][number];
+export type Contact = z.infer<typeof contactSchema>;
 export type RouteDef = Estate['routes'][number];
 export type RuleOverride = Estate['rules'][number];
 export type Alerting = Estate['alerting'];

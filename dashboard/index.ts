@@ -1,4 +1,6 @@
 export { buildServer, principalOf, type ServerDeps } from './server.ts';
+export type { RejectsApi } from './routes/ingest.ts';
+export type { ReportsApi } from './routes/reports.ts';
 export { TokenBook, canSeeSite, siteFilter, requireRole, type Principal } from './auth.ts';
 export { ApiError, ERRORS, type ErrorCode } from './errors.ts';
 export type { Readiness } from './routes/health.ts';

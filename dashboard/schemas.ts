@@ -23,7 +23,10 @@ export const siteSchema = {
     name: { type: 'string' },
     district: nullableString,
     address: nullableString,
-    property: { type: 'object', properties: { name: { type: 'string' } } },
+    /** null: the compound has no property company (its sub-district office stands in, if it names one) */
+    property: { type: ['object', 'null'], properties: { name: { type: 'string' } } },
+    subdistrict: { type: ['object', 'null'], properties: { name: { type: 'string' } } },
+    maintainer: { type: ['object', 'null'], properties: { name: { type: 'string' } } },
     devices: { type: 'integer' },
     kinds: counts(['elevator', 'hydrant', 'firelane', 'water']),
     byState: counts(['ok', 'warning', 'critical', 'offline', 'unknown']),
@@ -93,6 +96,14 @@ export const alertSchema = {
     ackNote: nullableString,
     escalatedAt: nullableTime,
     departments: { type: 'array', items: { type: 'string' } },
+    /** the recipients that were told of it */
+    notified: { type: 'array', items: { type: 'string' } },
+    /** when anyone was first told of it; null while nobody was (held back) */
+    announcedAt: nullableTime,
+    /** about the sensor, not the equipment: silent, offline, battery, a site's outage */
+    housekeeping: { type: 'boolean' },
+    /** a site's outage (kind `site`, device ''): the devices that went dark; null otherwise */
+    devices: { type: ['array', 'null'], items: { type: 'string' } },
     summary: localized,
     mutedBy: nullableString,
     flapping: { type: 'boolean' },

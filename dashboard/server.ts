@@ -5,21 +5,21 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Estate } from '../config/index.ts';
-import { isStoreUnavailable, type OperationalStore } from '../storage/index.ts';
+import { isStoreUnavailable } from '../storage/index.ts';
 import type { Registry as PromRegistry } from 'prom-client';
 import { TokenBook, type Principal } from './auth.ts';
 import { AuthLimiter } from './auth-limit.ts';
 import { ApiError, ERRORS, codeForStatus, errorBody } from './errors.ts';
 import { STATUS_CODES } from 'node:http';
 import { healthRoutes, type Readiness } from './routes/health.ts';
-import { ingestRoutes } from './routes/ingest.ts';
+import { ingestRoutes, type RejectsApi } from './routes/ingest.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { ackRoutes } from './routes/ack.ts';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import { DOCS_SCRIPT_SHA256, openApiOptions, openApiRoutes } from './routes/openapi.ts';
-import type { AlertActions, AlertStore } from '../alerts/index.ts';
+import type { AlertActions, AlertStore, AuditLog, Outbox } from '../alerts/index.ts';
 import type { Registry } from '../config/index.ts';
 import type { SeriesStore } from '../storage/index.ts';
 import { registryRoutes } from './routes/registry.ts';
@@ -36,11 +36,15 @@ declare module 'fastify' {
 
 export interface ServerDeps {
   estate: Estate;
-  ops: OperationalStore;
+  /** ingest's rejects and unregistered devices (ingest's `RejectStore`) */
+  rejects: RejectsApi;
+  /** the audit log, for GET /api/audit */
+  audit: Pick<AuditLog, 'list'>;
   metrics: PromRegistry;
   readiness: () => Readiness;
   log: Logger;
-  alerts: { actions: AlertActions; store: AlertStore };
+  /** the alerts part: what people do with alerts, each alert's history and acknowledgements, and its deliveries */
+  alerts: { actions: AlertActions; store: Pick<AlertStore, 'history' | 'acks'>; outbox: Pick<Outbox, 'forAlert'> };
   registry: Registry;
   latest: LatestCache;
   store: SeriesStore;
@@ -163,9 +167,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   void app.register(swagger, openApiOptions);
   void app.register(async (api) => {
     healthRoutes(api, { readiness: deps.readiness, metrics: deps.metrics, protectMetrics: deps.estate.auth.protectMetrics });
-    ingestRoutes(api, { ops: deps.ops });
+    ingestRoutes(api, { rejects: deps.rejects });
     alertRoutes(api, deps.alerts);
-    auditRoutes(api, { store: deps.alerts.store });
+    auditRoutes(api, { audit: deps.audit });
     registryRoutes(api, { registry: deps.registry, latest: deps.latest, store: deps.store, overrides: deps.estate.rules });
     ackRoutes(api, deps.alerts);
     if (deps.reports) reportRoutes(api, { reports: deps.reports, registry: deps.registry });

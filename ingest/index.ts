@@ -2,6 +2,7 @@ export { IngestPipeline, type IngestCounters, type PipelineDeps } from './pipeli
 export { MqttSubscriber, type SubscriberOptions } from './subscriber.ts';
 export { SeqDedup, WINDOW as DEDUP_WINDOW } from './dedup.ts';
 export { RejectLog } from './rejects.ts';
+export { RejectStore, INGEST_SCHEMA, type RejectRow, type UnregisteredRow } from './reject-store.ts';
 export { Decoder, MAX_PAYLOAD, type Reject, type RejectReason, type Decoded } from './decode.ts';
 export { parseTopic, type Topic } from './topic.ts';
 export { DeviceStates, type DeviceState } from './device-state.ts';

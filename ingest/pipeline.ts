@@ -1,8 +1,11 @@
 /**
  * The ingest pipeline: message in, readings out. Per message: decode and validate, drop
  * duplicates, encode for the store. Per event-loop turn: append everything accepted to the
- * spool in one write, journal the seqs, then release the turn's QoS 1 acknowledgements and
- * tell the other parts (DESIGN.md, "at-least-once, end to end").
+ * spool in one write, tell the other parts, have the turn judged (its alert changes
+ * committed with their deliveries), then journal its seqs and release its QoS 1
+ * acknowledgements (docs/ingest.md, "Acknowledged once judged"). A turn that causes no alert
+ * change, nearly every one, is released in the same event-loop turn; one that does waits for
+ * its commit, and later turns do not wait for it.
  */
 import type { Registry, RegisteredDevice } from '../config/index.ts';
 import type { Bus, DeviceEvent, DeviceStatus, Reading } from '../bus.ts';
@@ -11,11 +14,47 @@ import { Decoder, type Reject } from './decode.ts';
 import type { SeqDedup } from './dedup.ts';
 import type { RejectLog } from './rejects.ts';
 import { DeviceStates } from './device-state.ts';
+import { crashPoint } from '../crash-points.ts';
+
+/** What one turn accepted, for the judge. */
+export interface JudgedTurn {
+  readings: readonly Reading[];
+  events: readonly DeviceEvent[];
+  statuses: readonly DeviceStatus[];
+}
+
+/**
+ * The acknowledgements of one turn: `settled` once it is durable and judged (release the
+ * PUBACKs, answer the push 200), `aborted` if it could not be made durable (acknowledge nothing:
+ * the sender sends it again).
+ */
+export class AckTurn {
+  private settledFns: ((judged: boolean) => void)[] = [];
+  private abortedFns: (() => void)[] = [];
+
+  onSettled(fn: (judged: boolean) => void): void {
+    this.settledFns.push(fn);
+  }
+
+  onAborted(fn: () => void): void {
+    this.abortedFns.push(fn);
+  }
+
+  settle(judged: boolean): void {
+    for (const fn of this.settledFns) fn(judged);
+  }
+
+  abort(): void {
+    for (const fn of this.abortedFns) fn();
+  }
+}
 
 export interface IngestCounters {
   messages: number;
   accepted: number;
   duplicates: number;
+  /** online statuses recorded for offline devices that sent telemetry or an event */
+  backOnline: number;
 }
 
 export interface PipelineDeps {
@@ -28,7 +67,12 @@ export interface PipelineDeps {
   bus: Bus;
   log: { error(o: object, msg: string): void; warn(o: object, msg: string): void };
   /** called once per turn with how many messages and accepted records it held */
-  onTurn?: (messages: number, accepted: number, duplicates: number) => void;
+  onTurn?: (messages: number, accepted: number, duplicates: number, backOnline: number) => void;
+  /**
+   * Judges a turn (the alert engine): a promise that resolves once every alert change it
+   * causes is committed, or undefined when it causes none.
+   */
+  judge?: (turn: JudgedTurn) => Promise<void> | undefined;
   now?: () => number;
 }
 
@@ -50,7 +94,7 @@ function makeTags(d: RegisteredDevice): DeviceTags {
 export class IngestPipeline {
   readonly decoder: Decoder;
   readonly devices: DeviceStates;
-  readonly counters: IngestCounters = { messages: 0, accepted: 0, duplicates: 0 };
+  readonly counters: IngestCounters = { messages: 0, accepted: 0, duplicates: 0, backOnline: 0 };
   private readonly tags = new WeakMap<RegisteredDevice, DeviceTags>();
   private readonly now: () => number;
 
@@ -62,9 +106,10 @@ export class IngestPipeline {
   private statuses: DeviceStatus[] = [];
   private turnMessages = 0;
   private turnDuplicates = 0;
-  /** run after the spool write (release acks); on a failed write, `abort` runs instead */
-  private afterFlush: (() => void)[] = [];
-  private onAbort: (() => void)[] = [];
+  /** devices found offline that this turn's messages bring online again */
+  private backOnline = new Set<string>();
+  private turnBackOnline = 0;
+  private turn = new AckTurn();
 
   constructor(private readonly deps: PipelineDeps) {
     this.decoder = new Decoder(deps.registry);
@@ -73,18 +118,20 @@ export class IngestPipeline {
   }
 
   /**
-   * Takes one message. `hold` runs once this turn's records are durable in the spool, or
-   * `abort` if they could not be written (the caller then must not acknowledge the turn).
+   * Takes one message into the current turn, and returns that turn: its `settled` callbacks run
+   * once its records are durable in the spool and judged, `aborted` ones if they could not be
+   * written (the caller then must not acknowledge it).
    */
-  handle(topic: string, payload: Buffer, turn?: { hold: () => void; abort: () => void }): void {
+  handle(topic: string, payload: Buffer): AckTurn {
     if (!this.turnOpen) {
       this.turnOpen = true;
       queueMicrotask(() => this.flush());
     }
-    if (turn) {
-      this.afterFlush.push(turn.hold);
-      this.onAbort.push(turn.abort);
-    }
+    this.take(topic, payload);
+    return this.turn;
+  }
+
+  private take(topic: string, payload: Buffer): void {
     this.turnMessages++;
     const now = this.now();
     const d = this.decoder.decode(topic, payload, now);
@@ -121,6 +168,17 @@ export class IngestPipeline {
     for (const s of d.statuses) {
       if (this.push(topic, payload, { measurement: 'status', tags: tags.status, fields: { online: s.online }, ts: s.ts }, now)) {
         this.statuses.push(s);
+        this.backOnline.delete(device.id);
+      }
+    }
+    // Any telemetry or event from a device marked offline brings it online (CONTRACT section 2):
+    // recorded as its status, as if it had said {"online": true}.
+    if ((d.readings.length > 0 || d.events.length > 0) && d.statuses.length === 0 && this.devices.get(device.id)?.online === false && !this.backOnline.has(device.id)) {
+      const s: DeviceStatus = { site: device.site, kind: device.kind, device: device.id, ts: now, online: true };
+      if (this.push(topic, payload, { measurement: 'status', tags: tags.status, fields: { online: true }, ts: now }, now)) {
+        this.statuses.push(s);
+        this.backOnline.add(device.id);
+        this.turnBackOnline++;
       }
     }
   }
@@ -139,45 +197,45 @@ export class IngestPipeline {
     return true;
   }
 
-  /** End of the turn: make it durable, then release acks and tell the other parts. */
+  /** End of the turn: make it durable, tell the other parts, have it judged, then release its acks. */
   flush(): void {
     this.turnOpen = false;
     const lines = this.lines;
     const readings = this.readings;
     const events = this.events;
     const statuses = this.statuses;
-    const release = this.afterFlush;
-    const abort = this.onAbort;
+    const turn = this.turn;
     const messages = this.turnMessages;
     const duplicates = this.turnDuplicates;
+    const backOnline = this.turnBackOnline;
+    this.turnBackOnline = 0;
     this.lines = [];
     this.readings = [];
     this.events = [];
     this.statuses = [];
-    this.afterFlush = [];
-    this.onAbort = [];
+    this.turn = new AckTurn();
     this.turnMessages = 0;
     this.turnDuplicates = 0;
+    this.backOnline.clear();
 
     if (lines.length > 0) {
       try {
         const chunk = this.deps.spool.append(lines);
         this.deps.writer.push(chunk);
-        this.deps.dedup.endTurn();
       } catch (err) {
         this.deps.log.error({ err }, 'spool write failed: the turn is not acknowledged and will be redelivered');
         this.deps.dedup.rollback();
-        for (const a of abort) a();
+        turn.abort();
         return;
       }
-    } else {
-      this.deps.dedup.endTurn();
+      if (events.length > 0) crashPoint('after-spool');
     }
-    for (const r of release) r();
+    const journal = this.deps.dedup.takeTurn();
     this.counters.messages += messages;
     this.counters.accepted += lines.length;
     this.counters.duplicates += duplicates;
-    this.deps.onTurn?.(messages, lines.length, duplicates);
+    this.counters.backOnline += backOnline;
+    this.deps.onTurn?.(messages, lines.length, duplicates, backOnline);
 
     const bus = this.deps.bus;
     for (const s of statuses) {
@@ -186,5 +244,22 @@ export class IngestPipeline {
     }
     for (const r of readings) bus.emit('reading', r);
     for (const e of events) bus.emit('event', e);
+
+    const judged = lines.length > 0 ? this.deps.judge?.({ readings, events, statuses }) : undefined;
+    if (!judged) {
+      this.deps.dedup.journal(journal);
+      turn.settle(false);
+      return;
+    }
+    judged.then(
+      () => {
+        this.deps.dedup.journal(journal);
+        turn.settle(true);
+      },
+      (err: unknown) => {
+        // The engine stopped before it could commit: nothing is acknowledged; the sender sends it again.
+        this.deps.log.warn({ err: (err as Error)?.message }, 'a turn was not judged before the stop; it stays unacknowledged');
+      },
+    );
   }
 }

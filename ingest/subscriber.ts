@@ -2,11 +2,18 @@
  * The MQTT subscription: a persistent session (clean: false, stable client id, session
  * expiry), QoS 1 on `estate/+/+/+/+`, optionally as an MQTT 5 shared subscription.
  *
- * Acknowledgements: on MQTT 5, mqtt.js lets us handle QoS 1 before its PUBACK
- * (`customHandleAcks`). The socket is corked for the turn; PUBACKs queue up in it and leave
- * only after the pipeline has appended the turn to the spool. If that append fails, the
- * socket is destroyed with the PUBACKs unsent, and the broker redelivers. On MQTT 3.1.1
- * (the embedded Aedes broker, which speaks no MQTT 5) mqtt.js acknowledges on arrival.
+ * Acknowledgements (docs/ingest.md, "Acknowledged once judged"): on MQTT 5, mqtt.js lets us
+ * handle QoS 1 before its PUBACK (`customHandleAcks`). The PUBACK mqtt.js then writes is held
+ * with the pipeline's turn the message joined, and written only once that turn is in the
+ * spool and judged, its alert changes committed; the turns after it do not wait for it. If
+ * the spool append fails, the socket is destroyed with the PUBACKs unsent, and the broker
+ * redelivers. PUBACKs held for a connection that closed are dropped (the broker redelivers
+ * those messages on the next). On MQTT 3.1.1 (the embedded Aedes broker, which speaks no
+ * MQTT 5) mqtt.js acknowledges on arrival.
+ *
+ * Holding the PUBACK packet needs mqtt.js's own `_sendPacket` (the write it makes after our
+ * `done`): it is wrapped for `puback` only, and mqtt.js is pinned (package.json); the tests
+ * of docs/faults.md fail if a new version changes it.
  *
  * Security (docs/mqtt-security.md): mqtts:// with the CA, client certificate and key that the
  * environment names, and the service's own username and password; a refused or failed
@@ -14,7 +21,8 @@
  */
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
 import type { MqttTls } from '../config/index.ts';
-import type { IngestPipeline } from './pipeline.ts';
+import type { AckTurn, IngestPipeline } from './pipeline.ts';
+import { crashPoint } from '../crash-points.ts';
 import type { Spool } from '../storage/index.ts';
 import { brokerError, type BrokerError } from './broker-error.ts';
 
@@ -51,9 +59,21 @@ interface Waiting {
   done: (err: Error | number, code?: number) => void;
 }
 
+type Packet = { cmd: string };
+type SendPacket = (packet: Packet, cb?: (err?: Error) => void, ...rest: unknown[]) => void;
+
+/** PUBACKs held for one turn on one connection. */
+interface Held {
+  turn: AckTurn;
+  stream: MqttClient['stream'];
+  packets: Packet[];
+}
+
 export class MqttSubscriber {
   private client: MqttClient | undefined;
-  private corked = false;
+  /** mqtt.js's own packet writer, and the turn whose PUBACKs it is holding right now */
+  private send: SendPacket | undefined;
+  private holding: Held | undefined;
   private waiting: Waiting | undefined;
   private waitTimer: NodeJS.Timeout | undefined;
   connected = false;
@@ -107,6 +127,7 @@ export class MqttSubscriber {
     };
     const client = mqtt.connect(this.opts.url, options);
     this.client = client;
+    if (v5) this.holdPubacks(client);
     const foreign = this.opts.foreign;
     client.on('message', (topic, payload, packet) => {
       if (v5 && packet.qos > 0) return; // handled before its ack, in onQos1
@@ -132,7 +153,7 @@ export class MqttSubscriber {
       });
     });
     client.on('close', () => {
-      this.corked = false;
+      this.holding = undefined;
       if (this.connected) {
         this.connected = false;
         this.opts.onState(false, 'connection closed');
@@ -182,6 +203,22 @@ export class MqttSubscriber {
     });
   }
 
+  /** Wraps mqtt.js's packet writer so that a PUBACK written during `take` waits with its turn. */
+  private holdPubacks(client: MqttClient): void {
+    const c = client as unknown as { _sendPacket: SendPacket };
+    const send = c._sendPacket.bind(client);
+    this.send = send;
+    c._sendPacket = (packet, cb, ...rest) => {
+      const held = this.holding;
+      if (packet.cmd === 'puback' && held) {
+        held.packets.push(packet);
+        cb?.(); // mqtt.js goes on with the next packet at once
+        return;
+      }
+      send(packet, cb, ...rest);
+    };
+  }
+
   private onQos1(topic: string, payload: Buffer, done: Waiting['done']): void {
     if (this.opts.foreign?.(topic)) {
       this.foreignMessages++;
@@ -193,29 +230,43 @@ export class MqttSubscriber {
       this.waitTimer ??= setInterval(() => this.retryWaiting(), 250);
       return;
     }
-    this.take(topic, payload);
-    done(0);
+    this.take(topic, payload, done);
   }
 
-  private take(topic: string, payload: Buffer): void {
+  private held: Held | undefined;
+
+  /** The message joins the pipeline's turn; its PUBACK is held with that turn. */
+  private take(topic: string, payload: Buffer, done: Waiting['done']): void {
+    const turn = this.pipeline.handle(topic, payload);
     const stream = this.client!.stream;
-    if (!this.corked) {
-      this.corked = true;
-      stream.cork();
-      this.pipeline.handle(topic, payload, {
-        hold: () => {
-          if (!this.corked) return;
-          this.corked = false;
-          stream.uncork();
-        },
-        abort: () => {
-          this.corked = false;
-          stream.destroy();
-        },
+    let h = this.held;
+    if (!h || h.turn !== turn || h.stream !== stream) {
+      const held: Held = { turn, stream, packets: [] };
+      h = this.held = held;
+      turn.onSettled((judged) => this.release(held, judged));
+      turn.onAborted(() => {
+        held.packets.length = 0;
+        held.stream.destroy();
       });
-    } else {
-      this.pipeline.handle(topic, payload);
     }
+    this.holding = h;
+    try {
+      done(0);
+    } finally {
+      this.holding = undefined;
+    }
+  }
+
+  /** The turn is durable and judged: its PUBACKs go, in one write, if their connection is still the one open. */
+  private release(h: Held, judged: boolean): void {
+    if (this.held === h) this.held = undefined;
+    const packets = h.packets.splice(0);
+    if (packets.length === 0 || h.stream !== this.client?.stream || h.stream.destroyed) return;
+    if (judged) crashPoint('before-puback');
+    h.stream.cork();
+    for (const p of packets) this.send!(p);
+    h.stream.uncork();
+    if (judged) crashPoint('after-puback');
   }
 
   private retryWaiting(): void {
@@ -224,8 +275,7 @@ export class MqttSubscriber {
     this.waiting = undefined;
     clearInterval(this.waitTimer);
     this.waitTimer = undefined;
-    this.take(w.topic, w.payload);
-    w.done(0);
+    this.take(w.topic, w.payload, w.done);
   }
 
   async stop(): Promise<void> {

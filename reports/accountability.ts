@@ -1,7 +1,10 @@
 /**
- * The accountability report (监督考核): how fast each department and each compound's property
- * company responded to the alerts of the period, from the operational store. For each
- * recipient (a department the alert was routed to, or the site's property company):
+ * The accountability report (监督考核): how fast each department and each compound's own
+ * recipient responded to the alerts of the period, from the operational store. A compound's
+ * own recipient is its property company, or its sub-district office where it has none
+ * (`property` or `subdistrict` among an alert's recipients); its figures are the site's
+ * `properties` entry. For each recipient (a department the alert was routed to, or the
+ * site's own recipient):
  * - `alerts`: the period's alerts routed to it;
  * - `ackP50Sec`, `ackP90Sec`: nearest-rank percentiles of its acknowledgement time (its own
  *   acknowledgement − the alert's firing), over the alerts it acknowledged; null when none;
@@ -21,14 +24,15 @@ export function nearestRank(sorted: readonly number[], p: number): number | null
   return sorted[rank - 1]!;
 }
 
-/** The figures of one recipient over its alerts. */
-export function figures(alerts: readonly FactAlert[], recipient: string): ResponseFigures {
+/** The figures of one recipient over its alerts; several ids where one recipient had several names (a site's own). */
+export function figures(alerts: readonly FactAlert[], recipient: string | readonly string[]): ResponseFigures {
+  const ids: readonly string[] = typeof recipient === 'string' ? [recipient] : recipient;
   const times: number[] = [];
   let within = 0;
   let escalations = 0;
   for (const a of alerts) {
     if (a.escalatedAt !== null) escalations++;
-    const ack = a.acks.find((k) => k.department === recipient);
+    const ack = a.acks.find((k) => ids.includes(k.department));
     if (!ack) continue;
     times.push((ack.at - a.firedAt) / 1000);
     if (a.ackDeadline === null || ack.at <= a.ackDeadline) within++;
@@ -47,11 +51,17 @@ export function figures(alerts: readonly FactAlert[], recipient: string): Respon
   };
 }
 
-/** Not departments: the property company, the operators of system alerts, an admin's acknowledgement. */
-const NOT_DEPARTMENTS = new Set(['property', 'operators', 'admin']);
+/** A site's own recipient, as alerts name it: its property company, or its sub-district office. */
+export const SITE_OWN = ['property', 'subdistrict'] as const;
 
-export function buildAccountability(ctx: ReportContext, scope: Scope, departmentIds: readonly string[]): Extract<Built, { kind: 'accountability' }> {
-  const alerts = ctx.facts.alerts(
+/**
+ * Not departments: the site's own recipient, the sensors' maintainer, the operators of system
+ * alerts, an admin's acknowledgement.
+ */
+const NOT_DEPARTMENTS = new Set<string>([...SITE_OWN, 'maintainer', 'operators', 'admin']);
+
+export async function buildAccountability(ctx: ReportContext, scope: Scope, departmentIds: readonly string[]): Promise<Extract<Built, { kind: 'accountability' }>> {
+  const alerts = await ctx.facts.alerts(
     scope.from,
     scope.to,
     scope.sites.map((s) => s.id),
@@ -59,6 +69,7 @@ export function buildAccountability(ctx: ReportContext, scope: Scope, department
   const ids = new Set(departmentIds);
   for (const a of alerts) for (const d of a.departments) if (!NOT_DEPARTMENTS.has(d)) ids.add(d);
   const departments = [...ids].sort().map((id) => ({ id, ...figures(alerts.filter((a) => a.departments.includes(id)), id) }));
-  const properties = scope.sites.map((s) => ({ site: s.id, ...figures(alerts.filter((a) => a.site === s.id && a.departments.includes('property')), 'property') }));
+  const own = (a: FactAlert) => a.departments.some((d) => (SITE_OWN as readonly string[]).includes(d));
+  const properties = scope.sites.map((s) => ({ site: s.id, ...figures(alerts.filter((a) => a.site === s.id && own(a)), SITE_OWN) }));
   return { kind: 'accountability', json: { kind: 'accountability', from: iso(scope.from), to: iso(scope.to), departments, properties }, extra: {} };
 }

@@ -59,8 +59,7 @@ async function elevators(ctx: ReportContext, scope: Scope, siteIds: string[]): P
   ]);
   const faults = new Map<string, Record<string, number>>();
   for (const r of events) faults.set(r.group.device!, { ...faults.get(r.group.device!), [r.group.code!]: r.values.count! });
-  const trapped = ctx.facts.alerts(scope.from, scope.to, siteIds, TRAPPED_RULES);
-  const down = ctx.facts.criticalMs(q.devices, scope.from, scope.to, ctx.now());
+  const [trapped, down] = await Promise.all([ctx.facts.alerts(scope.from, scope.to, siteIds, TRAPPED_RULES), ctx.facts.criticalMs(q.devices, scope.from, scope.to, ctx.now())]);
   const span = scope.to - scope.from;
   const rows = new Map<string, ElevatorHealth>();
   for (const d of devs) {
@@ -145,8 +144,11 @@ async function water(ctx: ReportContext, scope: Scope): Promise<{ rows: Map<stri
 async function firelanes(ctx: ReportContext, scope: Scope, siteIds: string[]): Promise<Map<string, FirelaneHealth>> {
   const devs = allDevices(ctx, scope, 'firelane');
   const q = { measurement: 'firelane', field: 'occupied', from: scope.from, to: scope.to, devices: ids(devs), fns: ['count'] as const };
-  const [all, occupied] = await Promise.all([byDevice(ctx.store, q), byDevice(ctx.store, { ...q, where: [{ field: 'occupied', op: '=', value: true }] })]);
-  const incidents = ctx.facts.alerts(scope.from, scope.to, siteIds, ['lane_occupied']);
+  const [all, occupied, incidents] = await Promise.all([
+    byDevice(ctx.store, q),
+    byDevice(ctx.store, { ...q, where: [{ field: 'occupied', op: '=', value: true }] }),
+    ctx.facts.alerts(scope.from, scope.to, siteIds, ['lane_occupied']),
+  ]);
   const rows = new Map<string, FirelaneHealth>();
   for (const d of devs) {
     rows.set(d.id, {

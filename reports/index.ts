@@ -1,10 +1,10 @@
 export { Reports, type ReportsDeps, type ReportRequest } from './service.ts';
 export type { ReportView } from '../config/index.ts';
 export { ReportSchedules, periodOf, SCHEDULE_NAMES, type ScheduleName, type ScheduledRun, type Period } from './calendar.ts';
-export { MaintenanceLog, tasksFor, isTask, type MaintenanceRecord, type MaintenanceTask } from './maintenance.ts';
+export { MaintenanceLog, REPORTS_SCHEMA, tasksFor, isTask, type MaintenanceRecord, type MaintenanceTask } from './maintenance.ts';
 export { AlertFacts, type FactAlert } from './sources.ts';
 export { nearestRank, figures } from './accountability.ts';
 export { toCsv } from './files.ts';
-export { readyBody, recipientsOf, type ReportReady } from './service.ts';
+export { readyBody, readyItems, recipientsOf, type ReportRecipient } from './service.ts';
 export { TZ, DAY_MS, iso, startOfDay, startOfWeek, startOfMonth } from './calendar.ts';
 export { FORMATS, type ReportFormat, type ReportMeta, type ReportJson, type HealthJson, type MaintenanceJson, type AccountabilityJson } from './types.ts';

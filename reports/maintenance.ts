@@ -9,12 +9,32 @@
  * - `inspect_vibration`: mean vibration of the last 7 days above the mean of the 30 days
  *   before by `reports.wear.vibrationFactor` (1.3).
  */
-import type { OpDb as Database } from '../storage/index.ts';
+import { placeholders, type OpDb, type Schema } from '../storage/index.ts';
 import { MAINTENANCE_TASKS, type Kind, type RegisteredDevice } from '../config/index.ts';
 import { newId } from '../alerts/index.ts';
 import { allDevices, byDevice, type ReportContext, type Scope } from './sources.ts';
 import { DAY_MS, iso, round } from './calendar.ts';
 import type { Built, MaintenanceItem, WearFinding } from './types.ts';
+
+/** The reports part's table: maintenance done (POST /api/maintenance), for the maintenance report. */
+export const REPORTS_SCHEMA: Schema = {
+  part: 'reports',
+  migrations: [
+    `
+  CREATE TABLE maintenance (
+    id TEXT PRIMARY KEY,
+    site TEXT NOT NULL,
+    device TEXT NOT NULL,
+    task TEXT NOT NULL,             -- elevator_maintenance | tank_cleaning | analyser_calibration
+    done_at INTEGER NOT NULL,
+    recorded_by TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    note TEXT
+  );
+  CREATE INDEX maintenance_device_task ON maintenance (device, task, done_at);
+  `,
+  ],
+};
 
 export type MaintenanceTask = keyof typeof MAINTENANCE_TASKS;
 
@@ -39,33 +59,41 @@ export function isTask(task: string): task is MaintenanceTask {
 }
 
 export class MaintenanceLog {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: OpDb) {}
 
-  record(input: Omit<MaintenanceRecord, 'id'>): MaintenanceRecord {
+  async record(input: Omit<MaintenanceRecord, 'id'>): Promise<MaintenanceRecord> {
     const row: MaintenanceRecord = { id: newId(input.recordedAt), ...input };
-    this.db
-      .prepare('INSERT INTO maintenance (id, site, device, task, done_at, recorded_by, recorded_at, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(row.id, row.site, row.device, row.task, row.doneAt, row.recordedBy, row.recordedAt, row.note);
+    await this.db.query('INSERT INTO maintenance (id, site, device, task, done_at, recorded_by, recorded_at, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
+      row.id,
+      row.site,
+      row.device,
+      row.task,
+      row.doneAt,
+      row.recordedBy,
+      row.recordedAt,
+      row.note,
+    ]);
     return row;
   }
 
   /** The latest time each (device, task) was done at or before `asOf`: key `device/task`. */
-  lastDone(devices: readonly string[], asOf: number): Map<string, number> {
+  async lastDone(devices: readonly string[], asOf: number): Promise<Map<string, number>> {
     if (devices.length === 0) return new Map();
-    const rows = this.db
-      .prepare(`SELECT device, task, max(done_at) AS at FROM maintenance WHERE done_at <= ? AND device IN (${devices.map(() => '?').join(',')}) GROUP BY device, task`)
-      .all(asOf, ...devices) as { device: string; task: string; at: number }[];
-    return new Map(rows.map((r) => [`${r.device}/${r.task}`, r.at]));
+    const r = await this.db.query<{ device: string; task: string; at: number }>(
+      `SELECT device, task, max(done_at) AS at FROM maintenance WHERE done_at <= ? AND device IN (${placeholders(devices.length)}) GROUP BY device, task`,
+      [asOf, ...devices],
+    );
+    return new Map(r.rows.map((x) => [`${x.device}/${x.task}`, x.at]));
   }
 
   /** Records of one device, newest first. */
-  list(device: string, limit = 100): MaintenanceRecord[] {
-    return this.db
-      .prepare(
-        `SELECT id, site, device, task, done_at AS "doneAt", recorded_by AS "recordedBy", recorded_at AS "recordedAt", note
-         FROM maintenance WHERE device = ? ORDER BY done_at DESC, id DESC LIMIT ?`,
-      )
-      .all(device, limit) as MaintenanceRecord[];
+  async list(device: string, limit = 100): Promise<MaintenanceRecord[]> {
+    const r = await this.db.query<MaintenanceRecord>(
+      `SELECT id, site, device, task, done_at AS "doneAt", recorded_by AS "recordedBy", recorded_at AS "recordedAt", note
+       FROM maintenance WHERE device = ? ORDER BY done_at DESC, id DESC LIMIT ?`,
+      [device, limit],
+    );
+    return r.rows;
   }
 }
 
@@ -110,7 +138,7 @@ async function wear(ctx: ReportContext, elevators: RegisteredDevice[], asOf: num
 export async function buildMaintenance(ctx: ReportContext, scope: Scope): Promise<Extract<Built, { kind: 'maintenance' }>> {
   const asOf = scope.to;
   const devices = scope.sites.flatMap((s) => ctx.registry.devicesOf(s.id));
-  const last = ctx.maintenance.lastDone(
+  const last = await ctx.maintenance.lastDone(
     devices.map((d) => d.id),
     asOf,
   );

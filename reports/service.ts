@@ -6,8 +6,8 @@
  */
 import { join } from 'node:path';
 import type { Channel, Estate, Registry, ReportFormat, ReportKind, ReportView, ScheduleName } from '../config/index.ts';
-import type { OpDb as Database, SeriesStore } from '../storage/index.ts';
-import { newId, type DeliverySink, type Notification, type OutboxItem } from '../alerts/index.ts';
+import type { OpDb, SeriesStore } from '../storage/index.ts';
+import { newId, type AuditLog, type Outbox, type OutboxItem, type Recipient, type Recipients, type ReportNotification } from '../alerts/index.ts';
 import { buildAccountability } from './accountability.ts';
 import { AlertFacts, type ReportContext, type Scope } from './sources.ts';
 import { ReportArchive, toCsv } from './files.ts';
@@ -21,12 +21,14 @@ export interface ReportsDeps {
   estate: Estate;
   registry: Registry;
   store: SeriesStore;
-  /** the operational store's database: alerts, acknowledgements, maintenance */
-  db: Database;
-  /** the alerts' delivery outbox, for the links of scheduled reports */
-  sink: DeliverySink;
-  /** the audit log (AlertStore.audit) */
-  audit: (actor: string, action: string, target: string | null, detail: string | null) => void;
+  /** the operational store: the alerts part's tables (read), the reports part's own (REPORTS_SCHEMA) */
+  db: OpDb;
+  /** the durable delivery outbox, for the links of scheduled reports (its own transaction, then it wakes the worker) */
+  outbox: Pick<Outbox, 'enqueue'>;
+  /** who asked for a report, who recorded maintenance */
+  audit: Pick<AuditLog, 'add'>;
+  /** who a site's own recipient is (property company or sub-district office) and how to reach it */
+  recipients: Pick<Recipients, 'local' | 'resolve'>;
   dataDir: string;
   /** base of the links to a report's files */
   publicUrl: string;
@@ -102,7 +104,7 @@ export class Reports {
   /** A report asked for through the API: made now, audited. */
   async request(req: ReportRequest): Promise<ReportView> {
     const meta = await this.make(req, null);
-    this.deps.audit(req.requestedBy, 'report.request', meta.id, JSON.stringify({ kind: req.kind, from: iso(req.from), to: iso(req.to), sites: req.sites }));
+    await this.deps.audit.add(req.requestedBy, 'report.request', meta.id, JSON.stringify({ kind: req.kind, from: iso(req.from), to: iso(req.to), sites: req.sites }), this.now());
     return this.view(meta);
   }
 
@@ -112,7 +114,9 @@ export class Reports {
     for (const kind of run.kinds) {
       const meta = await this.make({ kind, from: run.from, to: run.to, sites: null, requestedBy: `schedule:${run.schedule}` }, run.schedule);
       const deadline = this.deps.estate.alerting.deliveryDeadlineMin * 60_000;
-      const n = announce(this.deps.sink, readyItems(meta, this.formats(meta.id), this.deps.estate, this.now(), deadline));
+      const now = this.now();
+      const items = readyItems(meta, this.formats(meta.id), recipientsOf(meta, this.deps.estate, this.deps.recipients), now, deadline);
+      const n = (await this.deps.outbox.enqueue(items, now)).length;
       this.deps.log.info({ report: meta.id, kind, schedule: run.schedule, deliveries: n }, 'scheduled report made');
       made.push(meta);
     }
@@ -145,7 +149,7 @@ export class Reports {
         built = await buildMaintenance(this.ctx, scope);
         break;
       case 'accountability':
-        built = buildAccountability(
+        built = await buildAccountability(
           this.ctx,
           scope,
           estate.departments.map((d) => d.id),
@@ -160,75 +164,75 @@ export class Reports {
   }
 
   /** `POST /api/maintenance`: the device and task were checked by the caller. Audited. */
-  recordMaintenance(input: { device: string; task: MaintenanceTask; doneAt: number; note: string | null; recordedBy: string }): MaintenanceRecord {
+  async recordMaintenance(input: { device: string; task: MaintenanceTask; doneAt: number; note: string | null; recordedBy: string }): Promise<MaintenanceRecord> {
     const device = this.deps.registry.device(input.device)!;
-    const record = this.maintenance.record({ ...input, site: device.site, recordedAt: this.now() });
-    this.deps.audit(input.recordedBy, 'maintenance.record', input.device, JSON.stringify({ task: input.task, doneAt: iso(input.doneAt), note: input.note }));
+    const record = await this.maintenance.record({ ...input, site: device.site, recordedAt: this.now() });
+    await this.deps.audit.add(input.recordedBy, 'maintenance.record', input.device, JSON.stringify({ task: input.task, doneAt: iso(input.doneAt), note: input.note }), record.recordedAt);
     return record;
   }
 }
 
 /*
- * When a scheduled report is made, its links go to the property companies of its sites (and,
- * for accountability, to `housing`), through the alerts' durable delivery outbox: retried
- * with backoff, under one delivery id, signed where the channel has a secret.
+ * When a scheduled report is made, its links go to the own recipient of each of its sites
+ * (the property company, or the sub-district office where a site has none; a site with
+ * neither, to nobody) and, for accountability, to `housing`, through the durable delivery
+ * outbox: retried with backoff, under one delivery id, signed where the channel has a secret.
  *
- * The body is a small webhook event of its own (docs/contract-notes.md):
- *   {"version": 1, "event": "report.ready", "sentAt", "report": {"id", "kind", "from", "to", "formats"}}
- * The outbox's webhook sender posts a body as it was stored, so webhook channels carry it as
- * it is; the WeCom, DingTalk and e-mail senders render an alert, so those channels are not
- * given report bodies.
+ * The body is a `ReportNotification` (docs/reports.md), on every channel of each recipient:
+ *   {"version": 1, "event": "report.ready", "sentAt", "department": {"id", "name"},
+ *    "report": {"id", "kind", "from", "to", "formats"}}
+ * The webhook posts it as it is; the WeCom, DingTalk and e-mail senders render it.
  */
-export interface ReportReady {
-  version: 1;
-  event: 'report.ready';
-  sentAt: string;
-  report: { id: string; kind: string; from: string; to: string; formats: Record<ReportFormat, string> };
-}
 
-export interface ReportRecipient {
-  id: string;
+/** Who hears of a report, with the channels to reach them. */
+export interface ReportRecipient extends Recipient {
   channels: readonly Channel[];
 }
 
-/** Who hears of a report: the property company of each of its sites, and housing for accountability. */
-export function recipientsOf(meta: ReportMeta, estate: Estate): ReportRecipient[] {
+/**
+ * Who hears of a report: the own recipient of each site it covers, and housing for
+ * accountability. One recipient with the same channel for several sites (a company that runs
+ * several compounds) hears of it once on that channel.
+ */
+export function recipientsOf(meta: Pick<ReportMeta, 'kind' | 'sites'>, estate: Estate, recipients: Pick<Recipients, 'local' | 'resolve'>): ReportRecipient[] {
   const out: ReportRecipient[] = [];
+  const seen = new Set<string>();
+  const add = (targets: readonly ReportRecipient[]) => {
+    for (const t of targets) {
+      const channels = t.channels.filter((c) => {
+        const key = JSON.stringify([t.id, t.name, c]);
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      });
+      if (channels.length > 0) out.push({ id: t.id, name: t.name, channels });
+    }
+  };
   for (const site of estate.sites) {
-    if (meta.sites === null || meta.sites.includes(site.id)) out.push({ id: 'property', channels: site.property.channels });
+    if (meta.sites !== null && !meta.sites.includes(site.id)) continue;
+    const own = recipients.local(site.id);
+    if (own) add(recipients.resolve({ site: site.id, device: '' }, own));
   }
-  if (meta.kind === 'accountability') {
-    const housing = estate.departments.find((d) => d.id === 'housing');
-    if (housing) out.push({ id: 'housing', channels: housing.channels });
-  }
+  if (meta.kind === 'accountability') add(recipients.resolve({ site: '', device: '' }, 'housing'));
   return out;
 }
 
-export function readyBody(meta: ReportMeta, formats: Record<ReportFormat, string>, now: number): ReportReady {
-  return { version: 1, event: 'report.ready', sentAt: new Date(now).toISOString(), report: { id: meta.id, kind: meta.kind, from: iso(meta.from), to: iso(meta.to), formats } };
+export function readyBody(meta: ReportMeta, formats: Record<ReportFormat, string>, department: Recipient, now: number): ReportNotification {
+  return {
+    version: 1,
+    event: 'report.ready',
+    sentAt: new Date(now).toISOString(),
+    department: { id: department.id, name: department.name },
+    report: { id: meta.id, kind: meta.kind, from: iso(meta.from), to: iso(meta.to), formats },
+  };
 }
 
-/**
- * The outbox entries of one report: one per webhook channel of each recipient. The outbox is
- * typed for alert notifications; this body goes only to the webhook sender, which serialises
- * whatever body it is given, and `alertId` holds the report's id (ids never collide).
- */
-export function readyItems(meta: ReportMeta, formats: Record<ReportFormat, string>, estate: Estate, now: number, deadlineMs: number): OutboxItem[] {
-  const body = readyBody(meta, formats, now);
+/** The outbox entries of one report: one per channel of each recipient; `alertId` holds the report's id. */
+export function readyItems(meta: ReportMeta, formats: Record<ReportFormat, string>, recipients: readonly ReportRecipient[], now: number, deadlineMs: number): OutboxItem[] {
   const items: OutboxItem[] = [];
-  for (const r of recipientsOf(meta, estate)) {
-    for (const channel of r.channels) {
-      if (channel.type !== 'webhook') continue;
-      items.push({ alertId: meta.id, event: 'report.ready' as OutboxItem['event'], recipient: r.id, channel, body: body as unknown as Notification, deadline: now + deadlineMs });
-    }
+  for (const r of recipients) {
+    const body = readyBody(meta, formats, r, now);
+    for (const channel of r.channels) items.push({ alertId: meta.id, event: 'report.ready', recipient: r.id, channel, body, deadline: now + deadlineMs });
   }
   return items;
-}
-
-/** Queues the report's deliveries; returns how many. */
-export function announce(sink: DeliverySink, items: OutboxItem[]): number {
-  if (items.length === 0) return 0;
-  sink.enqueue(items);
-  sink.wake();
-  return items.length;
 }

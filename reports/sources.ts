@@ -1,16 +1,16 @@
 /**
  * What every report builder reads from: the registry (which devices a site has, their
  * reporting intervals and attributes), the series store through `aggregate` (so both stores
- * serve the reports and the work happens in the database), and the operational store's
- * alert tables (migration 2), read here with one query each.
+ * serve the reports and the work happens in the database), and the alerts part's tables in
+ * the operational store (ALERTS_SCHEMA), read here with one query each.
  *
  * An alert belongs to a period when its `startsAt` (the reading time its condition began,
- * as `GET /api/alerts?from=&to=` filters) falls in it. Left out: alerts that never fired
- * (pending), the service's own (`kind: system`), and alerts whose firing was held back
- * (muted by a silence or inspection mode, and never announced after): nobody was told of them.
+ * as `GET /api/alerts?from=&to=` filters) falls in it. Left out: the service's own alerts
+ * (`kind: system`), and alerts nobody was told of (`announced_at` NULL: never fired, or held
+ * back by a silence, inspection mode or an inhibition and never announced after).
  */
 import type { Kind, RegisteredDevice, Registry, ReportsConfig, Site } from '../config/index.ts';
-import type { AggregateQuery, AggregateRow, OpDb as Database, SeriesStore } from '../storage/index.ts';
+import { placeholders, type AggregateQuery, type AggregateRow, type OpDb, type SeriesStore } from '../storage/index.ts';
 import type { Alert } from '../alerts/index.ts';
 import type { MaintenanceLog } from './maintenance.ts';
 
@@ -57,42 +57,42 @@ export interface FactAlert {
   ackDeadline: number | null;
   escalatedAt: number | null;
   departments: string[];
-  /** each recipient's acknowledgement (a department id, 'property' or 'admin'), earliest first */
+  /** each recipient's acknowledgement (a department id, 'property', 'subdistrict', 'maintainer' or 'admin'), earliest first */
   acks: { department: string; at: number; actor: string }[];
 }
 
-const HELD_BACK = `a.id IN (SELECT alert_id FROM alert_history WHERE transition = 'muted' AND detail LIKE 'alert.firing held back%')
-  AND a.id NOT IN (SELECT alert_id FROM alert_history WHERE transition = 'unmuted')`;
-
 export class AlertFacts {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: OpDb) {}
 
   private scope(from: number, to: number, sites: readonly string[] | null): { where: string; args: unknown[] } {
-    const where = [`a.starts_at >= ?`, `a.starts_at < ?`, `a.fired_at IS NOT NULL`, `a.kind <> 'system'`, `NOT (${HELD_BACK})`];
+    const where = [`a.starts_at >= ?`, `a.starts_at < ?`, `a.announced_at IS NOT NULL`, `a.kind <> 'system'`];
     const args: unknown[] = [from, to];
     if (sites) {
-      where.push(`a.site IN (${sites.map(() => '?').join(',') || "''"})`);
+      where.push(`a.site IN (${placeholders(sites.length)})`);
       args.push(...sites);
     }
     return { where: where.join(' AND '), args };
   }
 
   /** The alerts of [from, to) at these sites (null: all), oldest first, with their acknowledgements. */
-  alerts(from: number, to: number, sites: readonly string[] | null, rules?: readonly string[]): FactAlert[] {
+  async alerts(from: number, to: number, sites: readonly string[] | null, rules?: readonly string[]): Promise<FactAlert[]> {
     const { where, args } = this.scope(from, to, sites);
-    const ruleFilter = rules ? ` AND a.rule IN (${rules.map(() => '?').join(',') || "''"})` : '';
+    const ruleFilter = rules ? ` AND a.rule IN (${placeholders(rules.length)})` : '';
     const all = [...args, ...(rules ?? [])];
-    const rows = this.db.prepare(`SELECT a.data FROM alerts a WHERE ${where}${ruleFilter} ORDER BY a.starts_at, a.id`).all(...all) as { data: string }[];
-    const acks = this.db
-      .prepare(`SELECT k.alert_id AS id, k.department, k.at, k.actor FROM acks k JOIN alerts a ON a.id = k.alert_id WHERE ${where}${ruleFilter} ORDER BY k.at`)
-      .all(...all) as { id: string; department: string; at: number; actor: string }[];
+    const [rows, acks] = await Promise.all([
+      this.db.query<{ data: string }>(`SELECT a.data FROM alerts a WHERE ${where}${ruleFilter} ORDER BY a.starts_at, a.id`, all),
+      this.db.query<{ id: string; department: string; at: number; actor: string }>(
+        `SELECT k.alert_id AS id, k.department, k.at, k.actor FROM acks k JOIN alerts a ON a.id = k.alert_id WHERE ${where}${ruleFilter} ORDER BY k.at`,
+        all,
+      ),
+    ]);
     const byAlert = new Map<string, FactAlert['acks']>();
-    for (const k of acks) {
+    for (const k of acks.rows) {
       const list = byAlert.get(k.id) ?? [];
       list.push({ department: k.department, at: k.at, actor: k.actor });
       byAlert.set(k.id, list);
     }
-    return rows.map(({ data }) => {
+    return rows.rows.map(({ data }) => {
       const a = JSON.parse(data) as Alert;
       return {
         id: a.id,
@@ -117,22 +117,21 @@ export class AlertFacts {
    * (or `now` while still open), overlapping spans counted once. Both ends are the service's
    * clock, the one the alert's lifecycle runs on.
    */
-  criticalMs(devices: readonly string[], from: number, to: number, now: number): Map<string, number> {
+  async criticalMs(devices: readonly string[], from: number, to: number, now: number): Promise<Map<string, number>> {
     const out = new Map<string, number>(devices.map((d) => [d, 0]));
     if (devices.length === 0) return out;
-    const rows = this.db
-      .prepare(
-        `SELECT a.device AS device, min(h.at) AS since, a.ends_at AS "endsAt"
-         FROM alerts a JOIN alert_history h ON h.alert_id = a.id
-         WHERE a.device IN (${devices.map(() => '?').join(',')}) AND a.kind <> 'system'
-           AND h.severity = 'critical' AND h.transition IN ('firing', 'severity')
-         GROUP BY a.id HAVING min(h.at) < ? AND (a.ends_at IS NULL OR a.ends_at > ?)
-         ORDER BY a.device, since`,
-      )
-      .all(...devices, to, from) as { device: string; since: number; endsAt: number | null }[];
+    const rows = await this.db.query<{ device: string; since: number; endsAt: number | null }>(
+      `SELECT a.device AS device, min(h.at) AS since, a.ends_at AS "endsAt"
+       FROM alerts a JOIN alert_history h ON h.alert_id = a.id
+       WHERE a.device IN (${placeholders(devices.length)}) AND a.kind <> 'system'
+         AND h.severity = 'critical' AND h.transition IN ('firing', 'severity')
+       GROUP BY a.id, a.device, a.ends_at HAVING min(h.at) < ? AND (a.ends_at IS NULL OR a.ends_at > ?)
+       ORDER BY a.device, since`,
+      [...devices, to, from],
+    );
     let device = '';
     let covered = -Infinity;
-    for (const r of rows) {
+    for (const r of rows.rows) {
       if (r.device !== device) {
         device = r.device;
         covered = -Infinity;

@@ -1,122 +1,40 @@
 /**
- * The operational store: what the service itself must remember (ingest's rejects and
- * unregistered devices; alerts, acknowledgements, silences, the outbox, the audit log and
- * maintenance records, through `db`). SQLite through better-sqlite3 in WAL mode under
- * DATA_DIR, or PostgreSQL when OPERATIONAL_DB is a postgres:// URL; the same numbered
- * migrations on both (docs/operational-store.md).
+ * The operational store: what the service itself must remember besides the readings. SQLite
+ * (better-sqlite3, WAL) under DATA_DIR by default, or PostgreSQL when OPERATIONAL_DB is a
+ * postgres:// URL (docs/operational-store.md). Storage gives the mechanism; each part brings
+ * its own tables and migrations (a `Schema`) and its own queries.
  */
-import { isPostgresUrl, type Dialect, type OpDb } from './operational/db.ts';
-import { openSqlite } from './operational/sqlite.ts';
-import { PostgresDb } from './operational/postgres.ts';
+import { isPostgresUrl, type OpDb, type Schema } from './operational/db.ts';
+import { SqliteDb } from './operational/sqlite.ts';
+import { PostgresDb, type PostgresOptions } from './operational/postgres.ts';
 import { migrate } from './operational/migrate.ts';
+import { PostgresError, redactUrl } from './operational/db.ts';
 
-export interface RejectRow {
-  at: number;
-  reason: string;
-  site: string | null;
-  topic: string;
-  detail: string;
-  payload: string;
+/** The store at `target` (a SQLite file, or a postgres:// URL), not yet migrated (`prepareOperationalStore`). */
+export function createOperationalStore(target: string, opts: PostgresOptions = {}): OpDb {
+  return isPostgresUrl(target) ? new PostgresDb(target, opts) : new SqliteDb(target);
 }
 
-export interface UnregisteredRow {
-  device: string;
-  site: string;
-  kind: string;
-  topic: string;
-  firstSeen: number;
-  lastSeen: number;
-  count: number;
-  reason: string;
+/**
+ * Opens the store at `target` and brings every part's tables up to date. A server that cannot
+ * be reached fails here, naming it (never its password).
+ */
+export async function openOperationalStore(target: string, schemas: readonly Schema[], opts: PostgresOptions = {}): Promise<OpDb> {
+  const db = createOperationalStore(target, opts);
+  await prepareOperationalStore(db, schemas, target);
+  return db;
 }
 
-/** rows per INSERT of rejects */
-const REJECTS_PER_INSERT = 100;
-
-export class OperationalStore {
-  readonly db: OpDb;
-  readonly dialect: Dialect;
-
-  /** `target`: a SQLite file, or a postgres:// URL. */
-  constructor(target: string) {
-    this.dialect = isPostgresUrl(target) ? 'postgres' : 'sqlite';
-    this.db = this.dialect === 'postgres' ? new PostgresDb(target) : openSqlite(target);
-    try {
-      migrate(this.db, this.dialect);
-    } catch (e) {
-      this.db.close();
-      throw e;
+/** Brings every part's tables up to date; closes the store and names it when that fails. */
+export async function prepareOperationalStore(db: OpDb, schemas: readonly Schema[], target: string): Promise<void> {
+  try {
+    await migrate(db, schemas);
+  } catch (e) {
+    await db.close().catch(() => undefined);
+    if (db.dialect === 'postgres') {
+      const err = e as PostgresError;
+      throw new PostgresError(`operational store: cannot use PostgreSQL at ${redactUrl(target)}: ${err.message.replace(/^operational store: /, '')}`, err.code);
     }
-  }
-
-  insertRejects(rows: readonly RejectRow[]): void {
-    if (rows.length === 0) return;
-    // Many rows per statement: on PostgreSQL each statement is a round trip (a flood of
-    // rejects must not hold the event loop for one per row).
-    this.db.transaction(() => {
-      for (let i = 0; i < rows.length; i += REJECTS_PER_INSERT) {
-        const chunk = rows.slice(i, i + REJECTS_PER_INSERT);
-        this.db
-          .prepare(`INSERT INTO ingest_rejects (at, reason, site, topic, detail, payload) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`)
-          .run(chunk.flatMap((r) => [r.at, r.reason, r.site, r.topic, r.detail, r.payload]));
-      }
-    })();
-  }
-
-  /** Keeps the newest `keep` rejects. */
-  pruneRejects(keep: number): void {
-    this.db.prepare('DELETE FROM ingest_rejects WHERE id <= (SELECT max(id) FROM ingest_rejects) - ?').run(keep);
-  }
-
-  /** Newest first; `sites` limits to rejects whose topic names one of them. */
-  listRejects(opts: { limit: number; reason?: string; before?: number; sites?: readonly string[] }): (RejectRow & { id: number })[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (opts.sites) {
-      where.push(`site IN (${opts.sites.map(() => '?').join(',') || "''"})`);
-      args.push(...opts.sites);
-    }
-    if (opts.reason) {
-      where.push('reason = ?');
-      args.push(opts.reason);
-    }
-    if (opts.before !== undefined) {
-      where.push('id < ?');
-      args.push(opts.before);
-    }
-    return this.db
-      .prepare(`SELECT id, at, reason, site, topic, detail, payload FROM ingest_rejects ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`)
-      .all(...args, opts.limit) as (RejectRow & { id: number })[];
-  }
-
-  countRejects(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM ingest_rejects').get() as { n: number }).n;
-  }
-
-  upsertUnregistered(rows: readonly Omit<UnregisteredRow, 'firstSeen'>[]): void {
-    if (rows.length === 0) return;
-    const stmt = this.db.prepare(
-      `INSERT INTO unregistered_devices (device, site, kind, topic, first_seen, last_seen, count, reason)
-       VALUES (@device, @site, @kind, @topic, @lastSeen, @lastSeen, @count, @reason)
-       ON CONFLICT (device, site, kind) DO UPDATE SET topic = excluded.topic, last_seen = excluded.last_seen,
-         count = unregistered_devices.count + excluded.count, reason = excluded.reason`,
-    );
-    this.db.transaction(() => {
-      for (const r of rows) stmt.run(r);
-    })();
-  }
-
-  listUnregistered(sites?: readonly string[]): UnregisteredRow[] {
-    const filter = sites ? `WHERE site IN (${sites.map(() => '?').join(',') || "''"})` : '';
-    return this.db
-      .prepare(
-        `SELECT device, site, kind, topic, first_seen AS "firstSeen", last_seen AS "lastSeen", count, reason
-         FROM unregistered_devices ${filter} ORDER BY last_seen DESC LIMIT 1000`,
-      )
-      .all(...(sites ?? [])) as UnregisteredRow[];
-  }
-
-  close(): void {
-    if (this.db.open) this.db.close();
+    throw e;
   }
 }

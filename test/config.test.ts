@@ -281,7 +281,7 @@ describe('each configuration mistake gives one clear problem', () => {
 describe('${VAR} substitution', () => {
   const withVar = VALID.replace('secret: s3cret', 'secret: "${PROPERTY_HOOK_SECRET:-fallback-secret}"');
   const secretOf = (e: Estate) => {
-    const ch = e.sites[0]!.property.channels[0]!;
+    const ch = e.sites[0]!.property!.channels[0]!;
     return ch.type === 'webhook' ? ch.secret : undefined;
   };
 
@@ -293,7 +293,7 @@ describe('${VAR} substitution', () => {
   it('a set VAR wins over the default, also inside a longer string', () => {
     expect(secretOf(parseEstate(withVar, 'test.yaml', { PROPERTY_HOOK_SECRET: 'from-env' }))).toBe('from-env');
     const url = VALID.replace('http://127.0.0.1:9100/property', 'http://127.0.0.1:${HOOK_PORT:-9100}/property');
-    const ch = parseEstate(url, 'test.yaml', { HOOK_PORT: '9200' }).sites[0]!.property.channels[0]!;
+    const ch = parseEstate(url, 'test.yaml', { HOOK_PORT: '9200' }).sites[0]!.property!.channels[0]!;
     expect(ch.type === 'webhook' && ch.url).toBe('http://127.0.0.1:9200/property');
   });
 });
@@ -381,7 +381,7 @@ describe('the demo estate (config/estate.yaml)', () => {
   });
 
   it('fills ${VAR:-default} from the defaults when the environment is empty', () => {
-    const ch = estate.sites[0]!.property.channels[0]!;
+    const ch = estate.sites[0]!.property!.channels[0]!;
     expect(ch.type === 'webhook' && ch.url).toBe('http://127.0.0.1:9100/property/jinfo-garden');
   });
 

@@ -9,8 +9,8 @@ import { ROOT } from './harness/service.ts';
 
 const PARTS = ['config', 'storage', 'ingest', 'alerts', 'dashboard', 'reports', 'simulators'] as const;
 type Part = (typeof PARTS)[number];
-/** root files every part may use: the typed event bus and the metrics registry */
-const SHARED = new Set(['bus.ts', 'metrics.ts']);
+/** root files every part may use: the typed event bus, the metrics registry and the fault tests' crash points */
+const SHARED = new Set(['bus.ts', 'metrics.ts', 'crash-points.ts']);
 
 const ALLOWED: Record<Part, readonly string[]> = {
   config: [],

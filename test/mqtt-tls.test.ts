@@ -185,7 +185,7 @@ describe('MQTT over TLS with logins and the generated ACL', () => {
     expect(svc.logs.filter((l) => l.includes('MQTT_NOT_AUTHORIZED')).length).toBe(1);
     expect(svc.logs.join('')).not.toContain(wrong);
     // The operators hear of it too: the broker_down system alert, after its grace.
-    await waitFor('the broker_down system alert', () => svc.app.alerts.book.all().some((a) => a.rule === 'broker_down' && a.state === 'firing'), 40_000, 250);
+    await waitFor('the broker_down system alert', () => [...svc.app.alerts.book.all()].some((a) => a.rule === 'broker_down' && a.state === 'firing'), 40_000, 250);
   }, 90_000);
 
   it('a CA that did not sign the broker certificate: refused, and /readyz says so', async () => {

@@ -27,7 +27,7 @@ describe('operational store unavailable', () => {
 
   it('answers 503 STORE_UNAVAILABLE with Retry-After, and stays up', async () => {
     expect((await get('/api/ingest/rejects')).status).toBe(200);
-    service.app.ops.close();
+    await service.app.db.close();
     const res = await get('/api/ingest/rejects');
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('5');

@@ -6,11 +6,11 @@
 export interface BackoffOptions {
   /** wait after the first failure [1 s] */
   baseMs?: number;
-  /** longest wait [5 min] */
+  /** longest wait [30 s]: a receiver that comes back is tried again within half a minute, so it gets its backlog within a minute (CONTRACT section 4) */
   capMs?: number;
 }
 
-export const DEFAULT_BACKOFF = { baseMs: 1_000, capMs: 5 * 60_000 } as const;
+export const DEFAULT_BACKOFF = { baseMs: 1_000, capMs: 30_000 } as const;
 
 export function backoffDelay(attempts: number, opts: BackoffOptions = {}, random: () => number = Math.random): number {
   const base = opts.baseMs ?? DEFAULT_BACKOFF.baseMs;

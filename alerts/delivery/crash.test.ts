@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sleep, waitFor } from '../../test/harness/ports.ts';
-import { OperationalStore } from '../../storage/index.ts';
-import { Outbox } from './index.ts';
+import { openOperationalStore } from '../../storage/index.ts';
+import { DELIVERY_SCHEMA, Outbox } from './index.ts';
 import { Receiver } from './testing/receiver.ts';
 
 const CHILD = resolve(import.meta.dirname, 'testing/outbox-child.ts');
@@ -103,13 +103,13 @@ describe('the outbox across a SIGKILL', () => {
 
     second.proc.kill('SIGTERM');
     await second.exited;
-    const store = new OperationalStore(join(dataDir, 'operational.db'));
+    const db = await openOperationalStore(join(dataDir, 'operational.db'), [DELIVERY_SCHEMA]);
     try {
-      const outbox = new Outbox(store.db);
-      expect(outbox.stats()).toMatchObject({ pending: 0, sent: N, failed: 0 });
-      for (const id of enqueued) expect(outbox.get(id)!.status).toBe('sent');
+      const outbox = new Outbox(db);
+      expect(await outbox.stats()).toMatchObject({ pending: 0, sent: N, failed: 0 });
+      for (const id of enqueued) expect((await outbox.get(id))!.status).toBe('sent');
     } finally {
-      store.close();
+      await db.close();
     }
   }, 120_000);
 });

@@ -1,7 +1,8 @@
 /**
  * The e-mail channel against a real local SMTP server (smtp-server, 127.0.0.1, no TLS): the
  * message arrives with a zh-CN subject, both languages in the text and HTML bodies, the ack
- * link and X-Estate-Delivery; temporary (4yz) refusals are retried, permanent (5yz) are not.
+ * link (a report's link) and X-Estate-Delivery, for one alert, a group and a report;
+ * temporary (4yz) refusals are retried, permanent (5yz) are not.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { simpleParser, type ParsedMail } from 'mailparser';
@@ -11,7 +12,7 @@ import type { Smtp } from '../../config/index.ts';
 import { createSenders, DeliveryWorker, Outbox, type Delivery } from './index.ts';
 import { EmailSender } from './channels/email.ts';
 import { writeExample } from './testing/examples.ts';
-import { FIXED, sampleDelivery, sampleItem, tempStore } from './testing/fixtures.ts';
+import { FIXED, sampleDelivery, sampleGroup, sampleItem, sampleReport, tempStore } from './testing/fixtures.ts';
 
 const ctx = { signal: new AbortController().signal, now: () => FIXED.now };
 const TO = ['fire-desk@example.gov.cn'];
@@ -99,20 +100,75 @@ describe('e-mail delivery', () => {
     writeExample('email.txt', example);
   });
 
+  it('sends a group with a zh-CN subject, its count and each alert in both languages, and no ack link', async () => {
+    const box = await mailbox();
+    const body = sampleGroup();
+    const d: Delivery = { ...sampleDelivery({ type: 'email', to: TO }), alertId: body.group.key, event: 'alert.group', recipient: 'property', body };
+    expect(await new EmailSender(box.smtp).send(d, ctx)).toEqual({ ok: true });
+    await waitFor('the mail', () => box.mails[0], 10_000);
+    const m = box.mails[0]!;
+    expect(m.subject).toBe('【告警·3条】金佛花园 设备无数据');
+    expect(header(m, 'X-Estate-Delivery')).toBe(FIXED.deliveryId);
+    const text = m.text ?? '';
+    const html = String(m.html);
+    for (const part of [text, html]) {
+      expect(part).toContain('【告警·3条】金佛花园 设备无数据');
+      expect(part).toContain('[Alert · 3] 金佛花园 Device silent');
+      expect(part).toContain('金佛花园 3 条：设备无数据');
+      expect(part).toContain('3 alerts at 金佛花园: Device silent');
+      expect(part).toContain('7栋消火栓 HY-07 已 30 分钟无数据（已恢复）');
+      expect(part).toContain('Hydrant HY-07 has sent nothing for 30 min (resolved)');
+      expect(part).not.toContain('/ack/');
+    }
+    expect(text).toContain('条数：3');
+    expect(text).toContain('Alerts: 3');
+    expect(text).toContain('- 3栋消火栓 HY-03 已 30 分钟无数据');
+    expect(text).toContain('- Hydrant HY-04 has sent nothing for 30 min');
+    expect(html).toContain('<li>4栋消火栓 HY-04 已 30 分钟无数据</li>');
+    expect(html).not.toContain('点击确认');
+  });
+
+  it('sends a report with a zh-CN subject, its period, a link to open it and its other formats, in both languages', async () => {
+    const box = await mailbox();
+    const body = sampleReport();
+    const f = body.report.formats;
+    const d: Delivery = { ...sampleDelivery({ type: 'email', to: TO }), alertId: body.report.id, event: 'report.ready', recipient: 'property', body };
+    expect(await new EmailSender(box.smtp).send(d, ctx)).toEqual({ ok: true });
+    await waitFor('the mail', () => box.mails[0], 10_000);
+    const m = box.mails[0]!;
+    expect(m.subject).toMatch(/^【报告】设施健康报告 2026-11-24/);
+    const text = m.text ?? '';
+    const html = String(m.html);
+    expect(text).toContain(`查看报告：${f.html}`);
+    expect(text).toContain(`Open the report: ${f.html}`);
+    expect(text).toContain(`- CSV: ${f.csv}`);
+    expect(text).toContain(`- JSON: ${f.json}`);
+    expect(text).toContain('报告已生成，可在线查看或下载。');
+    expect(text).toContain('The report is ready to read or download.');
+    expect(text).toMatch(/统计期间：2026-11-24/);
+    expect(text).toMatch(/Period: 2026-11-24/);
+    expect(text).toContain('[Report] Equipment health report 2026-11-24');
+    expect(html).toContain(`href="${f.html.replaceAll('&', '&amp;')}"`);
+    expect(html).toContain('>查看报告</a>');
+    expect(html).toContain('>Open the report</a>');
+    expect(html).toContain(`<li>CSV: ${f.csv}</li>`);
+    expect(html).not.toContain('点击确认');
+  });
+
   it('retries a temporary refusal (451) and delivers, through the worker', async () => {
     const box = await mailbox();
     box.refuse.push(451);
-    const t = tempStore();
-    const outbox = new Outbox(t.store.db);
+    const t = await tempStore();
+    const outbox = new Outbox(t.db);
     const worker = new DeliveryWorker({ outbox, senders: createSenders({ smtp: box.smtp }), backoff: { baseMs: 50, capMs: 100 } });
     worker.start();
     cleanups.push(async () => {
       await worker.stop();
-      t.close();
+      await t.close();
     });
-    const [id] = outbox.enqueue([sampleItem({ type: 'email', to: TO })]);
-    await waitFor('sent', () => outbox.get(id!)?.status === 'sent', 10_000);
-    expect(outbox.get(id!)).toMatchObject({ attempts: 2, lastError: expect.stringContaining('451') });
+    const [id] = await outbox.enqueue([sampleItem({ type: 'email', to: TO })]);
+    await waitFor('sent', async () => (await outbox.get(id!))?.status === 'sent', 10_000);
+    expect(await outbox.get(id!)).toMatchObject({ attempts: 2, lastError: expect.stringContaining('451') });
     expect(box.mails).toHaveLength(1);
     expect(header(box.mails[0]!, 'X-Estate-Delivery')).toBe(id);
   });

@@ -15,7 +15,7 @@ export type {
   SendResult,
   SenderSet,
 } from './types.ts';
-export { Outbox, type PendingRef } from './outbox.ts';
+export { Outbox, DELIVERY_SCHEMA, type PendingRef } from './outbox.ts';
 export { DeliveryWorker, type DeliveryWorkerDeps, type GiveUpReason, type OnGaveUp } from './worker.ts';
 export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 export { createSenders, type SenderOptions, DELIVERY_HEADER, SIGNATURE_HEADER, signBody } from './channels/index.ts';

@@ -1,7 +1,8 @@
 /**
  * The WeCom and DingTalk group robots against local fake robot servers: the markdown message
- * is zh-CN and says what happened; errcodes are judged retriable or not; DingTalk's URL
- * signature is the one DingTalk documents, computed here independently.
+ * is zh-CN and says what happened (of one alert, of a group of alerts, of a report made
+ * ready); errcodes are judged retriable or not; DingTalk's URL signature is the one DingTalk
+ * documents, computed here independently.
  */
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,7 +11,7 @@ import { createSenders, DeliveryWorker, Outbox, type Delivery, type GiveUpReason
 import { DingtalkSender } from './channels/dingtalk.ts';
 import { WECOM_MAX_BYTES, WecomSender } from './channels/wecom.ts';
 import { stablePort, writeExample } from './testing/examples.ts';
-import { FIXED, sampleDelivery, sampleItem, sampleNotification, tempStore } from './testing/fixtures.ts';
+import { FIXED, sampleDelivery, sampleGroup, sampleItem, sampleNotification, sampleReport, tempStore } from './testing/fixtures.ts';
 import { answers, Receiver, type Answer } from './testing/receiver.ts';
 
 const ctx = { signal: new AbortController().signal, now: () => FIXED.now };
@@ -29,9 +30,9 @@ async function robot(respond: (i: number) => Answer = () => answers.robotOk()): 
 }
 
 /** An outbox and worker; resolves what was given up. */
-function pipeline(): { outbox: Outbox; gaveUp: { d: Delivery; error: string; reason: GiveUpReason }[] } {
-  const t = tempStore();
-  const outbox = new Outbox(t.store.db);
+async function pipeline(): Promise<{ outbox: Outbox; gaveUp: { d: Delivery; error: string; reason: GiveUpReason }[] }> {
+  const t = await tempStore();
+  const outbox = new Outbox(t.db);
   const gaveUp: { d: Delivery; error: string; reason: GiveUpReason }[] = [];
   const worker = new DeliveryWorker({
     outbox,
@@ -42,7 +43,7 @@ function pipeline(): { outbox: Outbox; gaveUp: { d: Delivery; error: string; rea
   worker.start();
   cleanups.push(async () => {
     await worker.stop();
-    t.close();
+    await t.close();
   });
   return { outbox, gaveUp };
 }
@@ -102,12 +103,12 @@ describe('WeCom group robot', () => {
   it('retries errcode 45009 (rate limit) and delivers; gives up errcode 93000 (invalid webhook URL) at once', async () => {
     const limited = await robot((i) => (i === 0 ? answers.robotError(45009, 'api freq out of limit') : answers.robotOk()));
     const invalid = await robot(() => answers.robotError(93000, 'invalid webhook url'));
-    const { outbox, gaveUp } = pipeline();
-    const [a] = outbox.enqueue([sampleItem({ type: 'wecom', url: limited.url() })]);
-    const [b] = outbox.enqueue([sampleItem({ type: 'wecom', url: invalid.url() })]);
-    await waitFor('both settled', () => outbox.get(a!)!.status === 'sent' && outbox.get(b!)!.status === 'failed', 10_000);
+    const { outbox, gaveUp } = await pipeline();
+    const [a] = await outbox.enqueue([sampleItem({ type: 'wecom', url: limited.url() })]);
+    const [b] = await outbox.enqueue([sampleItem({ type: 'wecom', url: invalid.url() })]);
+    await waitFor('both settled', async () => (await outbox.get(a!))!.status === 'sent' && (await outbox.get(b!))!.status === 'failed', 10_000);
     expect(limited.received).toHaveLength(2);
-    expect(outbox.get(a!)).toMatchObject({ attempts: 2, lastError: 'WeCom errcode 45009: api freq out of limit' });
+    expect(await outbox.get(a!)).toMatchObject({ attempts: 2, lastError: 'WeCom errcode 45009: api freq out of limit' });
     expect(invalid.received).toHaveLength(1);
     expect(gaveUp).toEqual([expect.objectContaining({ reason: 'rejected', error: 'WeCom errcode 93000: invalid webhook url' })]);
   });
@@ -160,12 +161,69 @@ describe('DingTalk custom robot', () => {
   it('retries errcode 130101 (sending too fast); gives up errcode 310000 (signature or keyword mismatch)', async () => {
     const limited = await robot((i) => (i === 0 ? answers.robotError(130101, 'send too fast') : answers.robotOk()));
     const refused = await robot(() => answers.robotError(310000, 'sign not match'));
-    const { outbox, gaveUp } = pipeline();
-    const [a] = outbox.enqueue([sampleItem({ type: 'dingtalk', url: limited.url('/robot/send?access_token=a'), secret: SECRET })]);
-    const [b] = outbox.enqueue([sampleItem({ type: 'dingtalk', url: refused.url('/robot/send?access_token=b'), secret: SECRET })]);
-    await waitFor('both settled', () => outbox.get(a!)!.status === 'sent' && outbox.get(b!)!.status === 'failed', 10_000);
+    const { outbox, gaveUp } = await pipeline();
+    const [a] = await outbox.enqueue([sampleItem({ type: 'dingtalk', url: limited.url('/robot/send?access_token=a'), secret: SECRET })]);
+    const [b] = await outbox.enqueue([sampleItem({ type: 'dingtalk', url: refused.url('/robot/send?access_token=b'), secret: SECRET })]);
+    await waitFor('both settled', async () => (await outbox.get(a!))!.status === 'sent' && (await outbox.get(b!))!.status === 'failed', 10_000);
     expect(limited.received).toHaveLength(2);
     expect(refused.received).toHaveLength(1);
     expect(gaveUp).toEqual([expect.objectContaining({ reason: 'rejected', error: 'DingTalk errcode 310000: sign not match' })]);
+  });
+});
+
+describe('a group and a report on the robots', () => {
+  const SENDERS = { wecom: () => new WecomSender(), dingtalk: () => new DingtalkSender() };
+  /** The markdown a robot got, and DingTalk's title (WeCom has none). */
+  const markdownOf = (type: 'wecom' | 'dingtalk', r: { json: unknown }) => (type === 'wecom' ? { title: null, md: content(r) } : { title: text(r).title, md: text(r).text });
+
+  it.each(['wecom', 'dingtalk'] as const)('%s: a group is its title with the count, its facts and one line per alert, in zh-CN', async (type) => {
+    const rec = await robot();
+    const body = sampleGroup();
+    const d: Delivery = { ...sampleDelivery({ type, url: rec.url() }), alertId: body.group.key, event: 'alert.group', recipient: 'property', body };
+    expect(await SENDERS[type]().send(d, ctx)).toEqual({ ok: true });
+    const { title, md } = markdownOf(type, rec.received[0]!);
+    const nl = type === 'wecom' ? '\n' : '\n\n';
+    const heading = type === 'wecom' ? '### <font color="comment">【告警·3条】</font>金佛花园 设备无数据' : '### 【告警·3条】金佛花园 设备无数据';
+    expect(md.split(nl)).toEqual([
+      heading,
+      '> 金佛花园 3 条：设备无数据',
+      '**接收单位**：金佛花园物业服务中心',
+      '**小区**：金佛花园',
+      '**条数**：3',
+      '- 3栋消火栓 HY-03 已 30 分钟无数据',
+      '- 4栋消火栓 HY-04 已 30 分钟无数据',
+      '- 7栋消火栓 HY-07 已 30 分钟无数据（已恢复）',
+    ]);
+    if (type === 'dingtalk') expect(title).toBe('【告警·3条】金佛花园 设备无数据');
+    expect(md).not.toMatch(/Hydrant|silent|点击确认/);
+  });
+
+  it.each(['wecom', 'dingtalk'] as const)('%s: a report is its title, period and a link to open it, its other formats listed, in zh-CN', async (type) => {
+    const rec = await robot();
+    const body = sampleReport();
+    const f = body.report.formats;
+    const d: Delivery = { ...sampleDelivery({ type, url: rec.url() }), alertId: body.report.id, event: 'report.ready', recipient: 'property', body };
+    expect(await SENDERS[type]().send(d, ctx)).toEqual({ ok: true });
+    const { title, md } = markdownOf(type, rec.received[0]!);
+    const nl = type === 'wecom' ? '\n' : '\n\n';
+    const lines = md.split(nl);
+    expect(lines[0]).toMatch(type === 'wecom' ? /^### <font color="info">【报告】<\/font>设施健康报告 2026-11-24/ : /^### 【报告】设施健康报告 2026-11-24/);
+    expect(lines.slice(1, 4)).toEqual(['> 报告已生成，可在线查看或下载。', '**接收单位**：金佛花园物业服务中心', '**报告**：设施健康报告']);
+    expect(lines[4]).toMatch(/^\*\*统计期间\*\*：2026-11-24/);
+    expect(lines.slice(5)).toEqual([`- CSV: ${f.csv}`, `- JSON: ${f.json}`, `[查看报告](${f.html})`]);
+    if (type === 'dingtalk') expect(title).toMatch(/^【报告】设施健康报告 2026-11-24/);
+    expect(md).not.toMatch(/Equipment|Open the report|Period|点击确认/);
+  });
+
+  it('keeps the link to a report whole when the message must be cut', async () => {
+    const rec = await robot();
+    const body = sampleReport();
+    const long = `${body.report.formats.html}&pad=${'x'.repeat(200)}`;
+    body.department = { ...body.department, name: '很长的单位名称'.repeat(300) };
+    body.report = { ...body.report, formats: { ...body.report.formats, html: long } };
+    await new WecomSender().send({ ...sampleDelivery({ type: 'wecom', url: rec.url() }), event: 'report.ready', body }, ctx);
+    const c = content(rec.received[0]!);
+    expect(Buffer.byteLength(c)).toBeLessThanOrEqual(WECOM_MAX_BYTES);
+    expect(c.endsWith(`[查看报告](${long})`)).toBe(true);
   });
 });

@@ -3,7 +3,7 @@
  * as the outbox keeps it), what a channel answers when asked to send it, and the senders.
  */
 import type { Channel } from '../../config/index.ts';
-import type { AlertEvent, Notification } from '../types.ts';
+import type { DeliveryEvent, Notification } from '../types.ts';
 
 export type { Channel };
 
@@ -14,9 +14,10 @@ export type { Channel };
  */
 export interface Delivery {
   id: string;
+  /** the alert it is about; a group's or a report's id for `alert.group` and `report.ready` */
   alertId: string;
-  event: AlertEvent;
-  /** a department id, or 'property' */
+  event: DeliveryEvent;
+  /** a department id, or 'property', 'subdistrict', 'maintainer', 'operators' */
   recipient: string;
   /** the channel as configured when the delivery was enqueued (secrets included: never log it) */
   channel: Channel;
@@ -48,7 +49,7 @@ export interface DeliveryRecord extends Delivery {
 export interface DeliveryView {
   id: string;
   alertId: string;
-  event: AlertEvent;
+  event: DeliveryEvent;
   recipient: string;
   channel: { type: Channel['type']; target: string };
   status: DeliveryStatus;
@@ -64,7 +65,7 @@ export interface DeliveryView {
 /** What `Outbox.enqueue` takes: one notification for one channel of one recipient. */
 export interface OutboxItem {
   alertId: string;
-  event: AlertEvent;
+  event: DeliveryEvent;
   recipient: string;
   channel: Channel;
   body: Notification;

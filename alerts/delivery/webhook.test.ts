@@ -9,7 +9,7 @@ import { freePort, waitFor } from '../../test/harness/ports.ts';
 import { createSenders, DeliveryWorker, Outbox, signBody } from './index.ts';
 import { WebhookSender } from './channels/webhook.ts';
 import { pickHeaders, stablePort, writeExample } from './testing/examples.ts';
-import { FIXED, sampleDelivery, sampleItem, sampleNotification, tempStore, type TempStore } from './testing/fixtures.ts';
+import { FIXED, sampleDelivery, sampleGroup, sampleItem, sampleNotification, sampleReport, tempStore, type TempStore } from './testing/fixtures.ts';
 import { Receiver, type Received } from './testing/receiver.ts';
 
 const SECRET = 's3cret';
@@ -28,14 +28,14 @@ async function receiver(r?: Receiver): Promise<Receiver> {
   return rec;
 }
 
-function setup(): { t: TempStore; outbox: Outbox; worker: DeliveryWorker } {
-  const t = tempStore();
-  const outbox = new Outbox(t.store.db);
+async function setup(): Promise<{ t: TempStore; outbox: Outbox; worker: DeliveryWorker }> {
+  const t = await tempStore();
+  const outbox = new Outbox(t.db);
   const worker = new DeliveryWorker({ outbox, senders: createSenders(), backoff: { baseMs: 50, capMs: 200 } });
   worker.start();
   cleanups.push(async () => {
     await worker.stop();
-    t.close();
+    await t.close();
   });
   return { t, outbox, worker };
 }
@@ -51,11 +51,11 @@ function verify(secret: string, r: Received): boolean {
 describe('webhook delivery', () => {
   it('signs every delivery over its raw body; the body is the Notification; the delivery id is the enqueued one', async () => {
     const rec = await receiver();
-    const { outbox } = setup();
+    const { outbox } = await setup();
     const bodies = ['alert.firing', 'alert.acknowledged', 'alert.resolved'].map((event, i) =>
       sampleNotification({ event: event as 'alert.firing', sentAt: new Date(FIXED.now + i).toISOString() }),
     );
-    const ids = outbox.enqueue(bodies.map((body) => sampleItem({ type: 'webhook', url: rec.url('/fire'), secret: SECRET }, { body, event: body.event })));
+    const ids = await outbox.enqueue(bodies.map((body) => sampleItem({ type: 'webhook', url: rec.url('/fire'), secret: SECRET }, { body, event: body.event })));
     await waitFor('3 deliveries', () => rec.received.length === 3, 10_000);
 
     expect(rec.received.map((r) => r.headers['x-estate-delivery'])).toEqual(ids);
@@ -67,13 +67,31 @@ describe('webhook delivery', () => {
       expect(verify('another secret', r)).toBe(false);
       expect(r.json).toEqual(bodies[i]);
     }
-    await waitFor('all marked sent', () => outbox.stats().sent === 3, 5_000);
+    await waitFor('all marked sent', async () => (await outbox.stats()).sent === 3, 5_000);
+  });
+
+  it('posts a group and a report as they are, signed, each under its delivery id', async () => {
+    const rec = await receiver();
+    const { outbox } = await setup();
+    const channel = { type: 'webhook' as const, url: rec.url('/property'), secret: SECRET };
+    const group = sampleGroup();
+    const report = sampleReport();
+    const ids = await outbox.enqueue([
+      { alertId: group.group.key, event: 'alert.group', recipient: 'property', channel, body: group, deadline: Date.now() + 60_000 },
+      { alertId: report.report.id, event: 'report.ready', recipient: 'property', channel, body: report, deadline: Date.now() + 60_000 },
+    ]);
+    await waitFor('2 deliveries', () => rec.received.length === 2, 10_000);
+    const byId = new Map(rec.received.map((r) => [r.headers['x-estate-delivery'], r]));
+    expect(byId.get(ids[0])!.json).toEqual(group);
+    expect(byId.get(ids[1])!.json).toEqual(report);
+    for (const r of rec.received) expect(verify(SECRET, r)).toBe(true);
+    await waitFor('both marked sent', async () => (await outbox.stats()).sent === 2, 5_000);
   });
 
   it('sends no signature header when the channel has no secret', async () => {
     const rec = await receiver();
-    const { outbox } = setup();
-    const [id] = outbox.enqueue([sampleItem({ type: 'webhook', url: rec.url('/plain') })]);
+    const { outbox } = await setup();
+    const [id] = await outbox.enqueue([sampleItem({ type: 'webhook', url: rec.url('/plain') })]);
     await waitFor('the delivery', () => rec.received[0], 10_000);
     expect(rec.received[0]!.headers['x-estate-delivery']).toBe(id);
     expect(rec.received[0]!.headers['x-estate-signature']).toBeUndefined();
@@ -82,17 +100,17 @@ describe('webhook delivery', () => {
 
   it('arrives without polling: the enqueue wakes the worker', async () => {
     const rec = await receiver();
-    const t = tempStore();
-    const outbox = new Outbox(t.store.db);
+    const t = await tempStore();
+    const outbox = new Outbox(t.db);
     const worker = new DeliveryWorker({ outbox, senders: createSenders(), sweepMs: 600_000 });
     worker.start();
     cleanups.push(async () => {
       await worker.stop();
-      t.close();
+      await t.close();
     });
     await new Promise((r) => setTimeout(r, 50));
     const start = Date.now();
-    outbox.enqueue([sampleItem({ type: 'webhook', url: rec.url() })]);
+    await outbox.enqueue([sampleItem({ type: 'webhook', url: rec.url() })]);
     await waitFor('the delivery', () => rec.received[0], 5_000, 2);
     // The 200 ms budget is for reading-to-arrival; this part takes a few ms. Generous bound here.
     expect(rec.received[0]!.at - start).toBeLessThan(1_000);

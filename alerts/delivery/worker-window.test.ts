@@ -22,7 +22,7 @@ function alertItem(url: string, alertId: string, event: 'alert.firing' | 'alert.
 describe('parallel deliveries to one webhook', () => {
   it(`a burst has up to ${WEBHOOK_WINDOW} in flight at once, never two of one alert, and each alert's firing before its reminder and resolved`, async () => {
     const rec = await holding();
-    const { outbox } = store();
+    const { outbox } = await store();
     worker(outbox);
     const alerts = Array.from({ length: 12 }, (_, i) => `alert-${i}`);
     // As a burst comes: every alert fires, then reminders of half of them, then all resolve.
@@ -31,7 +31,7 @@ describe('parallel deliveries to one webhook', () => {
       ...alerts.filter((_, i) => i % 2 === 0).map((a) => alertItem(rec.url(), a, 'alert.reminder')),
       ...alerts.map((a) => alertItem(rec.url(), a, 'alert.resolved')),
     ];
-    const ids = outbox.enqueue(items);
+    const ids = await outbox.enqueue(items);
 
     // The window fills with the first firings, and nothing more starts while it is full.
     await waitFor('a full window', () => rec.held.length === WEBHOOK_WINDOW, 10_000);
@@ -48,7 +48,7 @@ describe('parallel deliveries to one webhook', () => {
       else if (rec.arrived.length >= ids.length - 2) rec.release(0);
       else await waitFor('another request', () => rec.held.some((h) => h.id !== ids[0]) || rec.arrived.length >= ids.length - 2, 10_000);
     }
-    await waitFor('all recorded as sent', () => outbox.stats().sent === ids.length, 10_000);
+    await waitFor('all recorded as sent', async () => (await outbox.stats()).sent === ids.length, 10_000);
 
     expect(rec.sameAlertAtOnce).toEqual([]);
     expect(rec.maxHeld).toBe(WEBHOOK_WINDOW);
@@ -70,7 +70,7 @@ describe('parallel deliveries to one webhook', () => {
   it('a failing target backs off as a whole: nothing starts before the retry time, then one at a time until one is accepted', async () => {
     let down = true;
     const rec = await receiver(() => ({ status: down ? 503 : 204 }));
-    const { outbox } = store();
+    const { outbox } = await store();
     // The real senders, noting each start and end in order, with the worker's clock.
     const real = createSenders();
     type Event = { kind: 'start' | 'end'; id: string; at: number; ok?: boolean } | { kind: 'retry'; id: string; nextAt: number };
@@ -99,10 +99,10 @@ describe('parallel deliveries to one webhook', () => {
     const w = new DeliveryWorker({ outbox, senders, backoff: { baseMs: 20, capMs: 80 }, log: log as never });
     w.start();
     cleanups.push(() => w.stop(1_000));
-    const ids = outbox.enqueue(Array.from({ length: 10 }, (_, i) => alertItem(rec.url(), `alert-${i}`, 'alert.firing')));
+    const ids = await outbox.enqueue(Array.from({ length: 10 }, (_, i) => alertItem(rec.url(), `alert-${i}`, 'alert.firing')));
     await waitFor('a dozen retries scheduled', () => events.filter((e) => e.kind === 'retry').length >= 12, 20_000);
     down = false;
-    await waitFor('all sent', () => outbox.stats().sent === ids.length, 20_000);
+    await waitFor('all sent', async () => (await outbox.stats()).sent === ids.length, 20_000);
 
     // Before anything failed, the window: the first 8 started together.
     const firstEnd = events.findIndex((e) => e.kind !== 'start');
@@ -141,11 +141,11 @@ describe('parallel deliveries to one webhook', () => {
 
   it('stop() waits for every send in flight; cut off, they stay pending and are resent under the same ids', async () => {
     const rec = await holding();
-    const { outbox } = store();
+    const { outbox } = await store();
     const senders = createSenders();
     const w1 = new DeliveryWorker({ outbox, senders });
     w1.start();
-    const first = outbox.enqueue(Array.from({ length: WEBHOOK_WINDOW + 2 }, (_, i) => alertItem(rec.url(), `a-${i}`, 'alert.firing')));
+    const first = await outbox.enqueue(Array.from({ length: WEBHOOK_WINDOW + 2 }, (_, i) => alertItem(rec.url(), `a-${i}`, 'alert.firing')));
     await waitFor('a full window', () => rec.held.length === WEBHOOK_WINDOW, 10_000);
     let stopped = false;
     const stopping = w1.stop(30_000).then(() => (stopped = true));
@@ -155,23 +155,23 @@ describe('parallel deliveries to one webhook', () => {
     expect(stopped).toBe(false);
     rec.release(0);
     await stopping;
-    for (const id of first.slice(0, WEBHOOK_WINDOW)) expect(outbox.get(id)).toMatchObject({ status: 'sent', attempts: 1 });
+    for (const id of first.slice(0, WEBHOOK_WINDOW)) expect(await outbox.get(id)).toMatchObject({ status: 'sent', attempts: 1 });
     // Nothing started once stop() was called.
-    for (const id of first.slice(WEBHOOK_WINDOW)) expect(outbox.get(id)).toMatchObject({ status: 'pending', attempts: 0 });
+    for (const id of first.slice(WEBHOOK_WINDOW)) expect(await outbox.get(id)).toMatchObject({ status: 'pending', attempts: 0 });
     expect(rec.arrived).toHaveLength(WEBHOOK_WINDOW);
 
     // A second worker resumes the two left; with 6 more, the window fills again; stop() gives up waiting.
     const w2 = new DeliveryWorker({ outbox, senders });
     w2.start();
-    const more = outbox.enqueue(Array.from({ length: 6 }, (_, i) => alertItem(rec.url(), `b-${i}`, 'alert.firing')));
+    const more = await outbox.enqueue(Array.from({ length: 6 }, (_, i) => alertItem(rec.url(), `b-${i}`, 'alert.firing')));
     await waitFor('a full window again', () => rec.held.length === WEBHOOK_WINDOW, 10_000);
     const cut = rec.held.map((h) => h.id);
     expect(new Set(cut)).toEqual(new Set([...first.slice(WEBHOOK_WINDOW), ...more]));
     await w2.stop(200);
-    for (const id of cut) expect(outbox.get(id)).toMatchObject({ status: 'pending', attempts: 0 });
+    for (const id of cut) expect(await outbox.get(id)).toMatchObject({ status: 'pending', attempts: 0 });
     rec.releaseAll(); // too late: that worker records nothing more
     await sleep(200);
-    for (const id of cut) expect(outbox.get(id)!.status).toBe('pending');
+    for (const id of cut) expect((await outbox.get(id))!.status).toBe('pending');
 
     // A third start resends each under its id.
     const w3 = new DeliveryWorker({ outbox, senders });
@@ -180,41 +180,41 @@ describe('parallel deliveries to one webhook', () => {
     await waitFor('the resent window', () => rec.held.length === WEBHOOK_WINDOW, 10_000);
     expect(new Set(rec.held.map((h) => h.id))).toEqual(new Set(cut));
     rec.releaseAll();
-    await waitFor('all sent', () => outbox.stats().sent === first.length + more.length, 10_000);
-    expect(outbox.stats().pending).toBe(0);
+    await waitFor('all sent', async () => (await outbox.stats()).sent === first.length + more.length, 10_000);
+    expect((await outbox.stats()).pending).toBe(0);
   }, 60_000);
 
   it('WeCom and DingTalk robots get one delivery at a time (20 messages a minute each)', async () => {
     const wecom = await holding();
     const dingtalk = await holding();
-    const { outbox } = store();
+    const { outbox } = await store();
     worker(outbox);
     const robotItem = (type: 'wecom' | 'dingtalk', url: string, i: number) => ({ ...alertItem(url, `${type}-${i}`, 'alert.firing'), channel: { type, url } });
-    outbox.enqueue([0, 1, 2, 3].flatMap((i) => [robotItem('wecom', wecom.url(), i), robotItem('dingtalk', dingtalk.url(), i)]));
+    await outbox.enqueue([0, 1, 2, 3].flatMap((i) => [robotItem('wecom', wecom.url(), i), robotItem('dingtalk', dingtalk.url(), i)]));
     for (let i = 0; i < 4; i++) {
       await waitFor('the next request to each robot', () => wecom.held.length === 1 && dingtalk.held.length === 1, 10_000);
       await sleep(100);
       expect([wecom.held.length, dingtalk.held.length]).toEqual([1, 1]);
       for (const r of [wecom, dingtalk]) r.release(0, 200, '{"errcode":0,"errmsg":"ok"}');
     }
-    await waitFor('all sent', () => outbox.stats().sent === 8, 10_000);
+    await waitFor('all sent', async () => (await outbox.stats()).sent === 8, 10_000);
     expect([wecom.maxHeld, dingtalk.maxHeld]).toEqual([1, 1]);
     expect([wecom.arrived.length, dingtalk.arrived.length]).toEqual([4, 4]);
   }, 30_000);
 
   it('with a window of 1, a webhook gets one at a time in strict enqueue order', async () => {
     const hook = await holding();
-    const { outbox } = store();
+    const { outbox } = await store();
     const w = new DeliveryWorker({ outbox, senders: createSenders(), webhookWindow: 1 });
     w.start();
     cleanups.push(() => w.stop(1_000));
-    const ids = outbox.enqueue(Array.from({ length: 4 }, (_, i) => alertItem(hook.url(), `c-${i}`, 'alert.firing')));
+    const ids = await outbox.enqueue(Array.from({ length: 4 }, (_, i) => alertItem(hook.url(), `c-${i}`, 'alert.firing')));
     for (const id of ids) {
       await waitFor('the next request', () => hook.held.length === 1, 10_000);
       expect(hook.held[0]!.id).toBe(id);
       hook.release(0);
     }
-    await waitFor('all sent', () => outbox.stats().sent === ids.length, 10_000);
+    await waitFor('all sent', async () => (await outbox.stats()).sent === ids.length, 10_000);
     expect(hook.maxHeld).toBe(1);
   }, 30_000);
 });

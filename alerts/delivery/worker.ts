@@ -36,6 +36,7 @@ import { backoffDelay, type BackoffOptions } from './backoff.ts';
 import type { Outbox, PendingRef } from './outbox.ts';
 import { redactChannel } from './redact.ts';
 import type { Delivery, DeliveryRecord, SendResult, SenderSet } from './types.ts';
+import { crashPoint } from '../../crash-points.ts';
 
 export type GiveUpReason = 'rejected' | 'deadline';
 
@@ -49,7 +50,7 @@ export interface DeliveryWorkerDeps {
   outbox: Outbox;
   senders: SenderSet;
   onGaveUp?: OnGaveUp;
-  /** [1 s doubling, up to 5 min] */
+  /** [1 s doubling, up to 30 s] */
   backoff?: BackoffOptions;
   /** how often pending rows are looked for without a wake [10 s] */
   sweepMs?: number;
@@ -168,12 +169,31 @@ export class DeliveryWorker {
     return this.known.size;
   }
 
+  private refilling: Promise<void> | null = null;
+  private refillAgain: 'none' | 'new' | 'full' = 'none';
+
+  /** Reads pending rows into the queues (`full`: all of them, else those after the cursor); one read at a time. */
   private refill(full: boolean): void {
+    if (this.refilling) {
+      if (full || this.refillAgain === 'none') this.refillAgain = full ? 'full' : 'new';
+      return;
+    }
+    this.refilling = this.read(full).finally(() => {
+      this.refilling = null;
+      const again = this.refillAgain;
+      this.refillAgain = 'none';
+      if (again !== 'none' && this.started) this.refill(again === 'full');
+    });
+  }
+
+  private async read(full: boolean): Promise<void> {
+    const gen = this.generation;
     try {
       let seq = full ? 0 : this.cursor;
       const touched = new Set<Queue>();
       for (;;) {
-        const rows = this.deps.outbox.pendingSince(seq, PAGE);
+        const rows = await this.deps.outbox.pendingSince(seq, PAGE);
+        if (gen !== this.generation || !this.started) return;
         for (const r of rows) {
           seq = r.seq;
           if (!this.known.has(r.id)) touched.add(this.add(r));
@@ -287,7 +307,7 @@ export class DeliveryWorker {
   }
 
   private async attempt(q: Queue, e: Entry): Promise<void> {
-    const d = this.deps.outbox.get(e.id);
+    const d = await this.deps.outbox.get(e.id);
     if (!d || d.status !== 'pending') return this.forget(q, e);
     if (this.now() >= d.deadline) {
       return this.giveUp(q, e, d, d.attempts, `deadline passed after ${d.attempts} attempts${d.lastError ? `; last error: ${d.lastError}` : ''}`, 'deadline');
@@ -309,7 +329,8 @@ export class DeliveryWorker {
     const where = redactChannel(d.channel);
     if (result.ok) {
       q.probing = false;
-      this.deps.outbox.markSent(d.id, at);
+      crashPoint('mid-delivery');
+      await this.deps.outbox.markSent(d.id, at);
       this.deps.log?.debug({ delivery: d.id, alert: d.alertId, recipient: d.recipient, channel: where, attempts }, 'delivered');
       return this.forget(q, e);
     }
@@ -319,7 +340,7 @@ export class DeliveryWorker {
     if (at + delay >= d.deadline) {
       return this.giveUp(q, e, d, attempts, `deadline reached after ${attempts} attempts; last error: ${result.error}`, 'deadline');
     }
-    this.deps.outbox.markRetry(d.id, at + delay, attempts, result.error);
+    await this.deps.outbox.markRetry(d.id, at + delay, attempts, result.error);
     e.nextAt = at + delay;
     // The whole target backs off: nothing new starts to it before this retry.
     q.blockedUntil = Math.max(q.blockedUntil, e.nextAt);
@@ -332,8 +353,8 @@ export class DeliveryWorker {
     this.known.delete(e.id);
   }
 
-  private giveUp(q: Queue, e: Entry, d: DeliveryRecord, attempts: number, error: string, reason: GiveUpReason): void {
-    this.deps.outbox.markFailed(d.id, this.now(), error, attempts);
+  private async giveUp(q: Queue, e: Entry, d: DeliveryRecord, attempts: number, error: string, reason: GiveUpReason): Promise<void> {
+    await this.deps.outbox.markFailed(d.id, this.now(), error, attempts);
     this.forget(q, e);
     this.deps.log?.error({ delivery: d.id, alert: d.alertId, recipient: d.recipient, channel: redactChannel(d.channel), attempts, reason, error }, 'delivery given up');
     const gaveUp = this.deps.onGaveUp;

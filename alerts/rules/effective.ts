@@ -15,6 +15,8 @@ interface Base {
   id: string;
   department: string;
   source: string;
+  /** about the sensor, not the equipment (config/rules.ts) */
+  housekeeping: boolean;
 }
 
 export interface EffThreshold extends Base {
@@ -93,7 +95,7 @@ export function effectiveRules(device: RegisteredDevice, overrides: readonly Rul
     if (ovs.some((o) => o.disabled)) continue;
     const severity = ovs.reduce<Severity | undefined>((s, o) => o.severity ?? s, undefined);
     const department = def.department || KIND_DEPARTMENT[device.kind];
-    const base = { id: def.id, department, source: def.source };
+    const base = { id: def.id, department, source: def.source, housekeeping: def.housekeeping === true };
     switch (def.type) {
       case 'threshold': {
         const hysteresis = ovs.reduce((h, o) => o.hysteresis ?? h, def.hysteresis);

@@ -74,6 +74,17 @@ class LevelCheck {
     this.since = rule.levels.map(() => NaN);
   }
 
+  /** In outcome `rank` (1 pending, 2 warning, 3 critical) since `since`, last judged at `value`. */
+  restore(rank: number, since: number, value: number | null): void {
+    this.out = rank;
+    this.lastTs = -Infinity;
+    for (let i = 0; i < this.limits.length; i++) {
+      const reached = this.ranks[i]! <= rank && rank >= 2;
+      const breached = this.isBool || value === null ? reached || rank === 1 : this.above ? value > this.limits[i]! : value < this.limits[i]!;
+      this.since[i] = reached || breached ? since : NaN;
+    }
+  }
+
   /** The new outcome's rank when it changed, else -1. */
   judge(v: number | boolean, ts: number): number {
     if (ts < this.lastTs) return -1; // older than what was judged already
@@ -119,6 +130,34 @@ export class DeviceEvaluator {
       } else if (r.type === 'derived') this.derived.push(r);
       else if (r.type === 'event') this.events.set(r.code, r);
     }
+  }
+
+  /**
+   * Starts a rule from its alert as the store kept it (docs/alerts.md, "Restarts"): the rule
+   * is in the alert's outcome, and a breach began at the alert's `startsAt`, so the first
+   * reading that clears it resolves the alert, and a pending duration goes on from where it
+   * began (on the readings' own clock). False when the device has no such rule now.
+   */
+  restore(a: { rule: string; state: string; severity: Severity; startsAt: number; value: number | null }): boolean {
+    const outcome: Outcome = a.state === 'pending' ? 'pending' : a.severity;
+    const event = [...this.events.values()].find((r) => r.id === a.rule);
+    if (event) {
+      this.states.set(event.id, { out: outcome, since: [], lastTs: -Infinity });
+      return true;
+    }
+    const derived = this.derived.find((r) => r.id === a.rule);
+    if (derived) {
+      this.states.set(derived.id, { out: outcome, since: [a.startsAt], lastTs: -Infinity });
+      return true;
+    }
+    for (const checks of this.byMetric.values()) {
+      for (const c of checks) {
+        if (c.rule.id !== a.rule) continue;
+        c.restore(RANK[outcome], a.startsAt, a.value);
+        return true;
+      }
+    }
+    return this.rules.some((r) => r.id === a.rule && r.type === 'silent');
   }
 
   /** Elevator inspection mode (service_mode 2): a technician is working. */

@@ -11,13 +11,20 @@
  * Alerts follow the HTTP API's scoping: a department token sees every site's devices, but
  * only the alerts routed to its departments. Its sockets also join one room per department
  * of theirs, and a marker room that excludes them from the site-wide alert emit.
+ *
+ * A snapshot's alerts come from the operational store, asynchronously, after the socket
+ * joined its rooms: alert events sent to the room while the query runs may be newer than
+ * what it read, so they are laid over its answer, and the snapshot the client applies is
+ * never older than an event it already had. A store that cannot answer is a
+ * STORE_UNAVAILABLE reply; the socket stays in the rooms and may subscribe again.
  */
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
 import { Server, type Socket } from 'socket.io';
 import type { Registry as PromRegistry } from 'prom-client';
 import type { Estate, Registry } from '../../config/index.ts';
-import type { AlertActions } from '../../alerts/index.ts';
+import type { Alert, AlertActions } from '../../alerts/index.ts';
+import { isStoreUnavailable } from '../../storage/index.ts';
 import type { Bus, BusEvents, DeviceStatus } from '../../bus.ts';
 import { TokenBook, canSeeSite, type Principal } from '../auth.ts';
 import { AuthLimiter } from '../auth-limit.ts';
@@ -32,7 +39,7 @@ export interface HubDeps {
   estate: Estate;
   registry: Registry;
   latest: LatestCache;
-  alerts: AlertActions;
+  alerts: Pick<AlertActions, 'list' | 'canSee'>;
   bus: Bus;
   log: Logger;
   /** where `estate_live_*` metrics register; none if absent */
@@ -64,6 +71,8 @@ export class LiveHub {
   private readonly batches: ReadingBatches;
   private readonly counters: LiveCounters;
   private readonly flushMs: number;
+  /** per site, while snapshots of it are being taken: how many, and the alerts sent to its rooms meanwhile (latest by id) */
+  private readonly taking = new Map<string, { n: number; sent: Map<string, Alert> }>();
 
   constructor(private readonly deps: HubDeps) {
     this.tokens = new TokenBook(deps.estate);
@@ -141,7 +150,11 @@ export class LiveHub {
       if (!this.deps.registry.sites.has(site) || !canSeeSite(p, site)) return reply(errorReply('NOT_FOUND', `no site ${site}`));
       // Joined before the snapshot is taken: nothing that happens after it can be missed.
       void socket.join(roomsOf(p, site));
-      reply(this.snapshot(p, site));
+      this.snapshot(p, site).then(reply, (err: unknown) => {
+        const unavailable = isStoreUnavailable(err);
+        log[unavailable ? 'warn' : 'error']({ err, site, token: p.name }, 'a live snapshot failed');
+        reply(unavailable ? errorReply('STORE_UNAVAILABLE', 'the operational store cannot be used right now; subscribe again shortly') : errorReply('INTERNAL', 'internal error'));
+      });
     });
     socket.on('unsubscribe', (req: unknown, ack: unknown) => {
       const reply = replier<{ site: string } | ErrorReply>(req, ack);
@@ -154,13 +167,26 @@ export class LiveHub {
   }
 
   /** The site now, as the subscriber may see it. */
-  snapshot(p: Principal, site: string): SiteSnapshot {
+  async snapshot(p: Principal, site: string): Promise<SiteSnapshot> {
     const { registry, latest, alerts } = this.deps;
-    return {
-      site,
-      devices: registry.devicesOf(site).map((d) => deviceJson(d, latest)),
-      alerts: alerts.list(p, { state: 'active', site, limit: SNAPSHOT_ALERTS }).map(alertJson),
-    };
+    let w = this.taking.get(site);
+    if (!w) this.taking.set(site, (w = { n: 0, sent: new Map() }));
+    w.n++;
+    try {
+      const read = await alerts.list(p, { state: 'active', site, limit: SNAPSHOT_ALERTS });
+      // What was sent to the site's rooms while the store was read is at least as new as what it gave.
+      const byId = new Map(read.map((a) => [a.id, a]));
+      for (const a of w.sent.values()) {
+        if (!alerts.canSee(p, a)) continue;
+        if (a.state === 'firing' || a.state === 'acknowledged') byId.set(a.id, a);
+        else byId.delete(a.id);
+      }
+      const list = w.sent.size === 0 ? read : [...byId.values()].sort(newestFirst).slice(0, SNAPSHOT_ALERTS);
+      // Devices from memory, now: readings and statuses already sent are in the cache.
+      return { site, devices: registry.devicesOf(site).map((d) => deviceJson(d, latest)), alerts: list.map(alertJson) };
+    } finally {
+      if (--w.n === 0) this.taking.delete(site);
+    }
   }
 
   /** Sends each watched site's pending readings as one batch. */
@@ -186,6 +212,7 @@ export class LiveHub {
     const io = this.io;
     // System alerts have no site; an alert that never fired is not shown anywhere yet.
     if (!io || !a.site || a.state === 'pending' || a.firedAt === null || !this.batches.watching(a.site)) return;
+    this.taking.get(a.site)?.sent.set(a.id, a);
     const message = { alert: alertJson(a), transition };
     const room = siteRoom(a.site);
     const marker = departmentsRoom(a.site);
@@ -204,6 +231,13 @@ export class LiveHub {
   private roomSize(room: string): number {
     return this.io?.of('/').adapter.rooms.get(room)?.size ?? 0;
   }
+}
+
+/** As the store lists alerts: newest first by when they fired, then by id. */
+function newestFirst(x: Alert, y: Alert): number {
+  const tx = x.firedAt ?? x.startsAt;
+  const ty = y.firedAt ?? y.startsAt;
+  return tx !== ty ? ty - tx : x.id < y.id ? 1 : x.id > y.id ? -1 : 0;
 }
 
 /** The acknowledgement callback (also when a client sent one without a payload), or a no-op. */

@@ -10,7 +10,10 @@
  * as from the HTTP API. Then emit `subscribe {site}` with an acknowledgement callback; the answer
  * is a snapshot of the site, after which the socket receives the site's `reading`, `status`
  * and `alert` events. Subscribe again after a reconnection: the server keeps no memory of a
- * socket that went away, and the new snapshot replaces whatever the client had.
+ * socket that went away, and the new snapshot replaces whatever the client had. Events may
+ * arrive before the snapshot they follow; the snapshot already includes them. When the
+ * operational store cannot be read the answer is `{error: {code: 'STORE_UNAVAILABLE'}}`:
+ * subscribe again shortly.
  */
 import type { alertJson } from '../routes/alerts.ts';
 import type { deviceJson } from '../routes/registry.ts';
@@ -34,7 +37,8 @@ export interface SiteSnapshot {
 }
 
 export interface ErrorReply {
-  error: { code: 'NOT_FOUND' | 'BAD_REQUEST'; message: string };
+  /** STORE_UNAVAILABLE: the snapshot could not be read now; subscribe again shortly */
+  error: { code: 'NOT_FOUND' | 'BAD_REQUEST' | 'STORE_UNAVAILABLE' | 'INTERNAL'; message: string };
 }
 
 export type SubscribeReply = SiteSnapshot | ErrorReply;

@@ -42,7 +42,7 @@ function refuse(req: FastifyRequest, reply: FastifyReply, code: keyof typeof STA
 
 export function ackRoutes(app: FastifyInstance, deps: { actions: AlertActions }): void {
   app.get<{ Params: { token: string } }>('/ack/:token', async (req, reply) => {
-    const r = deps.actions.fromLink(req.params.token);
+    const r = await deps.actions.fromLink(req.params.token);
     if (!r.ok) return refuse(req, reply, r.code, r.message);
     if (wantsJson(req)) return { alert: r.alert.id, recipient: r.recipient, summary: r.alert.summary, severity: r.alert.severity, state: r.alert.state };
     const form = `<form method="post"><p><label>备注 Note<br><textarea name="note" rows="3" maxlength="1000"></textarea></label></p><button type="submit">确认告警 Acknowledge</button></form>`;
@@ -51,7 +51,7 @@ export function ackRoutes(app: FastifyInstance, deps: { actions: AlertActions })
 
   app.post<{ Params: { token: string }; Body: { note?: string } | null }>('/ack/:token', async (req, reply) => {
     const note = typeof req.body?.note === 'string' && req.body.note.trim() ? req.body.note.trim().slice(0, 1000) : null;
-    const r = deps.actions.ackByLink(req.params.token, note);
+    const r = await deps.actions.ackByLink(req.params.token, note);
     if (!r.ok) return refuse(req, reply, r.code, r.message);
     if (wantsJson(req)) return { acknowledged: true, alert: r.alert.id, state: r.alert.state };
     return reply.type('text/html; charset=utf-8').send(page('已确认 Acknowledged', alertHtml(r.alert) + `<p>${TEXT.done!.zh}</p><p class="en">${TEXT.done!.en}</p>`));

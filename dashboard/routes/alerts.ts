@@ -1,10 +1,10 @@
 /**
  * Alerts and silences (CONTRACT section 5): `GET /api/alerts`, `GET /api/alerts/:id`,
- * `POST /api/alerts/:id/ack`, `GET/POST /api/silences`, `DELETE /api/silences/:id`.
- * A token sees only what it is scoped to; anything else is 404.
+ * `GET /api/alerts/:id/deliveries`, `POST /api/alerts/:id/ack`, `GET/POST /api/silences`,
+ * `DELETE /api/silences/:id`. A token sees only what it is scoped to; anything else is 404.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Alert, AlertActions, AlertStore } from '../../alerts/index.ts';
+import type { Alert, AlertActions, AlertStore, Outbox } from '../../alerts/index.ts';
 import { ApiError } from '../errors.ts';
 import { requireRole } from '../auth.ts';
 import { principalOf } from '../server.ts';
@@ -29,6 +29,24 @@ const silenceSchema = {
     createdBy: { type: 'string' },
     createdAt: { type: 'string' },
     comment: { type: 'string' },
+  },
+} as const;
+
+const deliverySchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    event: { type: 'string' },
+    recipient: { type: 'string' },
+    channel: { type: 'object', properties: { type: { type: 'string' }, target: { type: 'string' } } },
+    status: { type: 'string', enum: ['pending', 'sent', 'failed'] },
+    attempts: { type: 'integer' },
+    createdAt: { type: 'string', format: 'date-time' },
+    nextAt: { type: ['string', 'null'], format: 'date-time' },
+    sentAt: { type: ['string', 'null'], format: 'date-time' },
+    failedAt: { type: ['string', 'null'], format: 'date-time' },
+    deadline: { type: 'string', format: 'date-time' },
+    lastError: { type: ['string', 'null'] },
   },
 } as const;
 
@@ -59,6 +77,11 @@ export function alertJson(a: Alert) {
     ackNote: a.ackNote,
     escalatedAt: iso(a.escalatedAt),
     departments: a.departments,
+    notified: a.notified,
+    announcedAt: iso(a.announcedAt),
+    housekeeping: a.housekeeping,
+    // a site's outage (kind `site`, device ''): the devices that went dark
+    devices: a.devices ?? null,
     summary: a.summary,
     mutedBy: a.mutedBy,
     flapping: a.flapping,
@@ -69,7 +92,13 @@ export function alertJson(a: Alert) {
 const time = { type: 'string', format: 'date-time' } as const;
 const ACK_ERRORS = { not_found: 'NOT_FOUND', forbidden: 'FORBIDDEN', already_acknowledged: 'CONFLICT', resolved: 'CONFLICT', forged: 'NOT_FOUND', expired: 'GONE', reused: 'CONFLICT' } as const;
 
-export function alertRoutes(app: FastifyInstance, deps: { actions: AlertActions; store: AlertStore }): void {
+export interface AlertRouteDeps {
+  actions: AlertActions;
+  store: Pick<AlertStore, 'history' | 'acks'>;
+  outbox: Pick<Outbox, 'forAlert'>;
+}
+
+export function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
   const { actions } = deps;
 
   app.get<{ Querystring: { state?: 'active' | 'all'; site?: string; department?: string; from?: string; to?: string; limit?: number } }>(
@@ -96,7 +125,7 @@ export function alertRoutes(app: FastifyInstance, deps: { actions: AlertActions;
       const q = req.query;
       if (q.site !== undefined && p.role !== 'department' && p.sites !== null && !p.sites.has(q.site)) throw new ApiError('NOT_FOUND', `no site ${q.site}`);
       if (q.department !== undefined && p.role === 'department' && !p.departments?.has(q.department)) throw new ApiError('NOT_FOUND', `no department ${q.department}`);
-      const items = actions.list(p, {
+      const items = await actions.list(p, {
         state: q.state ?? 'active',
         limit: q.limit ?? 200,
         ...(q.site !== undefined ? { site: q.site } : {}),
@@ -109,10 +138,41 @@ export function alertRoutes(app: FastifyInstance, deps: { actions: AlertActions;
   );
 
   app.get<{ Params: { id: string } }>('/api/alerts/:id', { schema: { response: { 200: { ...alertSchema, properties: { ...alertSchema.properties, history, acks } } } } }, async (req) => {
-    const a = actions.get(principalOf(req), req.params.id);
+    const a = await actions.get(principalOf(req), req.params.id);
     if (!a) throw new ApiError('NOT_FOUND', `no alert ${req.params.id}`);
-    return { ...alertJson(a), history: deps.store.history(a.id).map((h) => ({ ...h, at: iso(h.at) })), acks: deps.store.acks(a.id).map((x) => ({ ...x, at: iso(x.at) })) };
+    const [rows, acked] = await Promise.all([deps.store.history(a.id), deps.store.acks(a.id)]);
+    return { ...alertJson(a), history: rows.map((h) => ({ ...h, at: iso(h.at) })), acks: acked.map((x) => ({ ...x, at: iso(x.at) })) };
   });
+
+  // Where the alert's notifications stand, oldest first: no bodies (their links carry
+  // acknowledgement tokens) and no secrets. A department token sees only its own deliveries.
+  app.get<{ Params: { id: string } }>(
+    '/api/alerts/:id/deliveries',
+    { schema: { response: { 200: { type: 'object', properties: { items: { type: 'array', items: deliverySchema } } } } } },
+    async (req) => {
+      const p = principalOf(req);
+      const a = await actions.get(p, req.params.id);
+      if (!a) throw new ApiError('NOT_FOUND', `no alert ${req.params.id}`);
+      const all = await deps.outbox.forAlert(a.id);
+      const mine = p.role === 'department' ? all.filter((d) => p.departments?.has(d.recipient)) : all;
+      return {
+        items: mine.map((d) => ({
+          id: d.id,
+          event: d.event,
+          recipient: d.recipient,
+          channel: d.channel,
+          status: d.status,
+          attempts: d.attempts,
+          createdAt: iso(d.createdAt),
+          nextAt: iso(d.nextAt),
+          sentAt: iso(d.sentAt),
+          failedAt: iso(d.failedAt),
+          deadline: iso(d.deadline),
+          lastError: d.lastError,
+        })),
+      };
+    },
+  );
 
   app.post<{ Params: { id: string }; Body: { note?: string } | null }>(
     '/api/alerts/:id/ack',
@@ -120,13 +180,13 @@ export function alertRoutes(app: FastifyInstance, deps: { actions: AlertActions;
     async (req) => {
       const p = principalOf(req);
       requireRole(p, 'operator', 'department', 'admin');
-      const r = actions.ack(p, req.params.id, req.body?.note ?? null);
+      const r = await actions.ack(p, req.params.id, req.body?.note ?? null);
       if (!r.ok) throw new ApiError(ACK_ERRORS[r.code], r.message);
       return alertJson(r.alert);
     },
   );
 
-  app.get('/api/silences', { schema: { response: { 200: { type: 'object', properties: { items: { type: 'array', items: silenceSchema } } } } } }, async (req) => ({ items: actions.silences(principalOf(req)).map((s) => ({ ...s, startsAt: iso(s.startsAt), endsAt: iso(s.endsAt), createdAt: iso(s.createdAt) })) }));
+  app.get('/api/silences', { schema: { response: { 200: { type: 'object', properties: { items: { type: 'array', items: silenceSchema } } } } } }, async (req) => ({ items: (await actions.silences(principalOf(req))).map((s) => ({ ...s, startsAt: iso(s.startsAt), endsAt: iso(s.endsAt), createdAt: iso(s.createdAt) })) }));
 
   app.post<{ Body: { matchers: Record<string, string>; startsAt?: string; endsAt: string; comment: string } }>(
     '/api/silences',
@@ -157,7 +217,7 @@ export function alertRoutes(app: FastifyInstance, deps: { actions: AlertActions;
       const b = req.body;
       // A site outside the token's scope is not found, as everywhere else (CONTRACT section 5).
       if (b.matchers.site !== undefined && p.sites !== null && !p.sites.has(b.matchers.site)) throw new ApiError('NOT_FOUND', `no site ${b.matchers.site}`);
-      const r = actions.createSilence(p, { matchers: b.matchers, startsAt: b.startsAt ? Date.parse(b.startsAt) : Date.now(), endsAt: Date.parse(b.endsAt), comment: b.comment });
+      const r = await actions.createSilence(p, { matchers: b.matchers, startsAt: b.startsAt ? Date.parse(b.startsAt) : Date.now(), endsAt: Date.parse(b.endsAt), comment: b.comment });
       if ('error' in r) throw new ApiError('BAD_REQUEST', r.error);
       return reply.status(201).send({ ...r, startsAt: iso(r.startsAt), endsAt: iso(r.endsAt), createdAt: iso(r.createdAt) });
     },
@@ -166,7 +226,7 @@ export function alertRoutes(app: FastifyInstance, deps: { actions: AlertActions;
   app.delete<{ Params: { id: string } }>('/api/silences/:id', { schema: { response: { 204: { type: 'null', description: 'deleted' } } } }, async (req, reply) => {
     const p = principalOf(req);
     requireRole(p, 'operator', 'admin');
-    if (!actions.deleteSilence(p, req.params.id)) throw new ApiError('NOT_FOUND', `no silence ${req.params.id}`);
+    if (!(await actions.deleteSilence(p, req.params.id))) throw new ApiError('NOT_FOUND', `no silence ${req.params.id}`);
     return reply.status(204).send();
   });
 }

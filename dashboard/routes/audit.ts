@@ -3,11 +3,11 @@
  * silence, report request, maintenance record), who and when; admins only.
  */
 import type { FastifyInstance } from 'fastify';
-import type { AlertStore } from '../../alerts/index.ts';
+import type { AuditLog } from '../../alerts/index.ts';
 import { requireRole } from '../auth.ts';
 import { principalOf } from '../server.ts';
 
-export function auditRoutes(app: FastifyInstance, deps: { store: AlertStore }): void {
+export function auditRoutes(app: FastifyInstance, deps: { audit: Pick<AuditLog, 'list'> }): void {
   // Who the token is: its role and scope, so a client need not guess from refusals.
   app.get(
     '/api/me',
@@ -47,7 +47,7 @@ export function auditRoutes(app: FastifyInstance, deps: { store: AlertStore }): 
     },
     async (req) => {
       requireRole(principalOf(req), 'admin');
-      return { items: deps.store.auditLog(req.query.limit ?? 200).map((r) => ({ ...r, at: new Date(r.at).toISOString() })) };
+      return { items: (await deps.audit.list(req.query.limit ?? 200)).map((r) => ({ ...r, at: new Date(r.at).toISOString() })) };
     },
   );
 }

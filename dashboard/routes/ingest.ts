@@ -1,12 +1,20 @@
 /** What ingest refused: `GET /api/ingest/rejects` and `GET /api/devices/unregistered`. */
 import type { FastifyInstance } from 'fastify';
-import type { OperationalStore } from '../../storage/index.ts';
 import { requireRole, siteFilter } from '../auth.ts';
 import { principalOf } from '../server.ts';
 
+/**
+ * What these routes read of ingest's tables: what ingest's `RejectStore` gives (handed in by
+ * app.ts; the dashboard never imports ingest, DESIGN.md).
+ */
+export interface RejectsApi {
+  listRejects(opts: { limit: number; reason?: string; before?: number; sites?: readonly string[] }): Promise<{ id: number; at: number; reason: string; site: string | null; topic: string; detail: string; payload: string }[]>;
+  listUnregistered(sites?: readonly string[]): Promise<{ device: string; site: string; kind: string; topic: string; firstSeen: number; lastSeen: number; count: number; reason: string }[]>;
+}
+
 const REASONS = ['bad_topic', 'unknown_device', 'bad_payload', 'bad_metric', 'bad_timestamp', 'store_rejected', 'spool_full'];
 
-export function ingestRoutes(app: FastifyInstance, deps: { ops: OperationalStore }): void {
+export function ingestRoutes(app: FastifyInstance, deps: { rejects: RejectsApi }): void {
   app.get<{ Querystring: { limit?: number; reason?: string; before?: number } }>(
     '/api/ingest/rejects',
     {
@@ -37,7 +45,7 @@ export function ingestRoutes(app: FastifyInstance, deps: { ops: OperationalStore
       const limit = req.query.limit ?? 100;
       const sites = siteFilter(p);
       // Rejects whose topic names no site (bad_topic, store_rejected) are for the whole estate: admins only.
-      const rows = deps.ops.listRejects({ limit: limit + 1, ...(req.query.reason ? { reason: req.query.reason } : {}), ...(req.query.before ? { before: req.query.before } : {}), ...(sites ? { sites } : {}) });
+      const rows = await deps.rejects.listRejects({ limit: limit + 1, ...(req.query.reason ? { reason: req.query.reason } : {}), ...(req.query.before ? { before: req.query.before } : {}), ...(sites ? { sites } : {}) });
       const page = rows.slice(0, limit);
       return {
         items: page.map((r) => ({ at: new Date(r.at).toISOString(), reason: r.reason, topic: r.topic, detail: r.detail, payload: r.payload })),
@@ -62,7 +70,7 @@ export function ingestRoutes(app: FastifyInstance, deps: { ops: OperationalStore
   app.get('/api/devices/unregistered', { schema: { response: { 200: { type: 'object', properties: { items: { type: 'array', items: unregistered } } } } } }, async (req) => {
     const p = principalOf(req);
     requireRole(p, 'viewer', 'operator', 'admin');
-    const rows = deps.ops.listUnregistered(siteFilter(p));
+    const rows = await deps.rejects.listUnregistered(siteFilter(p));
     return {
       items: rows.map((r) => ({
         device: r.device,

@@ -89,7 +89,20 @@ export function registryRoutes(app: FastifyInstance, deps: RegistryDeps): void {
           byState[deps.latest.state(d.id)]++;
           kinds[d.kind]++;
         }
-        return { id: s.id, name: s.name, district: s.district ?? null, address: s.address ?? null, property: { name: s.property.name }, devices: s.devices.length, kinds, byState };
+        // Who answers on site: the property company, or the sub-district office where there is none (names only, never channels).
+        const named = (c: { name: string } | undefined) => (c ? { name: c.name } : null);
+        return {
+          id: s.id,
+          name: s.name,
+          district: s.district ?? null,
+          address: s.address ?? null,
+          property: named(s.property),
+          subdistrict: named(s.subdistrict),
+          maintainer: named(s.maintainer),
+          devices: s.devices.length,
+          kinds,
+          byState,
+        };
       });
     return { items };
   });

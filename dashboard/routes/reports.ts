@@ -19,7 +19,7 @@ export interface ReportsApi {
   list(): ReportView[];
   get(id: string): ReportView | undefined;
   file(id: string, format: Format): { path: string; contentType: string } | undefined;
-  recordMaintenance(input: { device: string; task: Task; doneAt: number; note: string | null; recordedBy: string }): {
+  recordMaintenance(input: { device: string; task: Task; doneAt: number; note: string | null; recordedBy: string }): Promise<{
     id: string;
     site: string;
     device: string;
@@ -28,7 +28,7 @@ export interface ReportsApi {
     recordedBy: string;
     recordedAt: number;
     note: string | null;
-  };
+  }>;
 }
 
 const time = { type: 'string', format: 'date-time' } as const;
@@ -173,7 +173,7 @@ export function reportRoutes(app: FastifyInstance, deps: { reports: ReportsApi; 
       if (task.kind !== device.kind) throw new ApiError('BAD_REQUEST', `${b.task} is a task of ${task.kind} devices; ${b.device} is of kind ${device.kind}`);
       const doneAt = Date.parse(b.doneAt);
       if (doneAt > Date.now() + SKEW_MS) throw new ApiError('BAD_REQUEST', '`doneAt` must not be in the future');
-      const r = reports.recordMaintenance({ device: b.device, task: b.task, doneAt, note: b.note ?? null, recordedBy: p.name });
+      const r = await reports.recordMaintenance({ device: b.device, task: b.task, doneAt, note: b.note ?? null, recordedBy: p.name });
       return reply.status(201).send({ ...r, doneAt: new Date(r.doneAt).toISOString(), recordedAt: new Date(r.recordedAt).toISOString() });
     },
   );

@@ -75,7 +75,8 @@ export function accountabilityBody(json: AccountabilityJson, departmentName: (id
   if (withAlerts.length > 0) {
     out.push(`<div class="chart">${barChart('确认用时 · Time to acknowledge (s)', ['P50', 'P90'], withAlerts.map((d) => ({ label: departmentName(d.id), values: [d.ackP50Sec, d.ackP90Sec] })), 's')}</div>`);
   }
-  out.push(`<h2>${bi('各小区物业服务企业', 'Property companies')}</h2>`);
+  // A compound without a property company is answered for by its sub-district office.
+  out.push(`<h2>${bi('各小区物业服务企业（无物业的小区：街道办事处）', 'Property companies (where a compound has none: its sub-district office)')}</h2>`);
   out.push(table(json.properties, [{ zh: '小区', en: 'Compound', cell: (p) => bi(siteName(p.site), p.site) }, ...COLUMNS], judge));
   out.push(
     `<p class="note">统计本期开始的告警；确认用时 = 本方确认 − 告警时间，按最近秩法取百分位，未确认的告警不计入百分位，但计为未按时确认。<span class="en">Alerts that began in the period. Time to acknowledge = this recipient's acknowledgement − the alert firing; percentiles by nearest rank over acknowledged alerts; an unacknowledged alert is left out of the percentiles and counts as not acknowledged within the deadline.</span></p>`,

@@ -118,7 +118,7 @@ function checkExpectation(
   else if (!estate.rules.some((o) => o.rule === e.rule) && !severities(rule).includes(e.severity)) {
     bad([...path, 'severity'], `rule ${e.rule} has no ${e.severity} level (it raises ${severities(rule).join(' or ')})`);
   }
-  const known = new Set([...JURISDICTION, ...estate.departments.map((d) => d.id), 'property']);
+  const known = new Set([...JURISDICTION, ...estate.departments.map((d) => d.id), 'property', 'subdistrict', 'maintainer']);
   for (const [i, d] of e.department.entries()) {
     if (!known.has(d)) bad([...path, 'department', ...(e.department.length > 1 ? [i] : [])], `no department ${d} (known: ${[...known].join(', ')})`);
   }

@@ -1,167 +1,147 @@
 /**
- * `OpDb` on PostgreSQL, synchronous: a worker thread owns the `pg` connection; each call
- * posts its request to it and blocks in Atomics.wait on a shared flag until the answer is
- * on the port (the technique of synckit and make-synchronous). One connection, so a
- * transaction's statements all run on it, and the service's calls run one at a time, as
- * they did on SQLite. Costs a thread hop per statement: docs/operational-store.md.
+ * `OpDb` on PostgreSQL: a `pg.Pool` used directly from the service's thread, so a slow or
+ * stalled server delays only the promises that wait for it; MQTT keepalives, PUBACKs of
+ * other messages, the HTTP API and socket.io go on meanwhile (docs/operational-store.md).
+ *
+ * A transaction takes one client of the pool for its whole length (`BEGIN … COMMIT`, or
+ * `ROLLBACK` when its function throws). `int8` and `numeric` come back as JS numbers, as
+ * SQLite gives them (times in ms and counts stay far below 2^53). A lost connection is
+ * replaced by the pool at the next call; a statement that was on the wire when it died fails
+ * with its error (it cannot be known whether it ran).
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import type { OpDb, OpStatement, RunResult } from './db.ts';
-import { redactUrl } from './db.ts';
+import pg from 'pg';
+import { PostgresError, redactUrl, type OpDb, type Queryable, type QueryResult } from './db.ts';
 import { toDollar } from './sql.ts';
-import type { Answer, Request } from './pg-worker.ts';
 
-export class PostgresError extends Error {
-  override readonly name = 'PostgresError';
-  constructor(
-    message: string,
-    readonly code?: string,
-  ) {
-    super(message);
-  }
+export interface PostgresOptions {
+  /** connections in the pool [4] */
+  max?: number;
+  /** how long a call waits for a connection before it fails, ms [5000] */
+  connectTimeoutMs?: number;
+  /** how long one statement may run before the server cancels it, ms [30000] */
+  statementTimeoutMs?: number;
 }
 
-/**
- * The worker runs pg-worker.js next to this file when built; from the sources (tsx, vitest)
- * it is TypeScript, which a worker on Node 20 cannot load even with `--import tsx`, so it is
- * loaded through tsx's API. Either way a small eval'd loader imports it and, if that fails,
- * answers with id 0 so the waiting constructor fails with the reason instead of a timeout.
- */
-function startWorker(workerData: object, transferList: MessagePort[]): Worker {
-  const self = import.meta.url;
-  const load = self.endsWith('.ts')
-    ? `import(${JSON.stringify(pathToFileURL(createRequire(self).resolve('tsx/esm/api')).href)}).then((m) => m.tsImport(${JSON.stringify(new URL('./pg-worker.ts', self).href)}, ${JSON.stringify(self)}))`
-    : `import(${JSON.stringify(new URL('./pg-worker.js', self).href)})`;
-  const code = `const { workerData } = require('node:worker_threads');
-${load}.catch((e) => {
-  workerData.port.postMessage({ id: 0, ok: false, message: 'the PostgreSQL worker did not start: ' + ((e && e.message) || e) });
-  const flag = new Int32Array(workerData.flag);
-  Atomics.store(flag, 0, 1);
-  Atomics.notify(flag, 0);
-});`;
-  return new Worker(code, { eval: true, workerData, transferList });
+const NUMBER_TYPES = new Set([20, 1700]); // int8, numeric
+
+function typeParser(oid: number, format?: string): (v: string) => unknown {
+  if (NUMBER_TYPES.has(oid)) return Number;
+  return (pg.types.getTypeParser as (o: number, f?: string) => (v: string) => unknown)(oid, format);
 }
 
-/** How long a statement may take before the caller gives up on the worker. */
-const ANSWER_TIMEOUT_MS = 60_000;
+function bind(params: readonly unknown[]): unknown[] {
+  return params.map((v) => (v === undefined ? null : typeof v === 'boolean' ? (v ? 1 : 0) : v));
+}
+
+/** A pg error as the store's error: its SQLSTATE or socket code kept, for isStoreUnavailable. */
+function wrap(e: unknown, where: string): PostgresError {
+  if (e instanceof PostgresError) return e;
+  const err = e as Error & { code?: string };
+  const message = /timeout exceeded when trying to connect|due to connection timeout|Query read timeout/.test(err.message ?? '') ? `PostgreSQL at ${where} did not answer in time: ${err.message}` : (err.message ?? String(e));
+  return new PostgresError(`operational store: ${message}`, typeof err.code === 'string' ? err.code : undefined);
+}
 
 export class PostgresDb implements OpDb {
-  private readonly worker: Worker;
-  private readonly port: MessagePort;
-  private readonly signal = new Int32Array(new SharedArrayBuffer(4));
+  readonly dialect = 'postgres' as const;
+  private readonly pool: pg.Pool;
   private readonly where: string;
-  private depth = 0;
-  private seq = 0;
+  private readonly texts = new Map<string, string>();
   private isOpen = true;
 
-  /** `reconnectGraceMs`: how long a call waits for a lost connection to be made again (default 5 s) */
-  constructor(url: string, opts: { reconnectGraceMs?: number } = {}) {
+  constructor(url: string, opts: PostgresOptions = {}) {
     this.where = redactUrl(url);
-    const { port1, port2 } = new MessageChannel();
-    this.port = port1;
-    this.worker = startWorker({ url, port: port2, flag: this.signal.buffer, graceMs: opts.reconnectGraceMs ?? 5000 }, [port2]);
-    this.worker.unref();
-    this.port.unref();
-    try {
-      this.call({ op: 'exec', sql: 'SELECT 1' });
-    } catch (e) {
-      this.isOpen = false;
-      void this.worker.terminate();
-      throw new PostgresError(`operational store: cannot use PostgreSQL at ${this.where}: ${(e as Error).message}`, (e as PostgresError).code);
-    }
+    this.pool = new pg.Pool({
+      connectionString: url,
+      application_name: 'estate-sentinel',
+      max: opts.max ?? 4,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: opts.statementTimeoutMs ?? 30_000,
+      // The server cancels a slow statement; a network gone silent is given up on here, a little later.
+      query_timeout: (opts.statementTimeoutMs ?? 30_000) + 5000,
+      types: { getTypeParser: typeParser } as unknown as pg.CustomTypesConfig,
+    });
+    // An idle client that loses its connection: the pool drops it and makes a new one when asked.
+    this.pool.on('error', () => undefined);
   }
 
   get open(): boolean {
     return this.isOpen;
   }
 
-  private call(req: Request): Answer & { ok: true } {
-    if (!this.isOpen) throw new PostgresError('operational store: the PostgreSQL connection is closed');
-    const id = ++this.seq;
-    Atomics.store(this.signal, 0, 0);
-    this.port.postMessage({ id, req });
-    const deadline = Date.now() + ANSWER_TIMEOUT_MS;
-    for (;;) {
-      const msg = receiveMessageOnPort(this.port);
-      if (msg) {
-        const a = msg.message as Answer;
-        // an answer to a call that had given up waiting is not this call's; id 0: the worker did not start
-        if (a.id !== id && a.id !== 0) continue;
-        if (!a.ok) throw new PostgresError(a.message, a.code);
-        return a;
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new PostgresError(`operational store: PostgreSQL at ${this.where} gave no answer in ${ANSWER_TIMEOUT_MS / 1000} s`);
-      Atomics.wait(this.signal, 0, 0, Math.min(left, 1000));
-      Atomics.store(this.signal, 0, 0);
+  private text(sql: string): string {
+    let t = this.texts.get(sql);
+    if (t === undefined) {
+      if (this.texts.size >= 1000) this.texts.clear();
+      t = toDollar(sql);
+      this.texts.set(sql, t);
     }
+    return t;
   }
 
-  prepare(sql: string): OpStatement {
-    const p = toDollar(sql);
-    const params = (args: unknown[]): unknown[] => {
-      if (p.names.length > 0) {
-        const o = (args[0] ?? {}) as Record<string, unknown>;
-        return p.names.map((n) => o[n] ?? null);
-      }
-      return args.flat().map((v) => v ?? null);
-    };
-    return {
-      run: (...args: unknown[]): RunResult => ({ changes: this.call({ op: 'query', sql: p.sql, params: params(args), mode: 'run' }).changes ?? 0 }),
-      get: (...args: unknown[]): unknown => this.call({ op: 'query', sql: p.sql, params: params(args), mode: 'get' }).rows?.[0],
-      all: (...args: unknown[]): unknown[] => this.call({ op: 'query', sql: p.sql, params: params(args), mode: 'all' }).rows ?? [],
-    };
-  }
-
-  transaction<T>(fn: () => T): () => T {
-    return (): T => {
-      const savepoint = this.depth > 0 ? `s${this.depth}` : null;
-      if (savepoint) this.call({ op: 'exec', sql: `SAVEPOINT ${savepoint}` });
-      else this.call({ op: 'tx', sql: 'BEGIN' });
-      this.depth++;
-      let result: T;
-      try {
-        result = fn();
-      } catch (e) {
-        this.depth--;
-        try {
-          if (savepoint) this.call({ op: 'exec', sql: `ROLLBACK TO SAVEPOINT ${savepoint}` });
-          else this.call({ op: 'tx', sql: 'ROLLBACK' });
-        } catch {
-          // the first error says what went wrong; a failed rollback follows from it
-        }
-        throw e;
-      }
-      this.depth--;
-      if (savepoint) this.call({ op: 'exec', sql: `RELEASE SAVEPOINT ${savepoint}` });
-      else this.call({ op: 'tx', sql: 'COMMIT' });
-      return result;
-    };
-  }
-
-  exec(sql: string): this {
-    this.call({ op: 'exec', sql });
-    return this;
-  }
-
-  pragma(source: string, options?: { simple?: boolean }): unknown {
-    const s = source.replace(/\s+/g, ' ').trim().toLowerCase();
-    if (s === 'synchronous') return options?.simple ? 2 : [{ synchronous: 2 }];
-    if (/^synchronous ?= ?\w+$/.test(s)) return [];
-    throw new PostgresError(`operational store: PRAGMA ${source} has no meaning on PostgreSQL`);
-  }
-
-  close(): this {
-    if (!this.isOpen) return this;
+  private async run<T>(on: pg.Pool | pg.PoolClient, sql: string, params: readonly unknown[]): Promise<QueryResult<T>> {
+    if (!this.isOpen) throw new PostgresError('operational store: the PostgreSQL pool is closed');
     try {
-      this.call({ op: 'end' });
-    } finally {
-      this.isOpen = false;
-      this.port.close();
-      void this.worker.terminate();
+      const r = await on.query({ text: this.text(sql), values: bind(params) });
+      return { rows: r.rows as T[], changes: r.rowCount ?? 0 };
+    } catch (e) {
+      throw wrap(e, this.where);
     }
-    return this;
+  }
+
+  query<T = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
+    return this.run<T>(this.pool, sql, params);
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    if (!this.isOpen) throw new PostgresError('operational store: the PostgreSQL pool is closed');
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (e) {
+      throw wrap(e, this.where);
+    }
+    // While held, the client is the pool's no more: a connection that dies now must not end the process.
+    let lost: Error | undefined;
+    const onError = (err: Error) => (lost = err);
+    client.on('error', onError);
+    let live = true;
+    const tx: Queryable = {
+      query: (sql, params = []) => {
+        if (!live) return Promise.reject(new PostgresError('operational store: a statement after its transaction ended'));
+        if (lost) return Promise.reject(wrap(lost, this.where));
+        return this.run(client, sql, params);
+      },
+    };
+    let broken: Error | undefined;
+    try {
+      await this.run(client, 'BEGIN', []);
+      const result = await fn(tx);
+      live = false;
+      await this.run(client, 'COMMIT', []);
+      return result;
+    } catch (e) {
+      live = false;
+      try {
+        if (!lost) await client.query('ROLLBACK');
+      } catch (rollback) {
+        broken = rollback as Error;
+      }
+      throw wrap(e, this.where);
+    } finally {
+      client.off('error', onError);
+      // A connection that failed is not handed out again.
+      client.release(lost ?? broken);
+    }
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.run(this.pool, sql, []);
+  }
+
+  async close(): Promise<void> {
+    if (!this.isOpen) return;
+    this.isOpen = false;
+    await this.pool.end();
   }
 }

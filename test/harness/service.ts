@@ -10,6 +10,14 @@ import pino from 'pino';
 import { readEnv, type Estate } from '../../config/index.ts';
 import { createApp, type App } from '../../app.ts';
 import { freePort, waitFor } from './ports.ts';
+import { freshDatabase } from '../../storage/operational/testing/postgres.ts';
+
+/**
+ * `ESTATE_TEST_STORE=postgres` runs every in-process service of the suite on PostgreSQL (a
+ * fresh database each, dropped when it stops) instead of its SQLite file, so the same suite
+ * proves both operational stores (.ci/run does both).
+ */
+const TEST_STORE = process.env.ESTATE_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -34,6 +42,8 @@ export async function startService(opts: ServiceOptions = {}): Promise<TestServi
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? tempDir();
   const port = await freePort();
+  // A service on PostgreSQL keeps its database with its data dir: one per data dir, dropped with it.
+  const pg = TEST_STORE === 'postgres' && !opts.env?.OPERATIONAL_DB ? await databaseFor(dataDir) : undefined;
   const env = readEnv({
     CONFIG: join(ROOT, 'config/estate.yaml'),
     DATA_DIR: dataDir,
@@ -43,6 +53,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<TestServi
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     MQTT_CLIENT_ID: `estate-test-${process.pid}-${port}`,
     STORE_FLUSH_MS: '50',
+    ...(pg ? { OPERATIONAL_DB: pg.url } : {}),
     ...opts.env,
   });
   const app = createApp({ env, ...(opts.estate ? { estate: opts.estate } : {}), log: pino({ level: env.LOG_LEVEL }) });
@@ -54,10 +65,27 @@ export async function startService(opts: ServiceOptions = {}): Promise<TestServi
     dataDir,
     async stop() {
       await app.stop();
-      // A data dir the harness made is the harness's to remove.
-      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+      // A data dir the harness made is the harness's to remove (and its database with it).
+      if (ownDir) {
+        rmSync(dataDir, { recursive: true, force: true });
+        await dropDatabaseOf(dataDir);
+      }
     },
   };
+}
+
+const databases = new Map<string, Awaited<ReturnType<typeof freshDatabase>>>();
+
+async function databaseFor(dataDir: string): Promise<{ url: string }> {
+  let db = databases.get(dataDir);
+  if (!db) databases.set(dataDir, (db = await freshDatabase()));
+  return db;
+}
+
+async function dropDatabaseOf(dataDir: string): Promise<void> {
+  const db = databases.get(dataDir);
+  databases.delete(dataDir);
+  await db?.drop();
 }
 
 export interface ChildService {
@@ -99,4 +127,5 @@ export async function spawnService(env: Record<string, string>): Promise<ChildSe
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+  void dropDatabaseOf(dir);
 }

@@ -1,13 +1,15 @@
 /**
  * For tests: the contract's example notification (CONTRACT section 4) with fixed ids and
- * times, outbox items built from it, and a temporary operational store.
+ * times, a group of housekeeping alerts and a report made ready, outbox items built from them,
+ * and a temporary operational store.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Channel } from '../../../config/index.ts';
-import { OperationalStore } from '../../../storage/index.ts';
-import type { Notification } from '../../types.ts';
+import { openOperationalStore, type OpDb, type Schema } from '../../../storage/index.ts';
+import type { AlertBody, AlertNotification, GroupNotification, ReportNotification } from '../../types.ts';
+import { DELIVERY_SCHEMA } from '../outbox.ts';
 import type { Delivery, OutboxItem } from '../types.ts';
 import { signAckToken } from '../ack-token.ts';
 
@@ -24,7 +26,7 @@ export const FIXED = {
   ackUrl: `http://127.0.0.1:8080/ack/${signAckToken(EXAMPLE_ACK_SECRET, { alertId: ALERT_ID, recipient: 'fire-rescue' })}`,
 } as const;
 
-export function sampleNotification(over: Partial<Notification> = {}): Notification {
+export function sampleNotification(over: Partial<AlertNotification> = {}): AlertNotification {
   return {
     version: 1,
     event: 'alert.firing',
@@ -55,7 +57,63 @@ export function sampleNotification(over: Partial<Notification> = {}): Notificati
   };
 }
 
-export function sampleItem(channel: Channel, over: Partial<OutboxItem> = {}): OutboxItem {
+/** A housekeeping alert of the group below: `device` silent at 金佛花园. */
+function silentBody(device: string, building: string, resolved = false): AlertBody {
+  return {
+    id: `silent-${device}`,
+    key: `jinfo-garden/${device}/device_silent`,
+    site: 'jinfo-garden',
+    siteName: '金佛花园',
+    building,
+    device,
+    kind: 'hydrant',
+    rule: 'device_silent',
+    metric: null,
+    severity: 'warning',
+    state: resolved ? 'resolved' : 'firing',
+    value: null,
+    threshold: null,
+    unit: null,
+    startsAt: '2026-11-25T07:30:00.000Z',
+    endsAt: resolved ? '2026-11-25T07:58:00.000Z' : null,
+    summary: { 'zh-CN': `${building}消火栓 ${device} 已 30 分钟无数据`, en: `Hydrant ${device} has sent nothing for 30 min` },
+    ackDeadline: null,
+  };
+}
+
+/** Three silent hydrants of one site announced to its property company as one (the third already back). */
+export function sampleGroup(over: Partial<GroupNotification> = {}): GroupNotification {
+  return {
+    version: 1,
+    event: 'alert.group',
+    sentAt: '2026-11-25T08:00:05.120Z',
+    department: { id: 'property', name: '金佛花园物业服务中心' },
+    group: { key: 'jinfo-garden/device_silent', site: 'jinfo-garden', siteName: '金佛花园', rule: 'device_silent', count: 3, event: 'alert.firing' },
+    alerts: [silentBody('HY-03', '3栋'), silentBody('HY-04', '4栋'), silentBody('HY-07', '7栋', true)],
+    ...over,
+  };
+}
+
+/** The weekly health report of 2026-11-24 to 2026-11-30 (Asia/Shanghai) made ready for the property company. */
+export function sampleReport(over: Partial<ReportNotification> = {}): ReportNotification {
+  const base = 'http://127.0.0.1:8080/reports/01KB0R6Q2R3P5X7Z9B1D3F5H7K';
+  return {
+    version: 1,
+    event: 'report.ready',
+    sentAt: '2026-11-30T16:05:00.000Z',
+    department: { id: 'property', name: '金佛花园物业服务中心' },
+    report: {
+      id: '01KB0R6Q2R3P5X7Z9B1D3F5H7K',
+      kind: 'health',
+      from: '2026-11-23T16:00:00.000Z',
+      to: '2026-11-30T16:00:00.000Z',
+      formats: { html: `${base}/report.html?token=r1`, csv: `${base}/report.csv?token=r1`, json: `${base}/report.json?token=r1` },
+    },
+    ...over,
+  };
+}
+
+export function sampleItem(channel: Channel, over: Partial<Omit<OutboxItem, 'body'>> & { body?: AlertNotification } = {}): OutboxItem {
   const body = over.body ?? sampleNotification();
   return {
     alertId: body.alert.id,
@@ -69,7 +127,7 @@ export function sampleItem(channel: Channel, over: Partial<OutboxItem> = {}): Ou
 }
 
 /** A delivery as the worker hands it to a sender, with the fixed id. */
-export function sampleDelivery(channel: Channel, over: Partial<Delivery> = {}): Delivery {
+export function sampleDelivery(channel: Channel, over: Partial<Omit<Delivery, 'body'>> & { body?: AlertNotification } = {}): Delivery {
   const body = over.body ?? sampleNotification();
   return {
     id: FIXED.deliveryId,
@@ -87,18 +145,19 @@ export function sampleDelivery(channel: Channel, over: Partial<Delivery> = {}): 
 
 export interface TempStore {
   dir: string;
-  store: OperationalStore;
-  close(): void;
+  db: OpDb;
+  close(): Promise<void>;
 }
 
-export function tempStore(prefix = 'estate-delivery-'): TempStore {
+/** A SQLite operational store in a temp dir with the outbox's tables (and any others given). */
+export async function tempStore(prefix = 'estate-delivery-', schemas: readonly Schema[] = [DELIVERY_SCHEMA]): Promise<TempStore> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  const store = new OperationalStore(join(dir, 'operational.db'));
+  const db = await openOperationalStore(join(dir, 'operational.db'), schemas);
   return {
     dir,
-    store,
-    close() {
-      store.close();
+    db,
+    async close() {
+      await db.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -10,9 +10,9 @@
  * outbox's stats as one JSON line every 100 ms until killed (SIGTERM stops cleanly).
  */
 import { join } from 'node:path';
-import { OperationalStore } from '../../../storage/index.ts';
+import { openOperationalStore } from '../../../storage/index.ts';
 import { createSenders } from '../channels/index.ts';
-import { Outbox } from '../outbox.ts';
+import { DELIVERY_SCHEMA, Outbox } from '../outbox.ts';
 import { DeliveryWorker } from '../worker.ts';
 import { sampleItem, sampleNotification } from './fixtures.ts';
 
@@ -20,8 +20,8 @@ const dataDir = process.env.DATA_DIR;
 if (!dataDir) throw new Error('DATA_DIR is required');
 const mode = process.env.MODE ?? 'resume';
 
-const store = new OperationalStore(join(dataDir, 'operational.db'));
-const outbox = new Outbox(store.db);
+const db = await openOperationalStore(join(dataDir, 'operational.db'), [DELIVERY_SCHEMA]);
+const outbox = new Outbox(db);
 const senders = createSenders({ timeoutMs: 2_000 });
 const worker = new DeliveryWorker({ outbox, senders, backoff: { baseMs: 100, capMs: 400 }, sweepMs: 1_000 });
 const print = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
@@ -36,15 +36,20 @@ if (mode === 'enqueue') {
     body.alert = { ...body.alert, id: `alert-${i}`, key: `jinfo-garden/HY-03/pressure_low#${i}` };
     return sampleItem({ type: 'webhook', url, secret: 'crash-secret' }, { body, alertId: body.alert.id });
   });
-  print({ enqueued: outbox.enqueue(items) });
+  print({ enqueued: await outbox.enqueue(items) });
 }
 
-const stats = setInterval(() => print({ stats: outbox.stats() }), 100);
+const stats = setInterval(() => {
+  outbox.stats().then(
+    (s) => print({ stats: s }),
+    (err: unknown) => process.stderr.write(`stats: ${String(err)}\n`),
+  );
+}, 100);
 process.on('SIGTERM', () => {
   clearInterval(stats);
   void worker.stop(2_000).then(async () => {
     await senders.close();
-    store.close();
+    await db.close();
     process.exit(0);
   });
 });

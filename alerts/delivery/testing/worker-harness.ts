@@ -17,13 +17,11 @@ export function useCleanups(): void {
   });
 }
 
-
 export interface GaveUp {
   delivery: Delivery;
   error: string;
   reason: GiveUpReason;
 }
-
 
 export async function receiver(respond: (i: number) => Answer): Promise<Receiver> {
   const rec = new Receiver((_r, i) => respond(i));
@@ -32,10 +30,10 @@ export async function receiver(respond: (i: number) => Answer): Promise<Receiver
   return rec;
 }
 
-export function store(): { t: TempStore; outbox: Outbox } {
-  const t = tempStore();
+export async function store(): Promise<{ t: TempStore; outbox: Outbox }> {
+  const t = await tempStore();
   cleanups.push(() => t.close());
-  return { t, outbox: new Outbox(t.store.db) };
+  return { t, outbox: new Outbox(t.db) };
 }
 
 export function worker(outbox: Outbox, gaveUp: GaveUp[] = [], baseMs = 50): DeliveryWorker {

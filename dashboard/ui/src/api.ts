@@ -15,7 +15,10 @@ export interface Site {
   name: string;
   district: string | null;
   address: string | null;
-  property: { name: string };
+  /** null: no property company (its sub-district office, if named, stands in) */
+  property: { name: string } | null;
+  subdistrict: { name: string } | null;
+  maintainer: { name: string } | null;
   devices: number;
   kinds: Record<Kind, number>;
   byState: Record<DeviceState, number>;
@@ -76,8 +79,9 @@ export interface Alert {
   site: string;
   siteName: string;
   building: string;
+  /** '' for a site's outage (kind `site`), 'system' for the service's own */
   device: string;
-  kind: Kind | 'system';
+  kind: Kind | 'system' | 'site';
   rule: string;
   metric: string | null;
   severity: Severity;
@@ -94,7 +98,15 @@ export interface Alert {
   ackNote: string | null;
   escalatedAt: string | null;
   departments: string[];
+  /** the recipients that were told of it */
+  notified: string[];
+  announcedAt: string | null;
+  /** about the sensor, not the equipment */
+  housekeeping: boolean;
+  /** a site's outage: the devices that went dark */
+  devices: string[] | null;
   summary: Localized;
+  /** a silence id, 'inspection', or `inhibited:<key>` (held back by an outage) */
   mutedBy: string | null;
   flapping: boolean;
   source: string;

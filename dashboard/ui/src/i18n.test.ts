@@ -25,10 +25,10 @@ describe('i18n', () => {
 
   it('names every kind, service mode, reject reason and department of the jurisdiction in both', () => {
     for (const l of ['zh-CN', 'en'] as const) {
-      for (const k of [...KINDS, 'system']) expect(kindLabel(k, l)).not.toBe(k);
+      for (const k of [...KINDS, 'system', 'site']) expect(kindLabel(k, l)).not.toBe(k);
       SERVICE_MODES.forEach((_, i) => expect(serviceModeLabel(i, l)).not.toBe(String(i)));
       for (const r of REASONS) expect(STRINGS[l]).toHaveProperty(`reason.${r}`);
-      for (const d of ['market-supervision', 'fire-rescue', 'health-commission', 'water-authority', 'housing', 'property']) expect(departmentLabel(d, l)).not.toBe(d);
+      for (const d of ['market-supervision', 'fire-rescue', 'health-commission', 'water-authority', 'housing', 'property', 'subdistrict', 'maintainer', 'operators']) expect(departmentLabel(d, l)).not.toBe(d);
     }
   });
 
@@ -36,6 +36,11 @@ describe('i18n', () => {
     for (const kind of KINDS) for (const m of METRICS[kind].values()) expect(metricLabel(kind, m.name, 'en')).toBe(m.label.en);
     expect(metricLabel('hydrant', 'pressure_mpa', 'zh-CN')).toBe('水压');
     expect(ruleLabel('tamper_metric', 'zh-CN')).toBe(RULE_TEXT.tamper_metric!['zh-CN']);
+    // The rules of outages, a site's and the operational store's, are named in the table, in both.
+    for (const rule of ['site_offline', 'ops_store_down']) {
+      expect(RULE_TEXT).toHaveProperty(rule);
+      for (const l of ['zh-CN', 'en'] as const) expect(ruleLabel(rule, l)).toBe(RULE_TEXT[rule]![l]);
+    }
     expect(ruleLabel('some_new_rule', 'en')).toBe('some new rule');
   });
 
@@ -46,5 +51,7 @@ describe('i18n', () => {
     expect(t('compound.devices', { n: 1 }, 'en')).toBe('1 device');
     expect(t('compound.devices', { n: 2 }, 'en')).toBe('2 devices');
     expect(t('compound.devices', { n: 1 }, 'zh-CN')).toBe('1 台设备');
+    expect(t('alerts.siteDevices', { n: 1 }, 'en')).toBe('1 device dark');
+    expect(t('alerts.siteDevices', { n: 5 }, 'en')).toBe('5 devices dark');
   });
 });

@@ -9,7 +9,7 @@ import { dateTime } from '../format.ts';
 import { lang, ruleLabel, t } from '../i18n.ts';
 import { Live } from '../live.ts';
 import { paths } from '../router.ts';
-import { ackText, alertFlags, coalesce, describeError, errorBox, loading, severityBadge, type View, type ViewContext } from './common.ts';
+import { ackText, alertFlags, alertPlace, coalesce, describeError, errorBox, loading, severityBadge, type View, type ViewContext } from './common.ts';
 
 interface Row {
   alert: Alert;
@@ -98,7 +98,7 @@ export function alertsView(root: HTMLElement, ctx: ViewContext): View {
       h('td', null, severityBadge(a.severity)),
       h('td', { class: 'flags' }, alertFlags(a)),
       h('td', null, h('div', { class: 'summary' }, a.summary[lang()]), h('div', { class: 'muted small' }, ruleLabel(a.rule))),
-      h('td', null, a.kind === 'system' ? a.siteName || '—' : h('span', null, a.siteName, ' · ', a.building, ' · ', h('a', { href: paths.device(a.device) }, a.device))),
+      h('td', null, alertPlace(a, paths.device)),
       h('td', null, dateTime(a.startsAt)),
       h('td', null, ackText(a)),
     ];
@@ -160,11 +160,8 @@ export function alertsView(root: HTMLElement, ctx: ViewContext): View {
   }
 
   function silenceForm(a: Alert): HTMLFormElement {
-    const matchers: [string, string, string][] = [
-      ['site', t('alerts.site'), a.site],
-      ['device', t('ingest.col.device'), a.device],
-      ['rule', t('alerts.col.alert'), a.rule],
-    ];
+    // A site's outage has no device to match on.
+    const matchers: [string, string, string][] = [['site', t('alerts.site'), a.site], ...(a.device ? ([['device', t('ingest.col.device'), a.device]] as [string, string, string][]) : []), ['rule', t('alerts.col.alert'), a.rule]];
     const boxes = matchers.map(([k, label, v]) => ({ k, v, input: h('input', { type: 'checkbox', name: k, checked: true }), label: `${label}: ${k === 'rule' ? ruleLabel(v) : k === 'site' ? a.siteName : v}` }));
     const until = h('select', { name: 'until' }, HOURS.map((n) => h('option', { value: String(n) }, t('alerts.silenceFor', { n }))), h('option', { value: 'custom' }, t('alerts.silenceCustom')));
     const custom = h('input', { type: 'datetime-local', name: 'endsAt', value: localInput(Date.now() + 2 * 3_600_000), hidden: true });

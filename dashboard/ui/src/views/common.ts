@@ -1,5 +1,5 @@
 /** What several views show the same way: errors, badges of state and severity, an alert's flags. */
-import { ApiError, type Alert, type DeviceState, type Severity } from '../api.ts';
+import { ApiError, type Alert, type DeviceState, type Severity, type Site } from '../api.ts';
 import { h } from '../dom.ts';
 import { t, departmentLabel } from '../i18n.ts';
 import type { LiveState } from '../live.ts';
@@ -58,9 +58,30 @@ export function severityBadge(s: Severity): HTMLElement {
 export function alertFlags(a: Alert): HTMLElement[] {
   const out = [h('span', { class: `badge alert-${a.state}`, 'data-state': a.state }, t(`alertState.${a.state}`))];
   if (a.escalatedAt && a.state !== 'resolved') out.push(h('span', { class: 'badge escalated', title: t('alerts.escalatedAt', { when: dateTime(a.escalatedAt) }) }, t('alerts.escalated')));
-  if (a.mutedBy) out.push(h('span', { class: 'badge muted', title: a.mutedBy }, a.mutedBy === 'inspection' ? t('alerts.mutedInspection') : t('alerts.muted')));
+  if (a.mutedBy) {
+    const why = a.mutedBy === 'inspection' ? t('alerts.mutedInspection') : a.mutedBy.startsWith('inhibited:') ? t('alerts.inhibited') : t('alerts.muted');
+    out.push(h('span', { class: 'badge muted', title: a.mutedBy }, why));
+  }
   if (a.flapping) out.push(h('span', { class: 'badge flapping' }, t('alerts.flapping')));
+  if (a.housekeeping) out.push(h('span', { class: 'badge housekeeping' }, t('alerts.housekeeping')));
   return out;
+}
+
+/** Who answers on site: the property company, or the sub-district office where there is none. */
+export function localLabel(s: Site): string {
+  if (s.property) return t('overview.property', { name: s.property.name });
+  if (s.subdistrict) return t('overview.subdistrict', { name: s.subdistrict.name });
+  return t('overview.noLocal');
+}
+
+/** Where an alert is: the compound, building and device (a link); a whole compound for a site's outage. */
+export function alertPlace(a: Alert, deviceHref: (id: string) => string): HTMLElement | string {
+  if (a.kind === 'system') return a.siteName || '—';
+  if (a.kind === 'site') {
+    const n = a.devices?.length ?? 0;
+    return h('span', { title: a.devices?.join(', ') ?? '' }, a.siteName, ' · ', t('kind.site'), n ? ` · ${t('alerts.siteDevices', { n })}` : '');
+  }
+  return h('span', null, a.siteName, ' · ', a.building, ' · ', h('a', { href: deviceHref(a.device) }, a.device));
 }
 
 /** Who acknowledged and when, the deadline while it waits, escalation and resolution. */
@@ -71,7 +92,9 @@ export function ackText(a: Alert): HTMLElement {
   if (!a.ackedAt && a.ackDeadline && a.state === 'firing') lines.push(h('span', { class: 'muted' }, t('alerts.ackDeadline', { when: dateTime(a.ackDeadline) })));
   if (a.escalatedAt) lines.push(h('span', { class: 'muted' }, t('alerts.escalatedAt', { when: dateTime(a.escalatedAt) })));
   if (a.endsAt) lines.push(h('span', { class: 'muted' }, t('alerts.resolvedAt', { when: dateTime(a.endsAt) })));
-  if (a.departments.length) lines.push(h('span', { class: 'muted small' }, t('alerts.notified', { list: a.departments.map((d) => departmentLabel(d)).join('、') })));
+  // Who was told: not every recipient it was routed to (a held-back alert told nobody yet).
+  const told = a.notified ?? a.departments;
+  if (told.length) lines.push(h('span', { class: 'muted small' }, t('alerts.notified', { list: told.map((d) => departmentLabel(d)).join('、') })));
   return h('div', { class: 'stack' }, lines);
 }
 

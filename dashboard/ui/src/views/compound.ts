@@ -1,17 +1,18 @@
 /**
  * A compound: its buildings and a tile per device with live values, state colours and when
  * each was last heard. Live events touch only the tiles they name; each touched tile writes
- * itself once in the next animation frame (tiles.ts, frame.ts).
+ * itself once in the next animation frame (tiles.ts, frame.ts). A site's outage (kind
+ * `site`: many of its devices dark at once) belongs to no tile: it is shown above them.
  */
 import { KINDS } from '../../../../config/catalog.ts';
 import type { Alert, Device, DeviceState, Site } from '../api.ts';
 import { fill, h, LiveText } from '../dom.ts';
 import { byBuilding } from '../format.ts';
 import { mark, unmark, type Flushable } from '../frame.ts';
-import { kindLabel, t } from '../i18n.ts';
+import { kindLabel, lang, t } from '../i18n.ts';
 import { Live } from '../live.ts';
 import { DeviceTile } from '../tiles.ts';
-import { errorBox, loading, type View, type ViewContext } from './common.ts';
+import { errorBox, loading, localLabel, severityBadge, type View, type ViewContext } from './common.ts';
 
 const STATES: readonly DeviceState[] = ['critical', 'warning', 'offline', 'unknown', 'ok'];
 
@@ -51,7 +52,28 @@ export function compoundView(root: HTMLElement, ctx: ViewContext, site: string):
   const sub = h('p', { class: 'muted' });
   const counts = h('ul', { class: 'counts' });
   const body = h('div', null, loading());
-  fill(root, h('div', { class: 'view-head' }, h('div', null, title, sub), counts), body);
+  const outagesBox = h('div', { class: 'site-outages', 'data-testid': 'site-outages' });
+  fill(root, h('div', { class: 'view-head' }, h('div', null, title, sub), counts), outagesBox, body);
+  // The site's own active alerts (its outage), by id.
+  const outages = new Map<string, Alert>();
+  const showOutages = () =>
+    fill(
+      outagesBox,
+      [...outages.values()].map((a) =>
+        h('p', { class: 'notice site-outage', 'data-alert': a.id, title: a.devices?.join(', ') ?? '' }, severityBadge(a.severity), ' ', a.summary[lang()], a.devices?.length ? ` · ${t('alerts.siteDevices', { n: a.devices.length })}` : ''),
+      ),
+    );
+  const setOutages = (list: readonly Alert[]) => {
+    outages.clear();
+    for (const a of list) if (a.kind === 'site') outages.set(a.id, a);
+    showOutages();
+  };
+  const outage = (a: Alert) => {
+    if (a.kind !== 'site') return;
+    if (a.state === 'firing' || a.state === 'acknowledged') outages.set(a.id, a);
+    else outages.delete(a.id);
+    showOutages();
+  };
   ctx.setTitle(site);
   const tiles = new Map<string, DeviceTile>();
   const countTexts = new Map<DeviceState, LiveText>();
@@ -103,7 +125,7 @@ export function compoundView(root: HTMLElement, ctx: ViewContext, site: string):
     const name = s?.name ?? devices[0]?.siteName ?? site;
     title.textContent = name;
     ctx.setTitle(name);
-    sub.textContent = [s?.district, s?.address, s ? t('overview.property', { name: s.property.name }) : null, t('compound.devices', { n: devices.length })].filter(Boolean).join(' · ');
+    sub.textContent = [s?.district, s?.address, s ? localLabel(s) : null, t('compound.devices', { n: devices.length })].filter(Boolean).join(' · ');
     fill(
       counts,
       STATES.map((st) => {
@@ -112,6 +134,7 @@ export function compoundView(root: HTMLElement, ctx: ViewContext, site: string):
         return h('li', { class: `count state-${st}`, 'data-state': st }, h('span', { class: 'dot' }), t(`state.${st}`), ' ', h('b', null, text.node));
       }),
     );
+    setOutages(alerts);
     if (devices.length === 0) {
       fill(body, h('p', { class: 'notice' }, t('compound.empty')));
       return;
@@ -168,6 +191,7 @@ export function compoundView(root: HTMLElement, ctx: ViewContext, site: string):
       state: (s) => ctx.setLive(s),
       unauthorized: () => ctx.signOut(true),
       snapshot: (snap) => {
+        setOutages(snap.alerts);
         const byDevice = groupByDevice(snap.alerts);
         for (const d of snap.devices) {
           const tile = tiles.get(d.id);
@@ -192,6 +216,7 @@ export function compoundView(root: HTMLElement, ctx: ViewContext, site: string):
         touch(tile);
       },
       alert: (e) => {
+        outage(e.alert);
         const tile = tiles.get(e.alert.device);
         if (!tile) return;
         tile.alert(e.alert);

@@ -4,7 +4,7 @@ import { fill, h } from '../dom.ts';
 import { kindLabel, t } from '../i18n.ts';
 import { Live } from '../live.ts';
 import { paths } from '../router.ts';
-import { coalesce, errorBox, loading, type View, type ViewContext } from './common.ts';
+import { coalesce, errorBox, loading, localLabel, type View, type ViewContext } from './common.ts';
 
 const STATES: readonly DeviceState[] = ['critical', 'warning', 'offline', 'unknown', 'ok'];
 
@@ -89,7 +89,7 @@ export function overviewView(root: HTMLElement, ctx: ViewContext): View {
                 { class: 'card link-card site-card', href: paths.compound(s.id), 'data-site': s.id },
                 h('h3', null, s.name),
                 h('p', { class: 'muted small' }, [s.district, s.address].filter(Boolean).join(' · ')),
-                h('p', { class: 'small' }, t('overview.property', { name: s.property.name })),
+                h('p', { class: 'small' }, localLabel(s)),
                 h('p', null, t('overview.deviceCount', { n: s.devices }), ' — ', (Object.entries(s.kinds) as [string, number][]).filter(([, n]) => n > 0).map(([k, n]) => `${kindLabel(k)} ${n}`).join('、')),
                 stateBar(s.byState, s.devices),
                 stateCounts(s.byState),

@@ -1,8 +1,16 @@
 /**
- * Operational store migrations, applied in order; the index + 1 is the schema version.
- * Never edit a released migration: add the next one.
+ * For tests: operational stores as the service made them before each part kept its own
+ * schema version (one global version: SQLite's `PRAGMA user_version`, PostgreSQL's
+ * `schema_version` table), so that the tests can open them with the code of today.
+ *
+ * `LEGACY_MIGRATIONS` is storage/migrations.ts as released (global versions 1–3), copied
+ * byte for byte; sql.test.ts pins its hash, the one the released file had. Never edit it.
  */
-export const MIGRATIONS: readonly string[] = [
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { migrationForPostgres } from '../sql.ts';
+
+export const LEGACY_MIGRATIONS: readonly string[] = [
   // 1: ingest
   `
   CREATE TABLE ingest_rejects (
@@ -123,3 +131,45 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX maintenance_device_task ON maintenance (device, task, done_at);
   `,
 ];
+
+/**
+ * A SQLite file at global version `version`, made as the released code made it: WAL, each
+ * migration's text run unchanged in a transaction of its own with `user_version` after it;
+ * then `rows` (SQL with literal values) run on it.
+ */
+export function legacySqlite(file: string, version: number, rows = ''): void {
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    for (let v = 0; v < version; v++) {
+      db.transaction(() => {
+        db.exec(LEGACY_MIGRATIONS[v]!);
+        db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+    if (rows) db.exec(rows);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * A PostgreSQL database at global version `version`, made as the released code made it: the
+ * one row of `schema_version`, the migrations through `migrationForPostgres`, all in one
+ * transaction; then `rows` run on it.
+ */
+export async function legacyPostgres(url: string, version: number, rows = ''): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query('BEGIN');
+    await c.query('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+    await c.query('INSERT INTO schema_version (version) VALUES (0)');
+    for (let v = 0; v < version; v++) await c.query(migrationForPostgres(LEGACY_MIGRATIONS[v]!));
+    await c.query('UPDATE schema_version SET version = $1', [version]);
+    await c.query('COMMIT');
+    if (rows) await c.query(rows);
+  } finally {
+    await c.end();
+  }
+}
