@@ -2,14 +2,16 @@
  * `npm run demo`: the service on its embedded defaults (`npm start`), the simulators of the
  * demo estate publishing to its broker once it is ready, and a small local webhook receiver
  * on DEMO_HOOK_PORT (the demo estate sends every department's and property company's alerts
- * there) that logs each delivery in one line. Ctrl-C stops the simulators, then the service.
+ * there) that logs each delivery in one line, and a story of scripted incidents that start
+ * within two minutes and come back every few minutes (simulators/story.ts). Ctrl-C stops the
+ * service first, then the simulated devices (which would otherwise be heard going offline).
  */
 import { createServer, type Server } from 'node:http';
 import { loadEstate, readEnv } from './config/index.ts';
 import { BrokerPortError } from './ingest/index.ts';
 import { createApp, type App } from './app.ts';
 import { explainAndExit } from './main.ts';
-import { Fleet } from './simulators/index.ts';
+import { DEMO_CYCLE_MS, DEMO_RULES, Fleet, Story } from './simulators/index.ts';
 
 /** readings per second per simulated device: faster than the estate's intervals, so the dashboard looks alive */
 const DEMO_RATE_HZ = 0.5;
@@ -36,8 +38,9 @@ function hookPort(): number {
 /** One line per delivery: where it went, what happened, and the alert's Chinese summary. */
 function describeDelivery(path: string, body: string): string {
   try {
-    const d = JSON.parse(body) as { event?: string; alert?: { summary?: Record<string, string>; severity?: string } };
-    return `webhook ${path}: ${d.event ?? '(no event)'}${d.alert?.severity ? ` [${d.alert.severity}]` : ''} ${d.alert?.summary?.['zh-CN'] ?? ''}`.trimEnd();
+    const d = JSON.parse(body) as { event?: string; alert?: { summary?: Record<string, string>; severity?: string }; group?: { count: number; rule: string }; report?: { kind: string } };
+    const what = d.alert?.summary?.['zh-CN'] ?? (d.group ? `${d.group.count} × ${d.group.rule}` : d.report ? d.report.kind : '');
+    return `webhook ${path}: ${d.event ?? '(no event)'}${d.alert?.severity ? ` [${d.alert.severity}]` : ''} ${what}`.trimEnd();
   } catch {
     return `webhook ${path}: a delivery that is not JSON (${body.length} bytes)`;
   }
@@ -87,8 +90,11 @@ async function demo(): Promise<void> {
   const hooks = await startHookReceiver(port);
   // The demo is for reading: the service logs only warnings unless LOG_LEVEL says otherwise.
   const env = readEnv({ LOG_LEVEL: 'warn', ...process.env });
-  const estate = loadEstate(env.CONFIG);
+  const loaded = loadEstate(env.CONFIG);
+  // The story's tank is judged over a minute instead of ten, so that its incident fits (simulators/story.ts).
+  const estate = { ...loaded, rules: [...loaded.rules, ...DEMO_RULES] };
   const app = createApp({ env, estate });
+  const story = new Story(undefined, undefined, (line) => say(`demo: ${line}`));
   let fleet: Fleet | undefined;
   let stopping = false;
   let started = false;
@@ -99,13 +105,15 @@ async function demo(): Promise<void> {
       process.exit(130);
     }
     stopping = true;
+    story.stop();
+    // The service first: the devices leaving after it are not heard going offline.
+    say('stopping the service …');
+    if (started) await app.stop();
     if (fleet) {
       say('stopping the simulators …');
       const s = await fleet.stop();
       say(`simulators: ${s.devices} devices sent ${s.sent} readings`);
     }
-    say('stopping the service …');
-    if (started) await app.stop();
     hooks.close();
     process.exit(0);
   };
@@ -138,10 +146,12 @@ async function demo(): Promise<void> {
     rateHz: DEMO_RATE_HZ,
     seed: 1,
     log: (line) => process.stderr.write(`demo: simulators: ${line}\n`),
+    hook: story.hook,
     ...(env.MQTT_USERNAME ? { username: env.MQTT_USERNAME } : {}),
     ...(env.MQTT_PASSWORD ? { password: env.MQTT_PASSWORD } : {}),
   });
   fleet.start();
+  story.start(fleet);
 
   const base = env.PUBLIC_URL;
   say(
@@ -154,6 +164,8 @@ async function demo(): Promise<void> {
       `  API token   ${DEMO_TOKEN}   e.g. curl -H 'authorization: Bearer ${DEMO_TOKEN}' ${base}/api/ingest/rejects`,
       `  MQTT        ${app.mqttUrl.replace(/\/\/[^@/]*@/, '//<secret>@')}: ${fleet.devices.length} simulated devices, one reading every ${1 / DEMO_RATE_HZ} s each`,
       `  webhooks    http://127.0.0.1:${port}: alert deliveries are logged here`,
+      `  story       within two minutes: a passenger trapped, a hydrant losing pressure, a fire lane blocked, a tank's chlorine too low; they clear and come again every ${DEMO_CYCLE_MS / 60_000} min`,
+      `  deliveries  ${base}/deliveries   who was told of each alert, over which channel, when`,
       'Press Ctrl-C to stop.',
       '',
     ].join('\n'),

@@ -175,6 +175,19 @@ describe('muting', () => {
   });
 });
 
+describe('inhibition', () => {
+  it("a trapped event holds back what the elevator's own readings derive from the same trapping", async () => {
+    await h.event('EL-1', 'trapped', true, '5楼与6楼之间');
+    const stuck = { running: false, door_open: false, passengers_present: true, in_door_zone: false };
+    await h.reading('EL-1', stuck);
+    await h.reading('EL-1', stuck, 61);
+    expect(h.engine.book.get('s1/EL-1/trapped_derived')).toMatchObject({ state: 'firing', mutedBy: 'inhibited:s1/EL-1/trapped' });
+    expect(h.engine.book.get('s1/EL-1/stop_outside_door_zone_derived')).toMatchObject({ state: 'firing', mutedBy: 'inhibited:s1/EL-1/trapped' });
+    expect(told()).toEqual(['alert.firing market-supervision critical', 'alert.firing property critical']);
+    expect(h.outbox.sent.map((x) => alertOf(x).rule)).toEqual(['trapped', 'trapped']);
+  });
+});
+
 describe('silent and offline devices, the service\'s own outages', () => {
   it('a device silent for 3 × its interval (wall clock) raises device_silent to its maintainer and property company; a message clears it', async () => {
     await h.advance(29);

@@ -11,4 +11,5 @@ export { ReplayBuffer, MAX_REPLAY_BYTES } from './buffer.ts';
 export { SimulatedDevice, clockTopic, DEFAULT_BUFFER_LIMIT, type DeviceOptions, type DeviceStats, type PendingReading, type ReadingHook } from './device.ts';
 export { Fleet, FleetError, selectDevices, type FleetOptions, type FleetSummary } from './fleet.ts';
 export { parseCli, parseDuration, UsageError, USAGE, type CliOptions } from './options.ts';
+export { Story, DEMO_STORY, DEMO_CYCLE_MS, DEMO_RULES, type StoryStep } from './story.ts';
 export * from './scenario/index.ts';

@@ -172,7 +172,7 @@ describe('npm run demo', () => {
     }
   });
 
-  it('runs the service with the simulators and stops on SIGINT', async () => {
+  it('runs the service with the simulators and its story (a trapping announced within 30 s), and on SIGINT stops the service before the devices', async () => {
     const dataDir = tempDir();
     const port = await freePort();
     const child = spawn(process.execPath, ['--import', 'tsx', 'demo.ts'], {
@@ -195,9 +195,15 @@ describe('npm run demo', () => {
       }, 30_000, 200);
       const rejects = (await (await fetch(`http://127.0.0.1:${port}/api/ingest/rejects`, { headers: ADMIN })).json()) as { items: unknown[] };
       expect(rejects.items).toEqual([]);
+      // The story's first incident, delivered to market supervision and the property company.
+      await waitFor('the story\'s trapping delivered', () => /webhook \/department\/market-supervision: alert\.firing \[critical\] .*EL-2-A 困人/.test(out) && /webhook \/property\/jinfo-garden: alert\.firing \[critical\] .*EL-2-A 困人/.test(out), 40_000, 200);
+      expect(out).toContain('story 1: a passenger trapped');
+      const before = out.length;
       child.kill('SIGINT');
       expect(await exited).toBe(0);
-      expect(out).toMatch(/stopping the simulators[\s\S]*stopping the service/);
+      expect(out).toMatch(/stopping the service[\s\S]*stopping the simulators/);
+      // Nobody hears the devices leave: the service stopped first.
+      expect(out.slice(before)).not.toMatch(/device_silent|设备离线|offline/);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       removeDir(dataDir);

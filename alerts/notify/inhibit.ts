@@ -8,7 +8,9 @@
  *
  * The defaults come first, then the estate file's `inhibit`:
  * - a site's outage holds back its devices' silent and offline alerts;
- * - the broker or a store away holds back silent alerts and site outages everywhere.
+ * - the broker or a store away holds back silent alerts and site outages everywhere;
+ * - an elevator's `trapped` event holds back what its own readings derive from the same
+ *   trapping (`trapped_derived`, stopped outside the door zone): one incident, one alert.
  */
 import { SITE_OFFLINE, type AlertLabel, type InhibitDef, type Matcher } from '../../config/index.ts';
 import { admits } from '../routing.ts';
@@ -17,6 +19,7 @@ import type { Alert } from '../types.ts';
 export const DEFAULT_INHIBITIONS: readonly InhibitDef[] = [
   { source: { rule: SITE_OFFLINE }, target: { rule: 'device_silent' }, equal: ['site'] },
   { source: { kind: 'system', rule: ['broker_down', 'store_down', 'ops_store_down'] }, target: { rule: ['device_silent', SITE_OFFLINE] }, equal: [] },
+  { source: { rule: 'trapped' }, target: { rule: ['trapped_derived', 'stop_outside_door_zone_derived', 'stop_outside_door_zone'] }, equal: ['device'] },
 ];
 
 export function matchesAlert(m: Matcher, a: Alert): boolean {

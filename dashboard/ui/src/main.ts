@@ -16,6 +16,7 @@ import { compoundView } from './views/compound.ts';
 import { alertsView } from './views/alerts.ts';
 import { ingestView } from './views/ingest.ts';
 import { reportsView } from './views/reports.ts';
+import { deliveriesView } from './views/deliveries.ts';
 
 const LANG_KEY = 'estate-sentinel.lang';
 const app = document.getElementById('app')!;
@@ -88,6 +89,7 @@ function renderHeader(r: Route): void {
           link(paths.overview(), t('nav.overview'), r.view === 'overview' || r.view === 'compound' || r.view === 'device', 'overview'),
           link(paths.alerts(), t('nav.alerts'), r.view === 'alerts', 'alerts'),
           link(paths.reports(), t('nav.reports'), r.view === 'reports', 'reports'),
+          s.role === 'admin' || s.role === 'operator' ? link(paths.deliveries(), t('nav.deliveries'), r.view === 'deliveries', 'deliveries') : null,
           s.canSeeIngest ? link(paths.ingest(), t('nav.ingest'), r.view === 'ingest', 'ingest') : null,
         )
       : h('span', { class: 'grow' }),
@@ -154,6 +156,9 @@ async function render(expired = false): Promise<void> {
       break;
     case 'reports':
       view = reportsView(main, ctx);
+      break;
+    case 'deliveries':
+      view = deliveriesView(main, ctx);
       break;
     default:
       fill(main, h('p', { class: 'notice' }, t('error.notFound'), ' ', h('a', { href: '/' }, t('nav.overview'))));

@@ -7,6 +7,7 @@ export type Route =
   | { view: 'alerts' }
   | { view: 'ingest' }
   | { view: 'reports' }
+  | { view: 'deliveries' }
   | { view: 'missing' };
 
 export function route(pathname: string): Route {
@@ -23,6 +24,7 @@ export function route(pathname: string): Route {
   if (parts.length === 1 && head === 'alerts') return { view: 'alerts' };
   if (parts.length === 1 && head === 'ingest') return { view: 'ingest' };
   if (parts.length === 1 && head === 'reports') return { view: 'reports' };
+  if (parts.length === 1 && head === 'deliveries') return { view: 'deliveries' };
   if (parts.length === 2 && head === 'sites') return { view: 'compound', site: id! };
   if (parts.length === 2 && head === 'devices') return { view: 'device', device: id! };
   return { view: 'missing' };
@@ -38,4 +40,5 @@ export const paths = {
   },
   ingest: () => '/ingest',
   reports: () => '/reports',
+  deliveries: () => '/deliveries',
 };
