@@ -24,3 +24,4 @@ export {
   type DeliveryView,
 } from './delivery/index.ts';
 export { ackSecret } from './secret.ts';
+export { routingTable, formatRoutingTable, type RoutingRow } from './routing-table.ts';
