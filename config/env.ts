@@ -5,8 +5,55 @@
 import { z } from 'zod';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { isIP } from 'node:net';
 
 const port = z.coerce.number().int().min(0).max(65_535);
+
+/**
+ * Which proxies in front of the service to believe about the client's address
+ * (X-Forwarded-For), as fastify's `trustProxy` takes it: `false` trusts nothing (the address is
+ * the socket's), a number trusts that many hops next to the service, a list trusts the
+ * proxies at those addresses or in those ranges, `true` trusts every hop (then any client
+ * can name its own address: only when the service cannot be reached but through the proxy
+ * and the proxy replaces X-Forwarded-For). docs/security.md, "Behind a TLS proxy".
+ */
+export type TrustProxy = boolean | number | string[];
+
+/** proxy-addr's names for ranges, beside addresses and CIDRs */
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function trustedProxy(item: string): boolean {
+  if (PROXY_RANGES.has(item)) return true;
+  const [address, bits, ...rest] = item.split('/');
+  if (rest.length > 0 || !address) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  // A prefix length, or (IPv4) a netmask such as 255.0.0.0, as proxy-addr takes them (not /0: it would trust everyone).
+  if (/^\d{1,3}$/.test(bits)) return Number(bits) >= 1 && Number(bits) <= (family === 4 ? 32 : 128);
+  if (family !== 4 || isIP(bits) !== 4) return false;
+  const mask = bits.split('.').reduce((m, o) => m * 256 + Number(o), 0);
+  const host = 0xffffffff - mask;
+  return mask !== 0 && (host & (host + 1)) === 0;
+}
+
+const trustProxy = z.string().transform((v, ctx): TrustProxy => {
+  const s = v.trim().toLowerCase();
+  if (s === 'true') return true;
+  if (s === 'false') return false;
+  if (/^\d+$/.test(s)) {
+    const hops = Number(s);
+    if (hops <= 64) return hops === 0 ? false : hops;
+  }
+  const items = v.split(',').map((i) => i.trim());
+  const bad = items.filter((i) => !trustedProxy(i));
+  if (bad.length === 0) return items;
+  ctx.addIssue({
+    code: 'custom',
+    message: `must be true, false, a hop count (0-64) or a comma-separated list of proxy addresses or CIDRs (e.g. 10.0.0.0/8,127.0.0.1); not ${bad.map((b) => JSON.stringify(b)).join(', ')}`,
+  });
+  return z.NEVER;
+});
 const bytes = z.coerce.number().int().positive();
 
 const envSchema = z.object({
@@ -49,6 +96,8 @@ const envSchema = z.object({
   INFLUX_PASSWORD: z.string().optional(),
   PORT: port.default(8080),
   HOST: z.string().default('127.0.0.1'),
+  /** which proxies to believe about the client's address (X-Forwarded-For); unset: none */
+  TRUST_PROXY: trustProxy.default(false),
   DATA_DIR: z.string().default('./data'),
   OPERATIONAL_DB: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(), // unset: SQLite at DATA_DIR/operational.db (docs/operational-store.md)
   PUBLIC_URL: z.url().optional(),

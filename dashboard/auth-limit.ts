@@ -1,20 +1,39 @@
 /**
- * Rate limiting of failed authentication: an address that presents `max` bad tokens
- * within `windowMs` is answered 429 for `blockMs`, whatever it presents, so a token cannot be
- * guessed by trying. Good tokens are never counted. In memory, per instance.
+ * Limits on clients, by the client's address as fastify resolves it (TRUST_PROXY):
+ *
+ * - `AuthLimiter`: failed authentication. An address that presents `max` bad tokens within
+ *   `windowMs` is answered 429 for `blockMs`, whatever it presents, so a token cannot be
+ *   guessed by trying. Good tokens are never counted. In memory, per instance.
+ * - `ClientAddress`: the one rule for "which address is the client", used by fastify (its
+ *   `trustProxy` option, hence `req.ip`) and by the socket.io handshake, with fastify's own
+ *   copy of proxy-addr, so both read X-Forwarded-For the same way.
+ * - `ClientGuard`: the two together. One per HTTP server: the HTTP API and the socket.io hub
+ *   attached to the same server share its budget (`guardOf`), so a guesser gets one budget
+ *   whatever the way in.
+ *
+ * docs/security.md, "Behind a TLS proxy" and "Limits".
  */
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { createRequire } from 'node:module';
+
 export interface AuthLimitOptions {
   max: number;
   windowMs: number;
   blockMs: number;
 }
 
+/** 10 bad tokens within a minute block the address for 5 minutes. */
+export const AUTH_LIMIT: AuthLimitOptions = { max: 10, windowMs: 60_000, blockMs: 300_000 };
+
+/** Addresses remembered at most, for failures and for blocks each: a flood of distinct ones cannot grow memory. */
+const MAX_ADDRESSES = 10_000;
+
 export class AuthLimiter {
   private readonly failures = new Map<string, number[]>();
   private readonly blocked = new Map<string, number>();
 
   constructor(
-    private readonly opts: AuthLimitOptions = { max: 10, windowMs: 60_000, blockMs: 300_000 },
+    private readonly opts: AuthLimitOptions = AUTH_LIMIT,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -35,10 +54,68 @@ export class AuthLimiter {
     const list = (this.failures.get(address) ?? []).filter((t) => now - t < this.opts.windowMs);
     list.push(now);
     if (list.length >= this.opts.max) {
+      this.blocked.delete(address);
       this.blocked.set(address, now + this.opts.blockMs);
       this.failures.delete(address);
-    } else this.failures.set(address, list);
-    // Bounded: forget the oldest addresses under a flood of distinct ones.
-    if (this.failures.size > 10_000) this.failures.delete(this.failures.keys().next().value!);
+      // Blocks are kept in the order they were set: the first ones end first.
+      while (this.blocked.size > MAX_ADDRESSES) this.blocked.delete(this.blocked.keys().next().value!);
+    } else {
+      this.failures.delete(address);
+      this.failures.set(address, list);
+    }
+    // Bounded: forget the addresses that failed least recently under a flood of distinct ones.
+    while (this.failures.size > MAX_ADDRESSES) this.failures.delete(this.failures.keys().next().value!);
   }
+}
+
+/** TRUST_PROXY as config/env.ts gives it. */
+export type TrustProxy = boolean | number | readonly string[];
+
+type TrustFn = (address: string, hop: number) => boolean;
+interface ProxyAddr {
+  all(req: IncomingMessage, trust?: TrustFn): string[];
+  compile(val: string[]): TrustFn;
+}
+
+/** The copy of proxy-addr that fastify itself computes `req.ip` with, loaded from where fastify resolves it. */
+const proxyAddr = createRequire(createRequire(import.meta.url).resolve('fastify'))('@fastify/proxy-addr') as ProxyAddr;
+
+/** Which address a request comes from, under the TRUST_PROXY setting. */
+export class ClientAddress {
+  /** What fastify's `trustProxy` option gets: false, or the one trust function both sides use. */
+  readonly trust: false | TrustFn;
+
+  constructor(setting: TrustProxy = false) {
+    if (setting === false || setting === 0) this.trust = false;
+    else if (setting === true) this.trust = () => true;
+    // As fastify's own reading of a number: the hops next to the service, the socket's peer first.
+    else if (typeof setting === 'number') this.trust = (_a, hop) => hop < setting;
+    else this.trust = proxyAddr.compile([...setting]);
+  }
+
+  /** The client's address: the socket's, or the first X-Forwarded-For entry (from the right) that no trusted proxy added. As fastify's `req.ip`. */
+  of(req: IncomingMessage): string {
+    if (!this.trust) return req.socket.remoteAddress ?? '';
+    const all = proxyAddr.all(req, this.trust);
+    return all[all.length - 1] ?? '';
+  }
+}
+
+export class ClientGuard {
+  constructor(
+    readonly address: ClientAddress = new ClientAddress(),
+    readonly limiter: AuthLimiter = new AuthLimiter(),
+  ) {}
+}
+
+const guards = new WeakMap<HttpServer, ClientGuard>();
+
+/** Makes `guard` the one of everything served by `server` (buildServer does, for its fastify server). */
+export function attachGuard(server: HttpServer, guard: ClientGuard): void {
+  guards.set(server, guard);
+}
+
+/** The guard of the HTTP API served by `server`, if buildServer made it. */
+export function guardOf(server: HttpServer): ClientGuard | undefined {
+  return guards.get(server);
 }

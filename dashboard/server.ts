@@ -8,7 +8,7 @@ import type { Estate } from '../config/index.ts';
 import { isStoreUnavailable } from '../storage/index.ts';
 import type { Registry as PromRegistry } from 'prom-client';
 import { TokenBook, type Principal } from './auth.ts';
-import { AuthLimiter } from './auth-limit.ts';
+import { AuthLimiter, ClientAddress, ClientGuard, attachGuard, type TrustProxy } from './auth-limit.ts';
 import { ApiError, ERRORS, codeForStatus, errorBody } from './errors.ts';
 import { STATUS_CODES } from 'node:http';
 import { healthRoutes, type Readiness } from './routes/health.ts';
@@ -50,6 +50,8 @@ export interface ServerDeps {
   store: SeriesStore;
   /** the reports part (CONTRACT section 7); its routes are left out without it */
   reports?: ReportsApi;
+  /** TRUST_PROXY: which proxies to believe about the client's address; unset: none (docs/security.md) */
+  trustProxy?: TrustProxy;
 }
 
 /**
@@ -87,7 +89,11 @@ export function loggedUrl(url: string): string {
 }
 
 export function buildServer(deps: ServerDeps): FastifyInstance {
+  // One client-address rule and one failed-token budget per client for this server: the
+  // socket.io hub attached to it takes the same (guardOf in auth-limit.ts).
+  const guard = new ClientGuard(new ClientAddress(deps.trustProxy ?? false), new AuthLimiter());
   const app: FastifyInstance = Fastify({
+    trustProxy: guard.address.trust,
     loggerInstance: deps.log.child({ part: 'http' }) as FastifyBaseLogger,
     disableRequestLogging: true,
     bodyLimit: 1024 * 1024,
@@ -108,13 +114,14 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       socket.destroy(err);
     },
   });
+  attachGuard(app.server, guard);
   const tokens = new TokenBook(deps.estate);
   app.decorateRequest('principal', null);
 
   // Security headers on every answer (docs/security.md), first, so that refusals carry them too.
   void app.register(helmet, securityHeaders);
 
-  const limiter = new AuthLimiter();
+  const { limiter } = guard;
   // After helmet's own onRequest hook, so a 429 from here still has the headers.
   // A block, not an arrow's value: a fastify instance is thenable, and `after` would wait on it.
   app.after(() => {

@@ -27,7 +27,7 @@ import type { Alert, AlertActions } from '../../alerts/index.ts';
 import { isStoreUnavailable } from '../../storage/index.ts';
 import type { Bus, BusEvents, DeviceStatus } from '../../bus.ts';
 import { TokenBook, canSeeSite, type Principal } from '../auth.ts';
-import { AuthLimiter } from '../auth-limit.ts';
+import { ClientGuard, guardOf } from '../auth-limit.ts';
 import { alertJson } from '../routes/alerts.ts';
 import { deviceJson } from '../routes/registry.ts';
 import type { LatestCache } from './latest.ts';
@@ -46,6 +46,12 @@ export interface HubDeps {
   metrics?: PromRegistry;
   /** how often readings are flushed to the rooms [250 ms] */
   flushMs?: number;
+  /**
+   * the client-address rule and failed-token budget; default: those of the HTTP API served by
+   * the server the hub is started on (buildServer's), so both ways in share one budget; a
+   * server of no HTTP API gets its own, trusting no proxy
+   */
+  guard?: ClientGuard;
 }
 
 interface SocketData {
@@ -66,8 +72,8 @@ export class LiveHub {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void)[] = [];
   private readonly tokens: TokenBook;
-  /** as the HTTP API's: an address that presents too many bad tokens is refused for a while */
-  private readonly limiter = new AuthLimiter();
+  /** the HTTP API's: an address that presents too many bad tokens, here or there, is refused for a while */
+  private guard: ClientGuard | undefined;
   private readonly batches: ReadingBatches;
   private readonly counters: LiveCounters;
   private readonly flushMs: number;
@@ -86,13 +92,16 @@ export class LiveHub {
     if (this.io) return;
     const io: LiveServer = new Server(server, { path: '/socket.io', serveClient: false, maxHttpBufferSize: 64 * 1024 });
     this.io = io;
+    const guard = (this.guard = this.deps.guard ?? guardOf(server) ?? this.guard ?? new ClientGuard());
+    const { limiter } = guard;
     io.use((socket, next) => {
-      const address = socket.handshake.address;
-      const wait = this.limiter.retryAfter(address);
+      // The handshake's request, read as fastify reads req.ip (X-Forwarded-For under TRUST_PROXY).
+      const address = guard.address.of(socket.request);
+      const wait = limiter.retryAfter(address);
       if (wait > 0) return next(refusal('TOO_MANY_REQUESTS', 'too many failed attempts; try again later', { retryAfter: wait }));
       const principal = this.authenticate(socket);
       if (!principal) {
-        if (this.presented(socket)) this.limiter.fail(address);
+        if (this.presented(socket)) limiter.fail(address);
         return next(refusal('UNAUTHENTICATED', 'a valid token is required in auth.token'));
       }
       socket.data.principal = principal;
