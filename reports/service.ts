@@ -34,6 +34,8 @@ export interface ReportsDeps {
   publicUrl: string;
   log: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
   now?: () => number;
+  /** each report made or that could not be made (metrics); `schedule` null: requested through the API */
+  observe?: (kind: ReportKind, outcome: 'made' | 'failed', schedule: ScheduleName | null) => void;
 }
 
 export interface ReportRequest {
@@ -127,7 +129,12 @@ export class Reports {
     const work = this.build(req, schedule);
     this.making.add(work);
     try {
-      return await work;
+      const meta = await work;
+      this.observed(req.kind, 'made', schedule);
+      return meta;
+    } catch (err) {
+      this.observed(req.kind, 'failed', schedule);
+      throw err;
     } finally {
       this.making.delete(work);
     }
@@ -161,6 +168,14 @@ export class Reports {
     const names = { registry, departments: new Map(estate.departments.map((d) => [d.id, d.name])) };
     this.archive.save(meta, { json: `${JSON.stringify(built.json, null, 2)}\n`, csv: toCsv(built.json), html: renderHtml(meta, built, names) });
     return meta;
+  }
+
+  private observed(kind: ReportKind, outcome: 'made' | 'failed', schedule: ScheduleName | null): void {
+    try {
+      this.deps.observe?.(kind, outcome, schedule);
+    } catch {
+      // a metric is never worth a report
+    }
   }
 
   /** `POST /api/maintenance`: the device and task were checked by the caller. Audited. */

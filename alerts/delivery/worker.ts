@@ -43,6 +43,14 @@ export type GiveUpReason = 'rejected' | 'deadline';
 /** Called once for each delivery given up; `delivery.attempts` counts every attempt made. */
 export type OnGaveUp = (delivery: Delivery, error: string, reason: GiveUpReason) => void | Promise<void>;
 
+/** Observers of what the worker does (metrics); called after the outbox recorded it, never awaited, their errors ignored. */
+export interface DeliveryObserver {
+  /** the receiver accepted the delivery at `at` (epoch ms) */
+  sent?: (delivery: DeliveryRecord, at: number) => void;
+  /** an attempt failed in a way worth retrying, and the next is scheduled at `nextAt` */
+  retried?: (delivery: DeliveryRecord, error: string, nextAt: number) => void;
+}
+
 /** Deliveries in flight at once to one webhook URL (robots and e-mail: 1). */
 export const WEBHOOK_WINDOW = 8;
 
@@ -50,6 +58,8 @@ export interface DeliveryWorkerDeps {
   outbox: Outbox;
   senders: SenderSet;
   onGaveUp?: OnGaveUp;
+  /** sends and retries as they are recorded (given up: `onGaveUp`) */
+  observe?: DeliveryObserver;
   /** [1 s doubling, up to 30 s] */
   backoff?: BackoffOptions;
   /** how often pending rows are looked for without a wake [10 s] */
@@ -331,6 +341,7 @@ export class DeliveryWorker {
       q.probing = false;
       crashPoint('mid-delivery');
       await this.deps.outbox.markSent(d.id, at);
+      this.observed(() => this.deps.observe?.sent?.(d, at));
       this.deps.log?.debug({ delivery: d.id, alert: d.alertId, recipient: d.recipient, channel: where, attempts }, 'delivered');
       return this.forget(q, e);
     }
@@ -341,10 +352,20 @@ export class DeliveryWorker {
       return this.giveUp(q, e, d, attempts, `deadline reached after ${attempts} attempts; last error: ${result.error}`, 'deadline');
     }
     await this.deps.outbox.markRetry(d.id, at + delay, attempts, result.error);
+    const error = result.error;
+    this.observed(() => this.deps.observe?.retried?.(d, error, at + delay));
     e.nextAt = at + delay;
     // The whole target backs off: nothing new starts to it before this retry.
     q.blockedUntil = Math.max(q.blockedUntil, e.nextAt);
     this.deps.log?.warn({ delivery: d.id, alert: d.alertId, recipient: d.recipient, channel: where, attempts, retryInMs: delay, nextAt: e.nextAt, error: result.error }, 'delivery failed; will retry');
+  }
+
+  private observed(call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.deps.log?.error({ err }, 'a delivery observer failed');
+    }
   }
 
   private forget(q: Queue, e: Entry): void {
