@@ -8,6 +8,7 @@ import type { Estate } from '../config/index.ts';
 import { isStoreUnavailable } from '../storage/index.ts';
 import type { Registry as PromRegistry } from 'prom-client';
 import { TokenBook, type Principal } from './auth.ts';
+import { NO_ROUTE, recordHttpMetrics } from './http-metrics.ts';
 import { AuthLimiter, ClientAddress, ClientGuard, attachGuard, type TrustProxy } from './auth-limit.ts';
 import { ApiError, ERRORS, codeForStatus, errorBody } from './errors.ts';
 import { STATUS_CODES } from 'node:http';
@@ -100,7 +101,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     // Signed acknowledgement tokens are longer than fastify's default of 100.
     routerOptions: { maxParamLength: 1024 },
     // A path fastify cannot decode (bad percent-encoding): the catalogue's shape, not fastify's.
-    frameworkErrors: (err, _req, reply) => {
+    frameworkErrors: (err, req, reply) => {
+      httpMetrics.requests.inc({ route: NO_ROUTE, method: req.method, status: '400' });
       void (reply as unknown as FastifyReply).status(400).send(errorBody('BAD_REQUEST', err.message));
     },
     // What Node refuses before fastify sees a request (a request line or headers over 16 KiB,
@@ -115,6 +117,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     },
   });
   attachGuard(app.server, guard);
+  // Requests by route pattern, method and status, and their durations (http-metrics.ts).
+  const httpMetrics = recordHttpMetrics(app, deps.metrics);
   const tokens = new TokenBook(deps.estate);
   app.decorateRequest('principal', null);
 

@@ -6,19 +6,17 @@
  * The HTTP API is the server itself (buildServer) driven with `inject()`, its socket coming
  * from the proxy at 127.0.0.1 unless a test says otherwise; socket.io needs a listening
  * server: buildServer's, on 127.0.0.1, with the live hub started on it as app.ts does (no
- * guard passed: the hub takes the server's). The parts behind the routes are not used by
- * these requests and are left out.
+ * guard passed: the hub takes the server's).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import pino from 'pino';
-import { Registry as PromRegistry } from 'prom-client';
 import { io } from 'socket.io-client';
 import { Registry, readEnv } from '../../config/index.ts';
 import { Bus } from '../../bus.ts';
-import { LatestCache, LiveHub, buildServer, type ServerDeps } from '../../dashboard/index.ts';
-import { TOKENS, demoEstate, expectApiError } from './fixture.ts';
+import { LatestCache, LiveHub, type ServerDeps } from '../../dashboard/index.ts';
+import { TOKENS, apiServer, demoEstate, expectApiError } from './fixture.ts';
 
 const ESTATE = demoEstate(1);
 const A = '203.0.113.7';
@@ -31,23 +29,9 @@ afterEach(async () => {
   for (const close of open.splice(0).reverse()) await close();
 });
 
-/** The HTTP API with TRUST_PROXY as the environment would give it (unset: undefined). */
+/** The HTTP API with TRUST_PROXY as the environment would give it (unset: undefined); closed after the test. */
 function server(trustProxy?: string, over: Partial<ServerDeps> = {}): FastifyInstance {
-  const registry = new Registry(ESTATE);
-  const app = buildServer({
-    estate: ESTATE,
-    rejects: {} as ServerDeps['rejects'],
-    audit: {} as ServerDeps['audit'],
-    alerts: {} as ServerDeps['alerts'],
-    metrics: new PromRegistry(),
-    readiness: () => ({ ready: true, broker: { connected: true, url: 'mqtt://x' }, spool: { writable: true, segments: 0, bytes: 0, full: false }, store: { kind: 'embedded', up: true, backlogBytes: 0 } }),
-    log: pino({ level: 'silent' }),
-    registry,
-    latest: new LatestCache(registry),
-    store: {} as ServerDeps['store'],
-    trustProxy: readEnv({ TRUST_PROXY: trustProxy }).TRUST_PROXY,
-    ...over,
-  });
+  const app = apiServer(ESTATE, { trustProxy: readEnv({ TRUST_PROXY: trustProxy }).TRUST_PROXY, ...over });
   open.push(() => app.close());
   return app;
 }

@@ -1,12 +1,17 @@
 /**
  * Shared pieces of the hostile-input tests: the demo tokens of config/estate.yaml, a webhook
- * receiver for deliveries (and their ack links), and a check of the error catalogue's shape.
+ * receiver for deliveries (and their ack links), a check of the error catalogue's shape, and
+ * the HTTP API alone for `inject()`.
  */
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { loadEstate, type Estate } from '../../config/index.ts';
+import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { Registry as PromRegistry } from 'prom-client';
+import { Registry, loadEstate, type Estate } from '../../config/index.ts';
 import { ERRORS } from '../../dashboard/errors.ts';
+import { LatestCache, buildServer, type ServerDeps } from '../../dashboard/index.ts';
 import { ROOT } from '../harness/service.ts';
 import { freePort } from '../harness/ports.ts';
 
@@ -63,4 +68,26 @@ export function expectApiError(status: number, body: unknown, what: string): voi
   expect(Object.keys(body as object), what).toEqual(['error']);
   expect(Object.keys(ERRORS), what).toContain(e.code);
   expect(ERRORS[e.code as keyof typeof ERRORS].status, `${what}: ${e.code}`).toBe(status);
+}
+
+/**
+ * The HTTP API alone (buildServer), for `inject()`: the registry and latest values of the
+ * estate, a ready service, and none of the other parts (rejects, audit, alerts, the series
+ * store) unless `over` gives them; a route that needs one it was not given fails with 500.
+ */
+export function apiServer(estate: Estate, over: Partial<ServerDeps> = {}): FastifyInstance {
+  const registry = new Registry(estate);
+  return buildServer({
+    estate,
+    rejects: {} as ServerDeps['rejects'],
+    audit: {} as ServerDeps['audit'],
+    alerts: {} as ServerDeps['alerts'],
+    metrics: new PromRegistry(),
+    readiness: () => ({ ready: true, broker: { connected: true, url: 'mqtt://x' }, spool: { writable: true, segments: 0, bytes: 0, full: false }, store: { kind: 'embedded', up: true, backlogBytes: 0 } }),
+    log: pino({ level: 'silent' }),
+    registry,
+    latest: new LatestCache(registry),
+    store: {} as ServerDeps['store'],
+    ...over,
+  });
 }
