@@ -99,6 +99,11 @@ export interface AppOptions {
   env: ServiceEnv;
   estate?: Estate;
   log?: Logger;
+  /**
+   * How long a stop keeps the HTTP server answering, unready, before the parts stop [0]: a
+   * load balancer polling /readyz sees the 503 and stops sending before the listener closes.
+   */
+  drainMs?: number;
 }
 
 /** Every part's tables in the operational store. */
@@ -106,6 +111,71 @@ export const OPERATIONAL_SCHEMAS = [INGEST_SCHEMA, ALERTS_SCHEMA, DELIVERY_SCHEM
 
 /** How often delivered outbox rows older than `alerting.outboxRetentionDays` are deleted. */
 const PRUNE_EVERY_MS = 3600_000;
+
+/** The operational store's cheap check for /readyz: `SELECT 1` this often, given this long to answer. */
+export const OPS_PROBE_EVERY_MS = 5000;
+export const OPS_PROBE_TIMEOUT_MS = 2000;
+
+/**
+ * Whether the operational store answers: a `SELECT 1` every OPS_PROBE_EVERY_MS, its result
+ * kept, so /readyz reads a cached answer and never waits on the store. A probe unanswered
+ * after OPS_PROBE_TIMEOUT_MS counts as down (PostgreSQL stalled) until one answers again.
+ */
+class OpsProbe {
+  up = true;
+  checkedAt: number | null = null;
+  error: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight = false;
+
+  constructor(private readonly db: OpDb) {}
+
+  start(): void {
+    this.checkedAt = Date.now();
+    this.timer = setInterval(() => this.check(), OPS_PROBE_EVERY_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Usable now: open, its last probe answered. */
+  get usable(): boolean {
+    return this.db.open && this.up;
+  }
+
+  check(): void {
+    if (this.inFlight) return; // the one in flight sets its own verdict, on time or late
+    this.inFlight = true;
+    let settled = false;
+    const late = setTimeout(() => {
+      if (settled) return;
+      this.up = false;
+      this.error = `no answer within ${OPS_PROBE_TIMEOUT_MS} ms`;
+    }, OPS_PROBE_TIMEOUT_MS);
+    late.unref();
+    void this.db
+      .query('SELECT 1 AS one')
+      .then(
+        () => {
+          this.up = true;
+          this.error = undefined;
+          this.checkedAt = Date.now();
+        },
+        (err: unknown) => {
+          this.up = false;
+          this.error = err instanceof Error ? err.message : String(err);
+        },
+      )
+      .finally(() => {
+        settled = true;
+        clearTimeout(late);
+        this.inFlight = false;
+      });
+  }
+}
 
 export function createApp(opts: AppOptions): App {
   const env = opts.env;
@@ -118,7 +188,14 @@ export function createApp(opts: AppOptions): App {
   const log = opts.log ?? pino({ level: env.LOG_LEVEL, base: { service: 'estate-sentinel' } });
   const registry = new Registry(estate);
   const bus = new Bus((event, err) => log.error({ err, event }, 'a listener failed'));
-  const metrics = createMetrics({ spool: () => spool.stats() });
+  const metrics = createMetrics({
+    spool: () => spool.stats(),
+    spoolMaxBytes: env.SPOOL_MAX_BYTES,
+    outbox: () => outbox.stats(),
+    alerts: () => alerts.book.all(),
+    operational: () => opsUsable(),
+    ready: () => readiness().ready,
+  });
 
   mkdirSync(env.DATA_DIR, { recursive: true });
   const store: SeriesStore = env.INFLUX_URL
@@ -132,6 +209,7 @@ export function createApp(opts: AppOptions): App {
     : new EmbeddedStore(join(env.DATA_DIR, 'series.db'));
   const opsTarget = env.OPERATIONAL_DB ?? join(env.DATA_DIR, 'operational.db');
   const db = createOperationalStore(opsTarget);
+  const opsProbe = new OpsProbe(db);
   const rejectStore = new RejectStore(db);
   const alertStore = new AlertStore(db);
   const audit = new AuditLog(db);
@@ -198,13 +276,26 @@ export function createApp(opts: AppOptions): App {
     log: log.child({ part: 'alerts' }),
     spool: () => ({ bytes: spool.stats().bytes, maxBytes: env.SPOOL_MAX_BYTES }),
   });
+  bus.on('alert', ({ alert, transition }) => metrics.alertTransitions.inc({ transition, rule: alert.rule }));
   const delivery = new DeliveryWorker({
     outbox,
     senders: createSenders(estate.smtp ? { smtp: estate.smtp } : {}),
     log: log.child({ part: 'delivery' }),
     // A channel that fails for good raises one system alert per recipient and channel type (alerts/engine.ts).
-    onGaveUp: (d, error) =>
-      bus.emit('delivery.failed', { key: `/${d.recipient}/${d.channel.type}`, detail: `${d.recipient} ${JSON.stringify(redactChannel(d.channel))}: ${error}`, recipient: d.recipient, channelType: d.channel.type }),
+    onGaveUp: (d, error, reason) => {
+      metrics.deliveriesFailed.inc({ channel: d.channel.type, reason });
+      bus.emit('delivery.failed', { key: `/${d.recipient}/${d.channel.type}`, detail: `${d.recipient} ${JSON.stringify(redactChannel(d.channel))}: ${error}`, recipient: d.recipient, channelType: d.channel.type });
+    },
+    observe: {
+      // Latency from the delivery's creation: for an alert announced when it fired, that is its
+      // firedAt (the same commit and clock reading); one held back on purpose (a silence, a
+      // group, monitoring lost) counts from when it was released (docs/operations.md).
+      sent: (d, at) => {
+        metrics.deliveriesSent.inc({ channel: d.channel.type });
+        metrics.deliveryLatency.observe({ channel: d.channel.type, event: d.event }, Math.max(0, at - d.createdAt) / 1000);
+      },
+      retried: (d) => metrics.deliveryRetries.inc({ channel: d.channel.type }),
+    },
   });
   const alertActions = new AlertActions(alerts, alertStore, audit, tokens);
 
@@ -254,15 +345,31 @@ export function createApp(opts: AppOptions): App {
     spool,
   );
 
+  /** Set the moment a stop begins: /readyz answers 503 from then on, before the HTTP server closes. */
+  let stopping = false;
+  const opsUsable = () => opsProbe.usable && !alerts.committer.storeDown;
+  // Ready (CONTRACT v2 section 5) = it can serve: the operational store usable, the spool not
+  // full, no stop begun. The broker and the series store being away do not make it unready
+  // (the dashboard is needed most then); the body and /metrics say so.
   const readiness = (): Readiness => {
     const s = spool.stats();
     const w = writer.status();
     const writable = spool.writable();
     const broker = { connected: subscriber.connected, url: mqttUrl.replace(/\/\/[^@/]*@/, '//<secret>@'), ...(subscriber.lastError && !subscriber.connected ? { error: subscriber.lastError } : {}) };
+    const opsUp = opsUsable();
+    const opsError = !opsProbe.usable ? (opsProbe.error ?? (db.open ? undefined : 'closed')) : alerts.committer.storeDown ? 'the operational store refused the last alert changes; they wait and are tried again' : undefined;
     return {
-      ready: subscriber.connected && writable && !spool.full,
+      ready: !stopping && opsUp && writable && !spool.full,
+      stopping,
+      operational: {
+        dialect: db.dialect,
+        up: opsUp,
+        refusing: alerts.committer.storeDown,
+        checkedAt: opsProbe.checkedAt === null ? null : new Date(opsProbe.checkedAt).toISOString(),
+        ...(opsError && !opsUp ? { error: opsError } : {}),
+      },
       broker,
-      spool: { writable, segments: s.segments, bytes: s.bytes, full: spool.full },
+      spool: { writable, segments: s.segments, bytes: s.bytes, maxBytes: env.SPOOL_MAX_BYTES, full: spool.full },
       store: { kind: store.kind, up: w.storeUp, backlogBytes: w.backlogBytes, ...(w.lastError ? { error: w.lastError } : {}) },
     };
   };
@@ -280,6 +387,7 @@ export function createApp(opts: AppOptions): App {
     dataDir: env.DATA_DIR,
     publicUrl: env.PUBLIC_URL,
     log: log.child({ part: 'reports' }),
+    observe: (kind, outcome, schedule) => (outcome === 'made' ? metrics.reportsMade : metrics.reportsFailed).inc({ kind, trigger: schedule === null ? 'request' : 'schedule' }),
   });
   const http = buildServer({
     estate,
@@ -312,8 +420,12 @@ export function createApp(opts: AppOptions): App {
     },
     {
       name: 'operational store',
-      start: () => prepareOperationalStore(db, OPERATIONAL_SCHEMAS, opsTarget),
+      async start() {
+        await prepareOperationalStore(db, OPERATIONAL_SCHEMAS, opsTarget);
+        opsProbe.start();
+      },
       async stop() {
+        opsProbe.stop();
         await rejects.flush();
         await db.close();
       },
@@ -428,7 +540,11 @@ export function createApp(opts: AppOptions): App {
       log.info({ url: env.PUBLIC_URL, store: store.kind, operational: db.dialect, mqtt: mqttUrl.replace(/\/\/[^@/]*@/, '//<secret>@'), ...(env.SHARD ? { shard: `${shard.shard.index}/${shard.shard.count}`, sites: shard.own.length } : {}) }, 'Estate Sentinel is running');
     },
     async stop() {
-      // Only what started is stopped, in reverse; a part that fails to stop does not keep the others running.
+      // Unready first, while everything still runs and the server still answers (a load
+      // balancer stops sending); then, after the drain, only what started is stopped, in
+      // reverse; a part that fails to stop does not keep the others running.
+      stopping = true;
+      if ((opts.drainMs ?? 0) > 0 && listening) await new Promise((r) => setTimeout(r, opts.drainMs));
       const running = started.reverse();
       started = [];
       for (const p of running) {

@@ -25,6 +25,8 @@ export interface ServiceOptions {
   env?: Record<string, string | undefined>;
   estate?: Estate;
   dataDir?: string;
+  /** AppOptions.drainMs: how long a stop keeps the server answering, unready */
+  drainMs?: number;
 }
 
 export interface TestService {
@@ -56,9 +58,11 @@ export async function startService(opts: ServiceOptions = {}): Promise<TestServi
     ...(pg ? { OPERATIONAL_DB: pg.url } : {}),
     ...opts.env,
   });
-  const app = createApp({ env, ...(opts.estate ? { estate: opts.estate } : {}), log: pino({ level: env.LOG_LEVEL }) });
+  const app = createApp({ env, ...(opts.estate ? { estate: opts.estate } : {}), ...(opts.drainMs ? { drainMs: opts.drainMs } : {}), log: pino({ level: env.LOG_LEVEL }) });
   await app.start();
-  await waitFor('the service to be ready', () => app.readiness().ready, 20_000);
+  // Ready (it can serve) and subscribed: a test's devices publish at once, and the broker keeps
+  // nothing for a session that does not exist yet.
+  await waitFor('the service to be ready and connected to the broker', () => app.readiness().ready && app.readiness().broker.connected, 20_000);
   return {
     app,
     url: `http://127.0.0.1:${port}`,
@@ -95,7 +99,7 @@ export interface ChildService {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Runs `main.ts` in a child process (tsx), ready when /readyz answers 200. */
+/** Runs `main.ts` in a child process (tsx), ready when /readyz answers 200 with the broker connected. */
 export async function spawnService(env: Record<string, string>): Promise<ChildService> {
   const port = env.PORT ?? String(await freePort());
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'main.ts')], {
@@ -110,7 +114,7 @@ export async function spawnService(env: Record<string, string>): Promise<ChildSe
   await waitFor(`service on ${url}`, async () => {
     if (child.exitCode !== null) throw new Error(`service exited ${child.exitCode}: ${out}`);
     const r = await fetch(`${url}/readyz`).catch(() => undefined);
-    return r?.status === 200;
+    return r?.status === 200 && ((await r.json()) as { broker: { connected: boolean } }).broker.connected;
   }, 60_000, 100);
   return {
     url,

@@ -111,7 +111,7 @@ auth:
   app = createApp({ env, estate, log });
   await app.start();
   url = `http://127.0.0.1:${port}`;
-  await waitFor('the service to be ready', () => app.readiness().ready, 20_000);
+  await waitFor('the service to be ready and connected to the broker', () => app.readiness().ready && app.readiness().broker.connected, 20_000);
   dev = await device(mosquitto.url);
 }, 120_000);
 
