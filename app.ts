@@ -401,6 +401,8 @@ export function createApp(opts: AppOptions): App {
     latest,
     store,
     reports,
+    // Which proxies to believe about a client's address (docs/security.md, "Behind a TLS proxy").
+    trustProxy: env.TRUST_PROXY,
   });
   const live = new LiveHub({ estate, registry, latest, alerts: alertActions, bus, log: log.child({ part: 'live' }), metrics: metrics.registry });
   let pruneTimer: NodeJS.Timeout | undefined;
