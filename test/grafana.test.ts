@@ -2,17 +2,21 @@
  * The Grafana dashboards as code (dashboard/grafana/): the committed provisioning is what
  * `npm run grafana` generates, and every query of every panel and variable, with Grafana's
  * macros and variables filled in, runs against a real InfluxDB fed by the simulated demo
- * estate through Mosquitto and the service, and returns data.
+ * estate through Mosquitto and the service, and returns data. The service dashboard reads
+ * Prometheus instead: each of its expressions names only metrics the running service exports
+ * (and parses, where promtool is installed).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { loadEstate, type Estate, type Kind } from '../config/index.ts';
 import { Fleet, scaledClock } from '../simulators/index.ts';
-import { DATASOURCE_UID } from '../dashboard/grafana/datasource.ts';
+import { DATASOURCE_UID, PROMETHEUS_UID } from '../dashboard/grafana/datasource.ts';
 import { PROVISIONING_DIR } from '../dashboard/grafana/generate.ts';
-import { KIND_DASHBOARDS, dashboards, renderProvisioning } from '../dashboard/grafana/render.ts';
+import { KIND_DASHBOARDS, SERVICE, dashboards, renderProvisioning } from '../dashboard/grafana/render.ts';
+import { SYNTHETIC, checkExpressions, exportedNames, findPromtool, promqlMetricNames } from './harness/prometheus.ts';
 import { startInfluxd, type Influxd } from './harness/influxd.ts';
 import { startMosquitto, type Mosquitto } from './harness/mosquitto.ts';
 import { device } from './harness/publish.ts';
@@ -47,10 +51,10 @@ describe('Grafana provisioning', () => {
 
   it('one dashboard per kind plus the overview, unique uids, every target a raw InfluxQL query on the provisioned data source', () => {
     const all = dashboards();
-    expect(all.map((d) => d.uid)).toEqual(['estate-overview', ...KIND_DASHBOARDS.map((k) => k.uid)]);
+    expect(all.map((d) => d.uid)).toEqual(['estate-overview', ...KIND_DASHBOARDS.map((k) => k.uid), SERVICE.uid]);
     const panelIds = all.map((d) => (d.panels ?? []).map((p) => p.id));
     for (const ids of panelIds) expect(new Set(ids).size).toBe(ids.length);
-    for (const d of all) {
+    for (const d of all.filter((x) => x.uid !== SERVICE.uid)) {
       for (const p of d.panels ?? []) {
         if (p.type === 'row') continue;
         const targets = (p as { targets?: Record<string, unknown>[] }).targets ?? [];
@@ -62,6 +66,29 @@ describe('Grafana provisioning', () => {
       }
       for (const v of d.templating?.list ?? []) expect(v.datasource).toEqual({ type: 'influxdb', uid: DATASOURCE_UID });
     }
+  });
+
+  it('the service dashboard: every target a PromQL query on the provisioned Prometheus data source, in the same folder and menu as the others', () => {
+    const d = dashboards().find((x) => x.uid === SERVICE.uid)!;
+    expect(d.tags).toContain('estate-sentinel');
+    const panels = (d.panels ?? []).filter((p) => p.type !== 'row');
+    expect(panels.length).toBeGreaterThan(15);
+    for (const p of panels) {
+      const targets = (p as { targets?: Record<string, unknown>[] }).targets ?? [];
+      expect(targets.length, p.title).toBeGreaterThan(0);
+      expect(p.datasource, p.title).toEqual({ type: 'prometheus', uid: PROMETHEUS_UID });
+      for (const t of targets) {
+        expect(t, p.title).toMatchObject({ datasource: { type: 'prometheus', uid: PROMETHEUS_UID } });
+        expect(typeof t.expr, p.title).toBe('string');
+        expect(t.expr, p.title).toContain('instance=~"$instance"');
+      }
+    }
+    for (const v of d.templating?.list ?? []) expect(v.datasource).toEqual({ type: 'prometheus', uid: PROMETHEUS_UID });
+    const yaml = renderProvisioning().get('datasources/estate-prometheus.yaml')!;
+    expect(yaml).toContain(`uid: ${PROMETHEUS_UID}`);
+    expect(yaml).toContain('type: prometheus');
+    expect(yaml).toContain('url: http://prometheus:9090');
+    expect(yaml).toContain('isDefault: false');
   });
 
   it('draws the default rules as threshold lines, in the catalog units: hydrant pressure red below 0.10 MPa, orange below 0.14 and above 1.0', () => {
@@ -205,7 +232,7 @@ describe('every panel and variable query against InfluxDB after a simulated run 
   it('each variable lists the demo sites and devices, and every panel target answers with data, for one site and device and for All', async () => {
     const problems: string[] = [];
     let ran = 0;
-    for (const d of dashboards()) {
+    for (const d of dashboards().filter((x) => x.uid !== SERVICE.uid)) {
       const kind = KIND_DASHBOARDS.find((k) => k.uid === d.uid)?.kind;
       const vars: Record<string, string> = {};
       // The variables first, in order (the device list depends on the site).
@@ -244,5 +271,28 @@ describe('every panel and variable query against InfluxDB after a simulated run 
     }
     expect(problems).toEqual([]);
     expect(ran).toBeGreaterThan(100);
+  });
+  it('the service dashboard names only metrics the running service exports, and every expression parses where promtool is installed', async () => {
+    const names = exportedNames(await (await fetch(`${service.url}/metrics`)).text());
+    const d = dashboards().find((x) => x.uid === SERVICE.uid)!;
+    const exprs: string[] = [];
+    for (const p of d.panels ?? []) for (const t of (p as { targets?: { expr: string }[] }).targets ?? []) exprs.push(t.expr);
+    for (const v of d.templating?.list ?? []) {
+      const m = /^label_values\((\w+),\s*\w+\)$/.exec(String(v.query));
+      expect(m, `variable $${v.name}: ${String(v.query)}`).not.toBeNull();
+      exprs.push(m![1]!);
+    }
+    const missing = exprs.flatMap((e) => promqlMetricNames(e).filter((n) => !names.has(n) && !SYNTHETIC.has(n)).map((n) => `${n} in ${e}`));
+    expect(missing).toEqual([]);
+    expect(exprs.flatMap(promqlMetricNames).length).toBeGreaterThan(30);
+    const promtool = findPromtool();
+    if (!promtool) return; // promtool is optional (Debian's prometheus package)
+    const dir = mkdtempSync(join(tmpdir(), 'estate-promql-'));
+    try {
+      const r = checkExpressions(promtool, exprs, dir);
+      expect(r.ok, r.output).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

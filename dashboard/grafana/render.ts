@@ -4,11 +4,13 @@
  * the committed files can be compared with a fresh rendering (test/grafana.test.ts).
  */
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { DATASOURCE, datasourceYaml, providerYaml } from './datasource.ts';
+import { DATASOURCE, datasourceYaml, prometheusYaml, providerYaml } from './datasource.ts';
 import { KIND_DASHBOARDS, kindDashboard } from './kind.ts';
 import { overviewDashboard } from './overview.ts';
+import { SERVICE, serviceDashboard } from './service.ts';
 
 export const DATASOURCE_FILE = 'datasources/estate-influxdb.yaml';
+export const PROMETHEUS_FILE = 'datasources/estate-prometheus.yaml';
 export const PROVIDER_FILE = 'dashboards/estate.yaml';
 /** the folder of the dashboard JSON files, relative to provisioning/ */
 export const DASHBOARD_DIR = 'dashboards/estate';
@@ -28,9 +30,9 @@ function finish(d: Dashboard): Dashboard {
   return d;
 }
 
-/** Every dashboard as provisioned, overview first. */
+/** Every dashboard as provisioned, overview first, the service's own last. */
 export function dashboards(): Dashboard[] {
-  return [overviewDashboard(), ...KIND_DASHBOARDS.map(kindDashboard)].map(finish);
+  return [overviewDashboard(), ...KIND_DASHBOARDS.map(kindDashboard), serviceDashboard()].map(finish);
 }
 
 /** The file name of a dashboard: its uid. */
@@ -42,10 +44,11 @@ export function dashboardFile(uid: string): string {
 export function renderProvisioning(): Map<string, string> {
   const files = new Map<string, string>([
     [DATASOURCE_FILE, datasourceYaml()],
+    [PROMETHEUS_FILE, prometheusYaml()],
     [PROVIDER_FILE, providerYaml()],
   ]);
   for (const d of dashboards()) files.set(dashboardFile(d.uid!), `${JSON.stringify(d, null, 2)}\n`);
   return files;
 }
 
-export { KIND_DASHBOARDS };
+export { KIND_DASHBOARDS, SERVICE };

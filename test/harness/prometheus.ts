@@ -1,8 +1,13 @@
 /**
  * For tests of what Prometheus and Grafana read: the metric families a scrape of /metrics
  * names, and the metric names a PromQL expression uses, so a rule or a panel that names a
- * metric the service does not export is found without a Prometheus.
+ * metric the service does not export is found without a Prometheus; and promtool, where it is
+ * installed, to check what only Prometheus's own parser can.
  */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
 
 /** Every series name a scrape can have: each family, with `_bucket`, `_sum`, `_count` for histograms and summaries. */
 export function exportedNames(text: string): Set<string> {
@@ -62,3 +67,26 @@ export function promqlMetricNames(expr: string): string[] {
 
 /** Metrics Prometheus makes itself for every target, not the service. */
 export const SYNTHETIC = new Set(['up', 'scrape_duration_seconds', 'scrape_samples_scraped']);
+
+/** The promtool binary (PROMTOOL, or promtool on the PATH: Debian's `prometheus` package), or undefined when there is none. */
+export function findPromtool(): string | undefined {
+  const bin = process.env.PROMTOOL || 'promtool';
+  const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+  return r.status === 0 ? bin : undefined;
+}
+
+/**
+ * Checks PromQL expressions with promtool (`check rules` on a file of recording rules made of
+ * them): each must parse. Grafana's `$__rate_interval` and variables are replaced first.
+ * Returns promtool's output and whether it succeeded.
+ */
+export function checkExpressions(promtool: string, exprs: readonly string[], dir: string): { ok: boolean; output: string } {
+  const rules = exprs.map((e, i) => ({
+    record: `estate:check:${i}`,
+    expr: e.replace(/\$__rate_interval|\$__interval/g, '1m').replace(/\$\{?(\w+)\}?/g, '.*'),
+  }));
+  const file = join(dir, 'expressions.yml');
+  writeFileSync(file, stringify({ groups: [{ name: 'check', rules }] }));
+  const r = spawnSync(promtool, ['check', 'rules', file], { encoding: 'utf8' });
+  return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
+}
