@@ -2,9 +2,10 @@
  * docker-compose.yml and what it mounts, checked by reading them (there is no Docker engine
  * here): every mounted file exists, the service gets every setting it needs to reach the
  * other containers, every long-running container has ports and a healthcheck, the image
- * runs as a non-root user with a healthcheck, the simulators sit under their profile, and
- * Mosquitto's configuration keeps the backlog and uses the mounted password file and ACL —
- * which a real Mosquitto then enforces.
+ * runs as a non-root user with a healthcheck, the simulators sit under their profile,
+ * Prometheus scrapes the service with the rules of deploy/prometheus/ and Grafana reads that
+ * Prometheus, and Mosquitto's configuration keeps the backlog and uses the mounted password
+ * file and ACL — which a real Mosquitto then enforces.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadEstate, readEnv } from '../config/index.ts';
 import { PROVISIONING_DIR } from '../dashboard/grafana/generate.ts';
-import { DASHBOARDS_PATH } from '../dashboard/grafana/datasource.ts';
+import { DASHBOARDS_PATH, PROMETHEUS_URL } from '../dashboard/grafana/datasource.ts';
 import { ACL_FILE, SERVICE_USER, SIMULATOR_USER, renderAcl } from '../scripts/mosquitto-acl.ts';
 import { startMosquitto, type Mosquitto } from './harness/mosquitto.ts';
 import { sleep } from './harness/ports.ts';
@@ -131,8 +132,9 @@ describe('docker-compose.yml', () => {
     expect(RAW).not.toMatch(/^\s*\w*PASSWORD:\s*[^$\s]/m);
   });
 
-  it('has the broker, the database, Grafana, the service and the simulators, on pinned images', () => {
-    expect(Object.keys(services).sort()).toEqual(['estate-sentinel', 'grafana', 'influxdb', 'mosquitto', 'simulators']);
+  it('has the broker, the database, Grafana, Prometheus, the service and the simulators, on pinned images', () => {
+    expect(Object.keys(services).sort()).toEqual(['estate-sentinel', 'grafana', 'influxdb', 'mosquitto', 'prometheus', 'simulators']);
+    expect(services.prometheus!.image).toMatch(/^prom\/prometheus:v\d+\.\d+\.\d+$/);
     expect(services.mosquitto!.image).toMatch(/^eclipse-mosquitto:2(\.\d+)*$/);
     expect(services.influxdb!.image).toMatch(/^influxdb:1\.\d+/);
     expect(services.grafana!.image).toMatch(/^grafana\/grafana(-oss)?:\d+\.\d+/);
@@ -219,6 +221,40 @@ describe('docker-compose.yml', () => {
     for (const [, name] of datasource.replace(/^\s*#.*$/gm, '').matchAll(/\$\{?(\w+)\}?/g)) expect(g.environment, `Grafana's environment lacks ${name}`).toHaveProperty(name!);
     expect(g.environment!.GRAFANA_INFLUX_USER).toBe(services.influxdb!.environment!.INFLUXDB_READ_USER);
     expect(g.environment!.GRAFANA_INFLUX_PASSWORD).toBe(services.influxdb!.environment!.INFLUXDB_READ_USER_PASSWORD);
+  });
+});
+
+describe('Prometheus in the stack', () => {
+  const p = services.prometheus!;
+  const flag = (name: string) => (p.command as string[]).find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+  const configFile = hostPath(p, flag('config.file')!);
+  const config = parse(readFileSync(configFile!, 'utf8')) as { rule_files: string[]; scrape_configs: { job_name: string; metrics_path?: string; static_configs: { targets: string[] }[] }[] };
+
+  it('runs the mounted deploy/prometheus/prometheus.yml, read-only, its data on a named volume', () => {
+    expect(configFile).toBe(join(ROOT, 'deploy/prometheus/prometheus.yml'));
+    expect(mounts(p).find((m) => m.target === '/etc/prometheus')).toMatchObject({ source: './deploy/prometheus', readOnly: true });
+    expect(namedVolumeAt(p, flag('storage.tsdb.path')!)).toBeDefined();
+    // Rule files are relative to the configuration's directory: each is a mounted file.
+    for (const f of config.rule_files) expect(existsSync(hostPath(p, posix.join(posix.dirname(flag('config.file')!), f))!), f).toBe(true);
+    expect(words(p.healthcheck?.test)).toContain('/-/ready');
+    expect(p.depends_on).toBeUndefined();
+  });
+
+  it('scrapes the estate-sentinel service on its port and /metrics, which the demo estate leaves public', () => {
+    const job = config.scrape_configs.find((j) => j.job_name === 'estate-sentinel')!;
+    const env = services['estate-sentinel']!.environment!;
+    expect(job.static_configs.flatMap((c) => c.targets)).toEqual([`estate-sentinel:${env.PORT}`]);
+    expect(job.metrics_path ?? '/metrics').toBe('/metrics');
+    const estate = loadEstate(hostPath(services['estate-sentinel']!, env.CONFIG!)!, {});
+    expect(estate.auth.protectMetrics).toBe(false);
+  });
+
+  it('is the Prometheus data source Grafana is given', () => {
+    const url = new URL(PROMETHEUS_URL);
+    expect(services[url.hostname]).toBe(p);
+    expect(p.ports!.some((port) => port.endsWith(`:${url.port}`))).toBe(true);
+    const datasource = readFileSync(join(PROVISIONING_DIR, 'datasources/estate-prometheus.yaml'), 'utf8');
+    expect(datasource).toContain(`url: ${PROMETHEUS_URL}`);
   });
 });
 
