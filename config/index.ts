@@ -6,3 +6,4 @@ export { checkWarnings } from './references.ts';
 export * from './alert.ts';
 export { Registry, type RegisteredDevice } from './registry.ts';
 export { readEnv, readMqttTls, EnvError, type ServiceEnv, type MqttTls } from './env.ts';
+export * from './adapters.ts';

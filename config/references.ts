@@ -8,6 +8,7 @@
  * and is skipped here.
  */
 import { RULE_IDS } from './rules.ts';
+import { EVENT_CODES, METRICS, isKind } from './catalog.ts';
 import type { YamlPath } from './load.ts';
 
 export interface Problem {
@@ -132,6 +133,7 @@ export function checkReferences(estate: unknown): Problem[] {
     checkMatch(rule.target, ['inhibit', i, 'target']);
   });
   const alerting = isObj(estate.alerting) ? estate.alerting : {};
+  checkAdapters(estate, sites, out);
   const contactChannels = (o: unknown) => (isObj(o) ? list(o.channels) : []);
   const needsSmtp = [
     ...sites.flatMap((s) => (isObj(s) ? [...contactChannels(s.property), ...contactChannels(s.subdistrict), ...contactChannels(s.maintainer), ...list(s.devices).flatMap((d) => (isObj(d) ? contactChannels(d.maintainer) : []))] : [])),
@@ -140,4 +142,54 @@ export function checkReferences(estate: unknown): Problem[] {
   ].some((c) => isObj(c) && c.type === 'email');
   if (needsSmtp && !isObj(estate.smtp)) out.push({ path: ['smtp'], message: 'an email channel needs the smtp settings' });
   return out;
+}
+
+/** Adapters, profiles and the devices that name them (docs/adapters.md). */
+function checkAdapters(estate: Obj, sites: unknown[], out: Problem[]): void {
+  const adapters = list(estate.adapters);
+  const adapterIds = duplicates(adapters, (a) => str(a.id), (i) => ['adapters', i, 'id'], 'adapter id', out);
+  const profiles = isObj(estate.profiles) ? estate.profiles : {};
+  for (const [name, p] of Object.entries(profiles)) {
+    if (!isObj(p) || typeof p.kind !== 'string' || !isKind(p.kind)) continue;
+    const kind = p.kind;
+    const metrics = isObj(p.metrics) ? p.metrics : {};
+    for (const [field, m] of Object.entries(metrics)) {
+      const metric = typeof m === 'string' ? m : isObj(m) ? str(m.metric) : undefined;
+      if (metric !== undefined && !METRICS[kind].has(metric)) {
+        out.push({ path: ['profiles', name, 'metrics', field, ...(typeof m === 'string' ? [] : ['metric'])], message: `"${metric}" is not a metric of ${kind}s (${[...METRICS[kind].keys()].join(', ')})` });
+      }
+    }
+    const events = isObj(p.events) ? p.events : {};
+    for (const [code, e] of Object.entries(events)) {
+      if (typeof e === 'string' && !EVENT_CODES[kind].includes(e)) out.push({ path: ['profiles', name, 'events', code], message: `"${e}" is not an event code of ${kind}s (${EVENT_CODES[kind].join(', ')})` });
+    }
+  }
+  const sourceOf = new Map<string, string>();
+  sites.forEach((site, s) => {
+    if (!isObj(site)) return;
+    list(site.devices).forEach((device, d) => {
+      if (!isObj(device)) return;
+      const at = (...rest: (string | number)[]) => ['sites', s, 'devices', d, ...rest];
+      const profile = str(device.profile);
+      if (profile !== undefined) {
+        const p = profiles[profile];
+        if (!isObj(p)) out.push({ path: at('profile'), message: `profile "${profile}" does not exist` });
+        else if (typeof p.kind === 'string' && p.kind !== device.kind) out.push({ path: at('profile'), message: `profile "${profile}" is for ${p.kind}s; this device is of kind ${String(device.kind)}` });
+        if (!isObj(device.source)) out.push({ path: at('profile'), message: 'a profile is for a device that names its source (an adapter)' });
+      }
+      const source = isObj(device.source) ? device.source : undefined;
+      if (!source) return;
+      const adapter = str(source.adapter);
+      const id = str(source.id);
+      if (adapter !== undefined && !adapterIds.has(adapter)) out.push({ path: at('source', 'adapter'), message: `adapter "${adapter}" does not exist` });
+      if (adapter === undefined || id === undefined) return;
+      const key = `${adapter}\u0000${id}`;
+      const first = sourceOf.get(key);
+      if (first) out.push({ path: at('source', 'id'), message: `adapter "${adapter}" already has a device with source id "${id}" (${first})` });
+      else sourceOf.set(key, `sites[${s}].devices[${d}]`);
+      const def = adapters.find((a) => isObj(a) && a.id === adapter);
+      const type = isObj(def) ? str(def.type) : undefined;
+      if ((type === 'chirpstack' || type === 'mqtt-json') && profile === undefined) out.push({ path: at('profile'), message: `a device behind a ${type} adapter needs a profile: its fields are the vendor's` });
+    });
+  });
 }

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import cron from 'node-cron';
 import { KINDS } from './catalog.ts';
+import { adapterSchema, deviceSourceSchema, profileSchema } from './adapters.ts';
 
 export const SITE_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 export const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -52,6 +53,10 @@ const deviceBase = {
   intervalSec: z.number().int().min(1).max(86_400).default(60),
   /** who keeps this device running (its 维保单位, the sensor vendor); wins over the site's */
   maintainer: contactSchema.optional(),
+  /** a device that reaches the service through an adapter (docs/adapters.md): which, and its id there */
+  source: deviceSourceSchema.optional(),
+  /** how its fields and codes map to the catalog (a key of `profiles`) */
+  profile: z.string().min(1).optional(),
 };
 
 const elevator = z.strictObject({
@@ -265,6 +270,10 @@ const reportsSchema = z.strictObject({
 export const estateSchema = z.strictObject({
   sites: z.array(siteSchema).min(1, 'the estate needs at least one site'),
   departments: z.array(departmentSchema).default([]),
+  /** platforms and vendor gateways that deliver devices' data (docs/adapters.md) */
+  adapters: z.array(adapterSchema).default([]),
+  /** how a model's fields and codes map to the catalog, by name */
+  profiles: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}'), profileSchema).default({}),
   routes: z.array(routeSchema).default([]),
   /** inhibitions beyond the defaults (alerts/notify/inhibit.ts) */
   inhibit: z.array(inhibitSchema).default([]),
