@@ -9,3 +9,4 @@ export { DeviceStates, type DeviceState } from './device-state.ts';
 export { startEmbeddedBroker, BrokerPortError, type EmbeddedBroker } from './broker.ts';
 export { planShard, shardEstate, shardOf, fnv1a64, jumpHash, type Shard, type ShardPlan, type Strays } from './shard.ts';
 export { brokerError, type BrokerError, type BrokerErrorCode } from './broker-error.ts';
+export { AdapterIntake, onenetSignature, CODEC_IMPLEMENTATIONS, type PushAnswer, type AdapterSubscription } from './adapters/index.ts';

@@ -15,6 +15,7 @@ import type { SeqDedup } from './dedup.ts';
 import type { RejectLog } from './rejects.ts';
 import { DeviceStates } from './device-state.ts';
 import { crashPoint } from '../crash-points.ts';
+import type { AdapterOrigin } from './adapters/types.ts';
 
 /** What one turn accepted, for the judge. */
 export interface JudgedTurn {
@@ -122,20 +123,30 @@ export class IngestPipeline {
    * once its records are durable in the spool and judged, `aborted` ones if they could not be
    * written (the caller then must not acknowledge it).
    */
-  handle(topic: string, payload: Buffer): AckTurn {
+  handle(topic: string, payload: Buffer, origin?: AdapterOrigin): AckTurn {
     if (!this.turnOpen) {
       this.turnOpen = true;
       queueMicrotask(() => this.flush());
     }
-    this.take(topic, payload);
+    this.take(topic, payload, origin);
     return this.turn;
   }
 
-  private take(topic: string, payload: Buffer): void {
+  /** The current turn, opened if none is: what an adapter's push waits for when all it carried was refused. */
+  current(): AckTurn {
+    if (!this.turnOpen) {
+      this.turnOpen = true;
+      queueMicrotask(() => this.flush());
+    }
+    return this.turn;
+  }
+
+  private take(topic: string, payload: Buffer, origin?: AdapterOrigin): void {
     this.turnMessages++;
     const now = this.now();
     const d = this.decoder.decode(topic, payload, now);
-    for (const r of d.rejects) this.deps.rejects.add(r, now);
+    // What an adapter translated is refused naming the adapter, with the platform's raw body (docs/adapters.md).
+    for (const r of d.rejects) this.deps.rejects.add(origin ? { ...r, topic: origin.topic, detail: `adapter ${origin.adapter}: ${r.detail}`, payload: origin.raw.slice(0, 16384) } : r, now);
     if (d.unregistered) this.deps.rejects.unknownDevice(d.unregistered, topic, now, d.rejects[0]?.detail ?? '');
     const device = d.device;
     if (!device) return;

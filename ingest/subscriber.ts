@@ -51,6 +51,12 @@ export interface SubscriberOptions {
   onState: (up: boolean, error?: string) => void;
   /** a QoS 0 message arrived while the spool is at its cap */
   onSpoolFull: (topic: string, payload: Buffer) => void;
+  /**
+   * A message on a topic outside `estate/` (an adapter's: ChirpStack, a vendor's JSON): taken
+   * by the adapters, which return the pipeline's turn it joined, or undefined when it is none
+   * of theirs (then it is refused as `bad_topic`).
+   */
+  route?: (topic: string, payload: Buffer) => AckTurn | undefined;
 }
 
 interface Waiting {
@@ -136,7 +142,7 @@ export class MqttSubscriber {
         return;
       }
       if (packet.qos === 0 && this.spool.full) return this.opts.onSpoolFull(topic, payload);
-      this.pipeline.handle(topic, payload);
+      this.handle(topic, payload);
     });
     client.on('connect', (connack) => {
       this.linger(client.stream);
@@ -235,9 +241,15 @@ export class MqttSubscriber {
 
   private held: Held | undefined;
 
+  /** The message into the pipeline (through an adapter when its topic is one's); the turn it joined. */
+  private handle(topic: string, payload: Buffer): AckTurn {
+    const routed = this.opts.route && !topic.startsWith('estate/') ? this.opts.route(topic, payload) : undefined;
+    return routed ?? this.pipeline.handle(topic, payload);
+  }
+
   /** The message joins the pipeline's turn; its PUBACK is held with that turn. */
   private take(topic: string, payload: Buffer, done: Waiting['done']): void {
-    const turn = this.pipeline.handle(topic, payload);
+    const turn = this.handle(topic, payload);
     const stream = this.client!.stream;
     let h = this.held;
     if (!h || h.turn !== turn || h.stream !== stream) {
