@@ -6,7 +6,8 @@
  * The HTTP API is the server itself (buildServer) driven with `inject()`, its socket coming
  * from the proxy at 127.0.0.1 unless a test says otherwise; socket.io needs a listening
  * server: buildServer's, on 127.0.0.1, with the live hub started on it as app.ts does (no
- * guard passed: the hub takes the server's).
+ * guard passed: the hub takes the server's). Last, the whole service (app.ts) started with
+ * TRUST_PROXY=1, to show the setting reaches both.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +17,7 @@ import { io } from 'socket.io-client';
 import { Registry, readEnv } from '../../config/index.ts';
 import { Bus } from '../../bus.ts';
 import { LatestCache, LiveHub, type ServerDeps } from '../../dashboard/index.ts';
+import { startService } from '../harness/service.ts';
 import { TOKENS, apiServer, demoEstate, expectApiError } from './fixture.ts';
 
 const ESTATE = demoEstate(1);
@@ -108,6 +110,22 @@ describe('TRUST_PROXY as a list of proxies', () => {
   });
 });
 
+/** The handshake's outcome: 'connected' or the refusal's code. */
+async function handshake(url: string, token: string, xff?: string): Promise<string> {
+  const socket = io(url, { path: '/socket.io', auth: { token }, reconnection: false, transports: ['websocket'], ...(xff ? { extraHeaders: { 'x-forwarded-for': xff } } : {}) });
+  try {
+    return await new Promise<string>((resolve) => {
+      socket.once('connect', () => resolve('connected'));
+      socket.once('connect_error', (e) => resolve(e.message));
+    });
+  } finally {
+    socket.close();
+  }
+}
+
+const api = async (url: string, token: string, xff?: string) =>
+  (await fetch(`${url}/api/me`, { headers: { authorization: `Bearer ${token}`, ...(xff ? { 'x-forwarded-for': xff } : {}) } })).status;
+
 describe('one budget for the HTTP API and socket.io', () => {
   /** buildServer's server listening on 127.0.0.1, with the live hub on it as app.ts starts it. */
   async function live(trustProxy?: string) {
@@ -127,22 +145,6 @@ describe('one budget for the HTTP API and socket.io', () => {
     const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     return { app, url };
   }
-
-  /** The handshake's outcome: 'connected' or the refusal's code. */
-  async function handshake(url: string, token: string, xff?: string): Promise<string> {
-    const socket = io(url, { path: '/socket.io', auth: { token }, reconnection: false, transports: ['websocket'], ...(xff ? { extraHeaders: { 'x-forwarded-for': xff } } : {}) });
-    try {
-      return await new Promise<string>((resolve) => {
-        socket.once('connect', () => resolve('connected'));
-        socket.once('connect_error', (e) => resolve(e.message));
-      });
-    } finally {
-      socket.close();
-    }
-  }
-
-  const api = async (url: string, token: string, xff?: string) =>
-    (await fetch(`${url}/api/me`, { headers: { authorization: `Bearer ${token}`, ...(xff ? { 'x-forwarded-for': xff } : {}) } })).status;
 
   it('behind TRUST_PROXY=1: half the wrong tokens on the API, half on socket.io, and A is locked out of both; B is not', async () => {
     const { url } = await live('1');
@@ -174,4 +176,17 @@ describe('one budget for the HTTP API and socket.io', () => {
     expect(await api(url, TOKENS.admin, A)).toBe(429);
     expect(await handshake(url, TOKENS.admin, A)).toBe('TOO_MANY_REQUESTS');
   });
+});
+
+describe('the whole service', () => {
+  it('started with TRUST_PROXY=1, it counts clients by the address the proxy wrote, on the API and socket.io', async () => {
+    const service = await startService({ env: { TRUST_PROXY: '1' } });
+    open.push(() => service.stop());
+    for (let i = 0; i < MAX / 2; i++) expect(await api(service.url, `wrong-${i}`, A)).toBe(401);
+    for (let i = 0; i < MAX / 2; i++) expect(await handshake(service.url, `wrong-s${i}`, A)).toBe('UNAUTHENTICATED');
+    expect(await api(service.url, TOKENS.admin, A)).toBe(429);
+    expect(await handshake(service.url, TOKENS.admin, A)).toBe('TOO_MANY_REQUESTS');
+    expect(await api(service.url, TOKENS.admin, B)).toBe(200);
+    expect(await handshake(service.url, TOKENS.admin, B)).toBe('connected');
+  }, 60_000);
 });
