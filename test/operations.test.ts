@@ -7,17 +7,21 @@
  * a stop makes it unready at once while the server still answers. Real Mosquitto, the
  * embedded series store, a real webhook receiver; the service in-process.
  */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { parseEstate, type Estate } from '../config/index.ts';
 import { Receiver, type Received } from '../alerts/delivery/testing/receiver.ts';
 import { freshDatabase, type TestDatabase } from '../storage/operational/testing/postgres.ts';
 import { startMosquitto, type Mosquitto } from './harness/mosquitto.ts';
-import { startService, type TestService } from './harness/service.ts';
+import { ROOT, startService, type TestService } from './harness/service.ts';
 import { startTcpProxy } from './harness/tcp-proxy.ts';
 import { device } from './harness/publish.ts';
 import { sleep, waitFor } from './harness/ports.ts';
 import { exportedNames, sample, sum } from './harness/prometheus.ts';
+import { gitCommit, readBuildInfo } from '../metrics.ts';
 
 const ADMIN = { authorization: 'Bearer demo-admin' };
 let broker: Mosquitto;
@@ -98,7 +102,7 @@ describe('/metrics', () => {
     expect(own.filter((n) => !n.startsWith('estate_'))).toEqual([]);
     const build = /^estate_build_info\{version="([^"]+)",node="([^"]+)"(?:,commit="([0-9a-f]{12})")?\} 1$/m.exec(text);
     expect(build, 'estate_build_info').not.toBeNull();
-    expect(build![1]).toBe('0.1.0');
+    expect(build![1]).toBe((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
     expect(build![2]).toBe(process.versions.node);
     for (const n of ['estate_operational_store_up', 'estate_broker_connected', 'estate_store_up', 'estate_ready']) expect(sample(text, n), n).toBe(1);
     expect(sample(text, 'estate_spool_max_bytes')).toBe(svc.app.env.SPOOL_MAX_BYTES);
@@ -256,4 +260,36 @@ describe('/readyz (CONTRACT v2 section 5)', () => {
       await pg?.drop();
     }
   }, 40_000);
+});
+
+describe('estate_build_info', () => {
+  const SHA = 'a'.repeat(8) + 'b'.repeat(32);
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  function checkout(files: Record<string, string>): string {
+    const root = mkdtempSync(join(tmpdir(), 'estate-build-'));
+    dirs.push(root);
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(root, path)), { recursive: true });
+      writeFileSync(join(root, path), text);
+    }
+    return root;
+  }
+
+  it('reads the commit from .git without git: a branch, packed refs, a detached HEAD, a worktree; none without .git', () => {
+    expect(gitCommit(checkout({ '.git/HEAD': 'ref: refs/heads/main\n', '.git/refs/heads/main': `${SHA}\n` }))).toBe(SHA.slice(0, 12));
+    expect(gitCommit(checkout({ '.git/HEAD': 'ref: refs/heads/main\n', '.git/packed-refs': `# pack-refs with: peeled\n${SHA} refs/heads/main\n` }))).toBe(SHA.slice(0, 12));
+    expect(gitCommit(checkout({ '.git/HEAD': `${SHA}\n` }))).toBe(SHA.slice(0, 12));
+    const main = checkout({ '.git/HEAD': 'ref: refs/heads/main\n', '.git/refs/heads/other': `${SHA}\n`, '.git/worktrees/w/HEAD': 'ref: refs/heads/other\n', '.git/worktrees/w/commondir': '../..\n' });
+    const worktree = checkout({ '.git': `gitdir: ${join(main, '.git/worktrees/w')}\n` });
+    expect(gitCommit(worktree)).toBe(SHA.slice(0, 12));
+    expect(gitCommit(checkout({ 'package.json': '{}' }))).toBeUndefined();
+  });
+
+  it('finds package.json above dist/ (the image runs dist/main.js), and leaves the commit out where there is no .git', () => {
+    const root = checkout({ 'package.json': JSON.stringify({ name: 'estate-sentinel', version: '9.8.7' }), 'dist/metrics.js': '' });
+    expect(readBuildInfo(join(root, 'dist'))).toEqual({ version: '9.8.7' });
+  });
 });
