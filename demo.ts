@@ -74,7 +74,8 @@ function startHookReceiver(port: number): Promise<Server> {
 async function waitReady(app: App, isStopping: () => boolean): Promise<boolean> {
   const started = Date.now();
   let told = false;
-  while (!app.readiness().ready) {
+  // Ready (it can serve) and connected to the broker: the devices' first readings need the subscription.
+  while (!app.readiness().ready || !app.readiness().broker.connected) {
     if (isStopping()) return false;
     if (!told && Date.now() - started > 5000) {
       told = true;

@@ -72,7 +72,11 @@ departments:
   });
   const sent = new Map<string, number>();
   try {
-    await waitFor('the service', async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, 60_000, 100);
+    // Ready (it can serve) and subscribed: readings sent before the subscription would not reach a fresh session.
+    await waitFor('the service', async () => {
+      const r = await fetch(`${url}/readyz`).catch(() => undefined);
+      return r?.status === 200 && ((await r.json()) as { broker?: { connected?: boolean } }).broker?.connected === true;
+    }, 60_000, 100);
     const client = await mqtt.connectAsync(opts.broker.url, { clientId: 'bench-events', protocolVersion: 4 });
     const background = opts.publish({ url: opts.broker.url, site: 'bench', devices: hydrants, rate, seconds: seconds + 5, qos: 0, connections: 4, tsBase: Date.now() - 60_000, seqBase: 0 });
     await sleep(3000);

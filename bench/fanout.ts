@@ -132,7 +132,11 @@ auth:
   let lastBatch: Batch | undefined;
   let loading = false;
   try {
-    await waitFor('the service', async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, 60_000, 100);
+    // Ready (it can serve) and subscribed: readings sent before the subscription would not reach a fresh session.
+    await waitFor('the service', async () => {
+      const r = await fetch(`${url}/readyz`).catch(() => undefined);
+      return r?.status === 200 && ((await r.json()) as { broker?: { connected?: boolean } }).broker?.connected === true;
+    }, 60_000, 100);
 
     // 200 clients, connected and subscribed 20 at a time.
     for (let i = 0; i < clients; i += 20) {

@@ -110,7 +110,11 @@ async function main(): Promise<void> {
   const pid = service.pid!;
   const rows: string[][] = [];
   try {
-    await waitFor('the service', async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, 60_000, 100);
+    // Ready (it can serve) and subscribed: readings sent before the subscription would not reach a fresh session.
+    await waitFor('the service', async () => {
+      const r = await fetch(`${url}/readyz`).catch(() => undefined);
+      return r?.status === 200 && ((await r.json()) as { broker?: { connected?: boolean } }).broker?.connected === true;
+    }, 60_000, 100);
     let seqBase = 0;
     for (const { qos, rate } of PARTS.has('ingest') ? RATES : []) {
       await sleep(1000);
@@ -123,7 +127,7 @@ async function main(): Promise<void> {
         const text = await (await fetch(`${url}/metrics`).catch(() => undefined))?.text().catch(() => '');
         if (!text) return;
         const get = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0) / 1e6;
-        memory.push(`rss ${get(/^estate_process_resident_memory_bytes (\S+)/m).toFixed(0)} heap ${get(/^estate_nodejs_heap_size_used_bytes (\S+)/m).toFixed(0)}/${get(/^estate_nodejs_heap_size_total_bytes (\S+)/m).toFixed(0)} ext ${get(/^estate_nodejs_external_memory_bytes (\S+)/m).toFixed(0)}`);
+        memory.push(`rss ${get(/^process_resident_memory_bytes (\S+)/m).toFixed(0)} heap ${get(/^nodejs_heap_size_used_bytes (\S+)/m).toFixed(0)}/${get(/^nodejs_heap_size_total_bytes (\S+)/m).toFixed(0)} ext ${get(/^nodejs_external_memory_bytes (\S+)/m).toFixed(0)}`);
       }, 1000);
       const res = await publish({ url: broker.url, site, devices, rate, seconds: SECONDS, qos, connections: 4, tsBase, seqBase });
       // This run's readings only: their ts are tsBase + n * step, n counting from 0 (bench/publisher.ts).

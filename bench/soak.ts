@@ -351,7 +351,11 @@ export async function soak(opts: SoakOptions): Promise<void> {
   let counts = { generated: 0, acked: 0, stored: 0 };
   let burst = { sent: 0, alerted: 0, p50: NaN, p99: NaN, max: NaN };
   try {
-    await waitFor('the service', async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, 60_000, 100);
+    // Ready (it can serve) and subscribed: readings sent before the subscription would not reach a fresh session.
+    await waitFor('the service', async () => {
+      const r = await fetch(`${url}/readyz`).catch(() => undefined);
+      return r?.status === 200 && ((await r.json()) as { broker?: { connected?: boolean } }).broker?.connected === true;
+    }, 60_000, 100);
     const stored0 = metricOf(await metricsText(url), 'estate_readings_stored_total') ?? 0;
     const runStartMs = Date.now();
     const argsFile = join(dir, 'publisher.json');
@@ -416,7 +420,7 @@ export async function soak(opts: SoakOptions): Promise<void> {
         }
         const storedNow = metricOf(text, 'estate_readings_stored_total');
         const stored = storedNow === null ? (samples.at(-1)?.stored ?? 0) : storedNow - stored0;
-        const heap = metricOf(text, 'estate_nodejs_heap_size_used_bytes');
+        const heap = metricOf(text, 'nodejs_heap_size_used_bytes');
         const spool = metricOf(text, 'estate_spool_bytes');
         const s: SoakSample = {
           t: (at - runStartMs) / 1000,

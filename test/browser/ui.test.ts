@@ -59,7 +59,7 @@ describe('web UI', () => {
     await page.click('form.login button[type=submit]');
     await page.locator('.site-card[data-site="jinfo-garden"]').filter({ hasText: '金佛花园' }).waitFor();
     await page.locator('.site-card[data-site="nancheng-mansion"]').waitFor();
-    expect(await page.locator('nav [data-nav]').allTextContents()).toEqual(['总览', '告警', '报告', '接入异常']);
+    expect(await page.locator('nav [data-nav]').allTextContents()).toEqual(['总览', '告警', '报告', '通知记录', '接入异常']);
     expect(errors).toEqual([]);
   });
 
@@ -109,7 +109,7 @@ describe('web UI', () => {
     await page.locator('.tile[data-device="HY-01"] dt').first().filter({ hasText: '水压' }).waitFor();
     await page.getByTestId('switch-lang').click();
     await page.locator('.tile[data-device="HY-01"] dt').first().filter({ hasText: 'Pressure' }).waitFor();
-    expect(await page.locator('nav [data-nav]').allTextContents()).toEqual(['Overview', 'Alerts', 'Reports', 'Ingest problems']);
+    expect(await page.locator('nav [data-nav]').allTextContents()).toEqual(['Overview', 'Alerts', 'Reports', 'Deliveries', 'Ingest problems']);
     expect(await page.locator('.tile[data-device="EL-1-A"] .tile-kind').textContent()).toBe('Elevator');
     expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
     await page.reload();
