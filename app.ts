@@ -19,6 +19,7 @@ import { Bus } from './bus.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { EmbeddedStore, InfluxStore, SeriesWriter, Spool, createOperationalStore, prepareOperationalStore, type OpDb, type Point, type SeriesStore } from './storage/index.ts';
 import {
+  AdapterIntake,
   INGEST_SCHEMA,
   IngestPipeline,
   MqttSubscriber,
@@ -319,8 +320,52 @@ export function createApp(opts: AppOptions): App {
     },
   });
 
+  // Hardware behind IoT platforms and vendors' gateways (docs/adapters.md): their pushes come
+  // over HTTP (routes in dashboard/), their MQTT topics on the service's broker or their own.
+  const authLogged = new Map<string, number>();
+  const intake = new AdapterIntake({
+    estate,
+    registry,
+    pipeline,
+    rejects,
+    onPush: (adapter, type, outcome) => metrics.pushes.inc({ adapter, type, outcome }),
+    onAuthFailure: (adapter, type, why) => {
+      metrics.adapterAuthFailures.inc({ adapter, type });
+      // Logged once a minute per adapter: a flood of forged pushes must not flood the log.
+      const last = authLogged.get(adapter) ?? 0;
+      if (Date.now() - last < 60_000) return;
+      authLogged.set(adapter, Date.now());
+      log.warn({ adapter, type, why }, 'a push refused for its authentication (further ones within a minute are only counted: estate_adapter_auth_failures_total)');
+    },
+  });
+  const adapterTopics = intake.subscriptions();
+
   let broker: EmbeddedBroker | undefined;
   const mqttUrl = env.MQTT_URL ?? `mqtt://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${env.MQTT_PORT}`;
+  // An adapter on a broker of its own (ChirpStack's, a vendor gateway's) has a subscriber of its own.
+  const adapterSubscribers = adapterTopics
+    .filter((a) => a.mqtt)
+    .map(
+      (a) =>
+        new MqttSubscriber(
+          {
+            url: a.mqtt!.url,
+            clientId: `${env.MQTT_CLIENT_ID}-${a.adapter}`,
+            ...(a.mqtt!.username ? { username: a.mqtt!.username } : {}),
+            ...(a.mqtt!.password ? { password: a.mqtt!.password } : {}),
+            filters: [a.filter],
+            protocolVersion: 5,
+            readLingerMs: env.MQTT_READ_LINGER_MS,
+            log: log.child({ part: 'mqtt', adapter: a.adapter }),
+            onState: (up, error) => (up ? log.info({ adapter: a.adapter }, "connected to the adapter's broker") : log.warn({ adapter: a.adapter, error }, "lost the adapter's broker; reconnecting")),
+            onSpoolFull: (topic, payload) =>
+              rejects.add({ reason: 'spool_full', topic, detail: 'the spool is at its size cap (SPOOL_MAX_BYTES)', payload: payload.toString('utf8').slice(0, 16384) }, Date.now()),
+            route: (topic, payload) => intake.mqtt(topic, payload),
+          },
+          pipeline,
+          spool,
+        ),
+    );
   const subscriber = new MqttSubscriber(
     {
       url: mqttUrl,
@@ -328,7 +373,8 @@ export function createApp(opts: AppOptions): App {
       ...(env.MQTT_USERNAME ? { username: env.MQTT_USERNAME } : {}),
       ...(env.MQTT_PASSWORD ? { password: env.MQTT_PASSWORD } : {}),
       ...(tls ? { tls } : {}),
-      filters: shard.filters,
+      filters: [...shard.filters, ...adapterTopics.filter((a) => !a.mqtt).map((a) => a.filter)],
+      route: (topic, payload) => intake.mqtt(topic, payload),
       ...(shard.foreign ? { foreign: shard.foreign } : {}),
       ...(env.MQTT_SHARE_GROUP ? { shareGroup: env.MQTT_SHARE_GROUP } : {}),
       protocolVersion: env.MQTT_URL ? 5 : 4,
@@ -390,6 +436,7 @@ export function createApp(opts: AppOptions): App {
     observe: (kind, outcome, schedule) => (outcome === 'made' ? metrics.reportsMade : metrics.reportsFailed).inc({ kind, trigger: schedule === null ? 'request' : 'schedule' }),
   });
   const http = buildServer({
+    push: intake,
     estate,
     rejects: rejectStore,
     audit,
@@ -486,9 +533,10 @@ export function createApp(opts: AppOptions): App {
       start() {
         // Not awaited: an unreachable broker is retried, and /readyz says so meanwhile.
         subscriber.start().catch((err: Error) => log.warn({ err: err.message, url: mqttUrl }, 'MQTT broker not reachable yet; retrying'));
+        for (const s of adapterSubscribers) s.start().catch((err: Error) => log.warn({ err: err.message }, "an adapter's MQTT broker is not reachable yet; retrying"));
       },
       async stop() {
-        await subscriber.stop();
+        await Promise.all([subscriber.stop(), ...adapterSubscribers.map((s) => s.stop())]);
         pipeline.flush();
       },
     },

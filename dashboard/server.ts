@@ -27,6 +27,7 @@ import { registryRoutes } from './routes/registry.ts';
 import { uiRoutes } from './ui-serve.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { reportRoutes, type ReportsApi } from './routes/reports.ts';
+import { pushRoutes, type PushApi } from './routes/push.ts';
 import type { LatestCache } from './live/latest.ts';
 
 declare module 'fastify' {
@@ -51,6 +52,8 @@ export interface ServerDeps {
   store: SeriesStore;
   /** the reports part (CONTRACT section 7); its routes are left out without it */
   reports?: ReportsApi;
+  /** the IoT platforms' pushes (ingest's adapters; docs/adapters.md); left out without it */
+  push?: PushApi;
   /** TRUST_PROXY: which proxies to believe about the client's address; unset: none (docs/security.md) */
   trustProxy?: TrustProxy;
 }
@@ -84,9 +87,9 @@ const securityHeaders = {
   strictTransportSecurity: false,
 };
 
-/** A URL as it may be logged: an acknowledgement link's token is a credential (docs/security.md). */
+/** A URL as it may be logged: an acknowledgement link's token and a CTWing push URL's secret are credentials (docs/security.md). */
 export function loggedUrl(url: string): string {
-  return url.replace(/^\/ack\/[^/?#]+/, '/ack/<token>');
+  return url.replace(/^\/ack\/[^/?#]+/, '/ack/<token>').replace(/^(\/ingest\/ctwing\/[^/?#]+\/)[^/?#]+/, '$1<secret>');
 }
 
 export function buildServer(deps: ServerDeps): FastifyInstance {
@@ -184,6 +187,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     registryRoutes(api, { registry: deps.registry, latest: deps.latest, store: deps.store, overrides: deps.estate.rules });
     ackRoutes(api, deps.alerts);
     if (deps.reports) reportRoutes(api, { reports: deps.reports, registry: deps.registry });
+    // In a scope of their own: their bodies are taken as the bytes sent.
+    if (deps.push) void api.register(pushRoutes, { push: deps.push });
     openApiRoutes(api, () => app.swagger());
     // The web UI at `/`, last: it answers only what no route above did.
     uiRoutes(api, { log: deps.log });
