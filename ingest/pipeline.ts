@@ -132,6 +132,11 @@ export class IngestPipeline {
     return this.turn;
   }
 
+  /** The spool at its size cap (SPOOL_MAX_BYTES): nothing more is taken until it drains (an adapter's push is refused 503). */
+  get spoolFull(): boolean {
+    return this.deps.spool.full;
+  }
+
   /** The current turn, opened if none is: what an adapter's push waits for when all it carried was refused. */
   current(): AckTurn {
     if (!this.turnOpen) {

@@ -28,7 +28,7 @@ export interface PushAnswer {
 export interface IntakeDeps {
   estate: Estate;
   registry: Registry;
-  pipeline: Pick<IngestPipeline, 'handle' | 'current'>;
+  pipeline: Pick<IngestPipeline, 'handle' | 'current' | 'spoolFull'>;
   rejects: Pick<RejectLog, 'add'>;
   /** a push refused for its authentication (counted in /metrics, logged at most once a minute per adapter) */
   onAuthFailure?: (adapter: string, type: string, why: string) => void;
@@ -162,6 +162,12 @@ export class AdapterIntake {
   /** A push authenticated: taken once (its retries are answered at once), fed, answered once settled. */
   private async take(id: string, type: string, key: string, translate: () => Translation, origin: AdapterOrigin): Promise<PushAnswer> {
     const recent = this.recent.get(id)!;
+    // At the spool's cap ingest takes nothing more (MQTT acknowledgements are held back the same
+    // way): refused, so that the platform sends it again once the store is back and the spool drained.
+    if (this.deps.pipeline.spoolFull) {
+      this.deps.onPush?.(id, type, 'failed');
+      return json(503, { error: { code: 'SPOOL_UNAVAILABLE', message: 'the spool is at its size cap (the series store is away); try again' } });
+    }
     if (recent.seenBefore(key, this.now())) {
       this.deps.onPush?.(id, type, 'duplicate');
       return text(200, 'ok');
