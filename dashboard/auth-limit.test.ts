@@ -3,10 +3,11 @@
  * it, `ClientAddress.of` giving what fastify's `req.ip` gives under the same setting (the
  * socket.io handshake relies on it), and the limiter's numbers and bounds.
  */
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { EnvError, readEnv } from '../config/index.ts';
-import { AUTH_LIMIT, AuthLimiter, ClientAddress } from './auth-limit.ts';
+import { AUTH_LIMIT, AuthLimiter, CLIENT_LIMITS, ClientAddress, clientKey, perClient, registerClientLimits } from './auth-limit.ts';
+import { ApiError, errorBody } from './errors.ts';
 
 const trust = (v: string | undefined) => readEnv({ TRUST_PROXY: v }).TRUST_PROXY;
 
@@ -122,5 +123,66 @@ describe('AuthLimiter', () => {
     expect(l.retryAfter('x0')).toBe(0);
     for (let i = 0; i < 12_000; i++) l.fail(`y${i}`);
     expect(maps.failures.size).toBe(10_000);
+  });
+});
+
+describe('a client', () => {
+  it('is an IPv4 address, or an IPv6 /64; an IPv4-mapped address is its IPv4 one', () => {
+    expect(clientKey('203.0.113.7')).toBe('203.0.113.7');
+    expect(clientKey('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(clientKey('2001:db8:1:2:aaaa::1')).toBe(clientKey('2001:db8:1:2:ffff::9'));
+    expect(clientKey('2001:db8:1:2::1')).not.toBe(clientKey('2001:db8:1:3::1'));
+  });
+
+  it('the failed-token limiter counts a /64 as one client', () => {
+    const l = new AuthLimiter();
+    for (let i = 1; i <= AUTH_LIMIT.max; i++) l.fail(`2001:db8:1:2::${i.toString(16)}`);
+    expect(l.retryAfter('2001:db8:1:2:dead:beef:0:1')).toBe(300);
+    expect(l.retryAfter('2001:db8:1:3::1')).toBe(0);
+    const m = new AuthLimiter();
+    for (let i = 0; i < AUTH_LIMIT.max; i++) m.fail('::ffff:203.0.113.7');
+    expect(m.retryAfter('203.0.113.7')).toBe(300);
+  });
+});
+
+describe('perClient', () => {
+  async function app(): Promise<FastifyInstance> {
+    const a = Fastify();
+    a.setErrorHandler((err, _req, reply) => (err instanceof ApiError ? reply.status(err.status).send(errorBody(err.code, err.message)) : reply.send(err)));
+    registerClientLimits(a);
+    // Two plugins, as two parts' routes would be: one budget for the name all the same.
+    void a.register(async (p) => {
+      p.get('/ingest/a', { onRequest: perClient(p, 'ingest') }, async () => 'a');
+    });
+    void a.register(async (p) => {
+      p.addHook('onRequest', perClient(p, 'ingest'));
+      p.post('/ingest/b', async () => 'b');
+    });
+    void a.register(async (p) => {
+      p.get('/ack/:token', { onRequest: perClient(p, 'ack') }, async () => 'ack');
+    });
+    await a.ready();
+    return a;
+  }
+
+  it('one budget per name and client, across plugins and routes; other names and clients apart', async () => {
+    const a = await app();
+    const { max } = CLIENT_LIMITS.ingest;
+    for (let i = 0; i < max; i++) {
+      const r = await a.inject({ method: i % 2 ? 'POST' : 'GET', url: i % 2 ? '/ingest/b' : '/ingest/a' });
+      if (r.statusCode !== 200) throw new Error(`request ${i}: ${r.statusCode}`);
+    }
+    const over = await a.inject({ method: 'POST', url: '/ingest/b' });
+    expect(over.statusCode).toBe(429);
+    expect(over.json()).toMatchObject({ error: { code: 'RATE_LIMITED' } });
+    expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await a.inject({ url: '/ingest/a', remoteAddress: '127.0.0.2' })).statusCode).toBe(200);
+    expect((await a.inject({ url: '/ack/x' })).statusCode).toBe(200);
+    await a.close();
+  });
+
+  it('refuses to make a hook when the plugin is not registered, instead of limiting nothing', () => {
+    const a = Fastify();
+    expect(() => perClient(a, 'ack')).toThrow(/not registered/);
   });
 });

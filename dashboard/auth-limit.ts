@@ -10,11 +10,19 @@
  * - `ClientGuard`: the two together. One per HTTP server: the HTTP API and the socket.io hub
  *   attached to the same server share its budget (`guardOf`), so a guesser gets one budget
  *   whatever the way in.
+ * - `perClient`: requests per client on public routes (ack links, the adapters' `/ingest/*`),
+ *   with `@fastify/rate-limit`, answered 429 RATE_LIMITED with Retry-After.
+ *
+ * A client is an IPv4 address or an IPv6 /64 (`clientKey`): one host or LAN has a /64 to
+ * itself, and would otherwise have 2^64 budgets.
  *
  * docs/security.md, "Behind a TLS proxy" and "Limits".
  */
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { createRequire } from 'node:module';
+import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
+import rateLimit, { normalizeIP } from '@fastify/rate-limit';
+import { ApiError } from './errors.ts';
 
 export interface AuthLimitOptions {
   max: number;
@@ -24,6 +32,11 @@ export interface AuthLimitOptions {
 
 /** 10 bad tokens within a minute block the address for 5 minutes. */
 export const AUTH_LIMIT: AuthLimitOptions = { max: 10, windowMs: 60_000, blockMs: 300_000 };
+
+/** The key of a client address in every limit here: the address, or its /64 for IPv6 (an IPv4-mapped one as IPv4), as @fastify/rate-limit keys it. */
+export function clientKey(address: string): string {
+  return normalizeIP(address);
+}
 
 /** Addresses remembered at most, for failures and for blocks each: a flood of distinct ones cannot grow memory. */
 const MAX_ADDRESSES = 10_000;
@@ -38,7 +51,8 @@ export class AuthLimiter {
   ) {}
 
   /** Seconds to wait, or 0 when this address may try. */
-  retryAfter(address: string): number {
+  retryAfter(client: string): number {
+    const address = clientKey(client);
     const until = this.blocked.get(address);
     if (until === undefined) return 0;
     const left = until - this.now();
@@ -49,7 +63,8 @@ export class AuthLimiter {
     return Math.ceil(left / 1000);
   }
 
-  fail(address: string): void {
+  fail(client: string): void {
+    const address = clientKey(client);
     const now = this.now();
     const list = (this.failures.get(address) ?? []).filter((t) => now - t < this.opts.windowMs);
     list.push(now);
@@ -118,4 +133,54 @@ export function attachGuard(server: HttpServer, guard: ClientGuard): void {
 /** The guard of the HTTP API served by `server`, if buildServer made it. */
 export function guardOf(server: HttpServer): ClientGuard | undefined {
   return guards.get(server);
+}
+
+/**
+ * Requests per client on public routes, by name: the routes that take one name share one
+ * budget per client. In memory, per instance; at most `cache` clients remembered per name.
+ */
+export const CLIENT_LIMITS = {
+  /** GET and POST /ack/:token together: far above a duty desk opening and acknowledging 60 alerts a minute */
+  ack: { max: 120, timeWindow: 60_000 },
+  /**
+   * every /ingest/* route together (the adapters' endpoints). A platform pushes every device's
+   * data from a few addresses of its own, so this is a ceiling on one address, not a device's
+   * rate: 100 pushes a second, 6,000 devices reporting each minute through one platform address
+   */
+  ingest: { max: 6_000, timeWindow: 60_000 },
+} as const;
+
+export type ClientLimitName = keyof typeof CLIENT_LIMITS;
+
+const CLIENTS_REMEMBERED = 10_000;
+
+/** Registers @fastify/rate-limit on `app` (buildServer does, before the routes): no route is limited until it asks with `perClient`. */
+export function registerClientLimits(app: FastifyInstance): void {
+  void app.register(rateLimit, {
+    global: false,
+    cache: CLIENTS_REMEMBERED,
+    // The plugin's default key, req.ip under TRUST_PROXY with IPv6 by /64 (clientKey).
+    // Thrown, so the server's error handler answers it in the catalogue's shape; Retry-After is set before.
+    errorResponseBuilder: (_req, ctx) => new ApiError('RATE_LIMITED', `too many requests from this address; try again in ${ctx.after}`),
+  });
+}
+
+const hooks = new WeakMap<HttpServer, Map<ClientLimitName, onRequestAsyncHookHandler>>();
+
+/**
+ * The onRequest hook that counts a route's requests in the named budget, for a route's
+ * options: `app.post('/ingest/x', { onRequest: perClient(app, 'ingest') }, handler)`. One
+ * budget per name and server, whichever plugin (encapsulated instance) asks.
+ */
+export function perClient(app: FastifyInstance, name: ClientLimitName): onRequestAsyncHookHandler {
+  let byName = hooks.get(app.server);
+  if (!byName) hooks.set(app.server, (byName = new Map()));
+  let hook = byName.get(name);
+  if (!hook) {
+    if (!app.hasDecorator('rateLimit')) throw new Error('perClient: @fastify/rate-limit is not registered (registerClientLimits) before this route');
+    // One handler, one store: every route given it shares the budget (a route's own config.rateLimit would get a store of its own).
+    hook = app.rateLimit({ ...CLIENT_LIMITS[name], cache: CLIENTS_REMEMBERED }) as unknown as onRequestAsyncHookHandler;
+    byName.set(name, hook);
+  }
+  return hook;
 }

@@ -13,6 +13,7 @@ export const ERRORS = {
   PAYLOAD_TOO_LARGE: { status: 413, message: 'the request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'the request body must be JSON (or a form, for /ack)' },
   TOO_MANY_REQUESTS: { status: 429, message: 'too many failed attempts; try again later' },
+  RATE_LIMITED: { status: 429, message: 'too many requests from this address; try again later' },
   HEADERS_TOO_LARGE: { status: 431, message: 'the request line or its headers are too large' },
   NOT_READY: { status: 503, message: 'the service is not ready' },
   STORE_UNAVAILABLE: { status: 503, message: 'the operational store cannot be used right now; try again shortly' },

@@ -9,7 +9,7 @@ import { isStoreUnavailable } from '../storage/index.ts';
 import type { Registry as PromRegistry } from 'prom-client';
 import { TokenBook, type Principal } from './auth.ts';
 import { NO_ROUTE, recordHttpMetrics } from './http-metrics.ts';
-import { AuthLimiter, ClientAddress, ClientGuard, attachGuard, type TrustProxy } from './auth-limit.ts';
+import { AuthLimiter, ClientAddress, ClientGuard, attachGuard, registerClientLimits, type TrustProxy } from './auth-limit.ts';
 import { ApiError, ERRORS, codeForStatus, errorBody } from './errors.ts';
 import { STATUS_CODES } from 'node:http';
 import { healthRoutes, type Readiness } from './routes/health.ts';
@@ -174,6 +174,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)));
 
+  // Requests per client on public routes (ack links, the adapters' /ingest/*): a route takes
+  // its budget with perClient (auth-limit.ts); registered before the routes.
+  registerClientLimits(app);
   // The acknowledgement page posts a plain HTML form.
   void app.register(formbody);
   // The OpenAPI document is made from the routes' own schemas: swagger first, so that it

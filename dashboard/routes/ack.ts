@@ -3,10 +3,12 @@
  * shows the alert, `POST /ack/:token` acknowledges it for the department the link was made for.
  * A forged link is "not found", a resolved alert's link has expired (410), a used one is
  * refused (409). HTML for people (zh-CN and en), JSON for a client that asks for it.
+ * Both count in one budget per client (`perClient(app, 'ack')`: 120 a minute), 429 RATE_LIMITED past it.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AlertActions, Alert } from '../../alerts/index.ts';
 import { errorBody } from '../errors.ts';
+import { perClient } from '../auth-limit.ts';
 
 const STATUS = { forged: 404, expired: 410, reused: 409, not_found: 404, forbidden: 403, already_acknowledged: 409, resolved: 410 } as const;
 const CODE = { forged: 'NOT_FOUND', expired: 'GONE', reused: 'CONFLICT', not_found: 'NOT_FOUND', forbidden: 'FORBIDDEN', already_acknowledged: 'CONFLICT', resolved: 'GONE' } as const;
@@ -41,7 +43,8 @@ function refuse(req: FastifyRequest, reply: FastifyReply, code: keyof typeof STA
 }
 
 export function ackRoutes(app: FastifyInstance, deps: { actions: AlertActions }): void {
-  app.get<{ Params: { token: string } }>('/ack/:token', async (req, reply) => {
+  const limited = perClient(app, 'ack');
+  app.get<{ Params: { token: string } }>('/ack/:token', { onRequest: limited }, async (req, reply) => {
     const r = await deps.actions.fromLink(req.params.token);
     if (!r.ok) return refuse(req, reply, r.code, r.message);
     if (wantsJson(req)) return { alert: r.alert.id, recipient: r.recipient, summary: r.alert.summary, severity: r.alert.severity, state: r.alert.state };
@@ -49,7 +52,7 @@ export function ackRoutes(app: FastifyInstance, deps: { actions: AlertActions })
     return reply.type('text/html; charset=utf-8').send(page('确认告警 Acknowledge', alertHtml(r.alert) + form));
   });
 
-  app.post<{ Params: { token: string }; Body: { note?: string } | null }>('/ack/:token', async (req, reply) => {
+  app.post<{ Params: { token: string }; Body: { note?: string } | null }>('/ack/:token', { onRequest: limited }, async (req, reply) => {
     const note = typeof req.body?.note === 'string' && req.body.note.trim() ? req.body.note.trim().slice(0, 1000) : null;
     const r = await deps.actions.ackByLink(req.params.token, note);
     if (!r.ok) return refuse(req, reply, r.code, r.message);

@@ -13,10 +13,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import pino from 'pino';
+import type { AlertActions } from '../../alerts/index.ts';
 import { io } from 'socket.io-client';
 import { Registry, readEnv } from '../../config/index.ts';
 import { Bus } from '../../bus.ts';
 import { LatestCache, LiveHub, type ServerDeps } from '../../dashboard/index.ts';
+import { CLIENT_LIMITS } from '../../dashboard/auth-limit.ts';
 import { startService } from '../harness/service.ts';
 import { TOKENS, apiServer, demoEstate, expectApiError } from './fixture.ts';
 
@@ -107,6 +109,58 @@ describe('TRUST_PROXY as a list of proxies', () => {
     expect(await wrong(app, MAX, { xff: `${B}, ${A}, 10.1.2.3` })).toEqual(Array(MAX).fill(401));
     expect((await me(app, TOKENS.admin, { xff: A })).status).toBe(429);
     expect((await me(app, TOKENS.admin, { xff: B })).status).toBe(200);
+  });
+});
+
+describe('ack links', () => {
+  // A stand-in for the alerts part: every link is forged (404), so no alert is needed.
+  const actions = {
+    fromLink: async () => ({ ok: false, code: 'forged', message: 'not a valid link' }),
+    ackByLink: async () => ({ ok: false, code: 'forged', message: 'not a valid link' }),
+  } as unknown as AlertActions;
+  const ackServer = (trustProxy?: string) => server(trustProxy, { alerts: { actions } as ServerDeps['alerts'] });
+  const link = (app: FastifyInstance, method: 'GET' | 'POST', from: From, n = 0) =>
+    app.inject({
+      method,
+      url: `/ack/${'t'.repeat(40)}${n}`,
+      remoteAddress: from.peer ?? '127.0.0.1',
+      headers: { accept: 'application/json', ...(from.xff ? { 'x-forwarded-for': from.xff } : {}), ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+      ...(method === 'POST' ? { payload: '{}' } : {}),
+    });
+  const { max } = CLIENT_LIMITS.ack;
+
+  it(`behind TRUST_PROXY=1: ${max} a minute per client, GET and POST together, then 429 RATE_LIMITED with Retry-After; another client is not limited`, async () => {
+    expect(max).toBe(120);
+    const app = ackServer('1');
+    const statuses = new Set<number>();
+    // Half GETs, half POSTs, on different links: one budget for the client, whatever it asks.
+    for (let i = 0; i < max; i++) statuses.add((await link(app, i % 2 ? 'POST' : 'GET', { xff: A }, i)).statusCode);
+    expect([...statuses]).toEqual([404]);
+    for (const method of ['GET', 'POST'] as const) {
+      const r = await link(app, method, { xff: A });
+      expect(r.statusCode, method).toBe(429);
+      expectApiError(r.statusCode, r.json(), `${method} past the limit`);
+      expect((r.json() as { error: { code: string } }).error.code).toBe('RATE_LIMITED');
+      const wait = Number(r.headers['retry-after']);
+      expect(wait, 'Retry-After').toBeGreaterThan(0);
+      expect(wait, 'Retry-After').toBeLessThanOrEqual(60);
+      // Refused before the route: with the security headers all the same.
+      expect(r.headers['referrer-policy']).toBe('no-referrer');
+    }
+    // B through the same proxy, and A's entry spoofed in front of the proxy's by B: B's own budget.
+    expect((await link(app, 'GET', { xff: B })).statusCode).toBe(404);
+    expect((await link(app, 'POST', { xff: `${A}, ${B}` })).statusCode).toBe(404);
+    // A bearer token does not lift it, and the failed-token budget is another matter.
+    const withToken = await app.inject({ method: 'GET', url: '/ack/x', headers: { authorization: `Bearer ${TOKENS.admin}`, 'x-forwarded-for': A, accept: 'application/json' } });
+    expect(withToken.statusCode).toBe(429);
+    expect((await me(app, TOKENS.admin, { xff: A })).status).toBe(200);
+  });
+
+  it('TRUST_PROXY unset: X-Forwarded-For buys no new budget', async () => {
+    const app = ackServer(undefined);
+    for (let i = 0; i < max; i++) expect((await link(app, 'GET', { xff: `192.0.2.${(i % 250) + 1}` }, i)).statusCode).toBe(404);
+    expect((await link(app, 'GET', { xff: B })).statusCode).toBe(429);
+    expect((await link(app, 'GET', { peer: '127.0.0.2' })).statusCode).toBe(404);
   });
 });
 
