@@ -8,11 +8,62 @@ const time = { type: 'string', format: 'date-time' } as const;
 const nullableTime = { type: ['string', 'null'], format: 'date-time' } as const;
 const localized = { type: 'object', properties: { 'zh-CN': { type: 'string' }, en: { type: 'string' } }, required: ['zh-CN', 'en'] } as const;
 
+/**
+ * Every refusal's body (the error catalogue, dashboard/errors.ts). In /api/openapi.json each
+ * error answer refers to it as `#/components/schemas/Error` (routes/openapi.ts).
+ */
 export const errorSchema = {
   type: 'object',
-  properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'] } },
+  properties: {
+    error: {
+      type: 'object',
+      properties: { code: { type: 'string', description: 'a code of the error catalogue (docs/interfaces.md, "Errors")' }, message: { type: 'string' } },
+      required: ['code', 'message'],
+    },
+  },
   required: ['error'],
 } as const;
+
+/** The statuses of the error catalogue that a route may answer with, beside 500 INTERNAL (any route). */
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 429 | 503;
+
+/** What each status means on most routes; a route gives its own words where they differ. */
+const ERROR_MEANING: Record<ErrorStatus, string> = {
+  400: 'BAD_REQUEST: a path parameter, the query or the body is not valid',
+  401: 'UNAUTHENTICATED: no bearer token, or one the estate file does not hold',
+  403: "FORBIDDEN: the token's role may not do this",
+  404: "NOT_FOUND: no such id, or one outside the token's scope (the same answer)",
+  409: 'CONFLICT: already done',
+  410: 'GONE: no longer available',
+  413: 'PAYLOAD_TOO_LARGE: the body is over 1 MiB',
+  415: 'UNSUPPORTED_MEDIA_TYPE: the body is not application/json',
+  429: 'TOO_MANY_REQUESTS: this client presented 10 wrong tokens within a minute and is blocked for 5 minutes, whatever it presents',
+  503: 'STORE_UNAVAILABLE: the operational store cannot be used right now; try again after Retry-After',
+};
+
+const retryAfter = { 'Retry-After': { type: 'integer', description: 'seconds to wait before trying again' } } as const;
+
+/** A refusal in a route's own words; `retryAfter: false` where it sends no Retry-After (the default: on 429 and 503). */
+export type ErrorAnswer = ErrorStatus | readonly [ErrorStatus, string] | readonly [ErrorStatus, string, { retryAfter: boolean }];
+
+/**
+ * Response schemas for the refusals a route can give, for its `schema.response`: each the
+ * catalogue's body (fastify serializes refusals through it: the same two keys), with its
+ * meaning as the description, and `Retry-After` on 429 and 503. Give a status alone for its
+ * usual meaning, or `[status, words]` for the route's own.
+ */
+export function errorResponses(...list: ErrorAnswer[]): Record<number, unknown> {
+  const out: Record<number, unknown> = {};
+  for (const item of list) {
+    const [status, description, opts] = typeof item === 'number' ? [item, ERROR_MEANING[item], undefined] : item;
+    const withHeader = opts?.retryAfter ?? (status === 429 || status === 503);
+    out[status] = { description, ...(withHeader ? { headers: retryAfter } : {}), ...errorSchema };
+  }
+  return out;
+}
+
+/** The refusals every route behind a bearer token can give (401, 429), and the given ones. */
+export const bearerErrors = (...list: ErrorAnswer[]) => errorResponses(401, 429, ...list);
 
 const counts = (keys: string[]) => ({ type: 'object', properties: Object.fromEntries(keys.map((k) => [k, { type: 'integer' }])) });
 

@@ -8,7 +8,7 @@ import type { Alert, AlertActions, AlertStore, Outbox } from '../../alerts/index
 import { ApiError } from '../errors.ts';
 import { requireRole } from '../auth.ts';
 import { principalOf } from '../server.ts';
-import { alertSchema } from '../schemas.ts';
+import { alertSchema, bearerErrors } from '../schemas.ts';
 
 const alertList = { 200: { type: 'object', properties: { items: { type: 'array', items: alertSchema } } } } as const;
 const history = {
@@ -49,6 +49,33 @@ const deliverySchema = {
     lastError: { type: ['string', 'null'] },
   },
 } as const;
+
+const tags = ['alerts'];
+const noAlert = [404, "NOT_FOUND: no such alert, or one the token may not see (outside its sites, or not routed to its departments)"] as const;
+const alertRoute = {
+  operationId: 'getAlert',
+  tags,
+  summary: 'One alert with its history and acknowledgements',
+  response: { 200: { ...alertSchema, properties: { ...alertSchema.properties, history, acks } }, ...bearerErrors(noAlert, 503) },
+};
+const deliveriesRoute = {
+  operationId: 'listAlertDeliveries',
+  tags,
+  summary: "Where the alert's notifications stand: recipient, channel, status, attempts (no bodies, no secrets)",
+  response: { 200: { type: 'object', properties: { items: { type: 'array', items: deliverySchema } } }, ...bearerErrors(noAlert, 503) },
+};
+const silencesRoute = {
+  operationId: 'listSilences',
+  tags: ['silences'],
+  summary: 'The silences (maintenance windows) the token may see',
+  response: { 200: { type: 'object', properties: { items: { type: 'array', items: silenceSchema } } }, ...bearerErrors(503) },
+};
+const deleteSilenceRoute = {
+  operationId: 'deleteSilence',
+  tags: ['silences'],
+  summary: 'Ends a silence (operator, admin)',
+  response: { 204: { type: 'null', description: 'deleted' }, ...bearerErrors(403, [404, "NOT_FOUND: no such silence, or one outside the token's scope"], 503) },
+};
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
@@ -105,6 +132,9 @@ export function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
     '/api/alerts',
     {
       schema: {
+        operationId: 'listAlerts',
+        tags,
+        summary: 'Alerts, newest first (`active`: firing or acknowledged, not yet resolved)',
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -117,7 +147,7 @@ export function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 200 },
           },
         },
-        response: alertList,
+        response: { ...alertList, ...bearerErrors(400, [404, "NOT_FOUND: a site outside the token's scope, or (a department token) a department not its own"], 503) },
       },
     },
     async (req) => {
@@ -137,7 +167,7 @@ export function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
     },
   );
 
-  app.get<{ Params: { id: string } }>('/api/alerts/:id', { schema: { response: { 200: { ...alertSchema, properties: { ...alertSchema.properties, history, acks } } } } }, async (req) => {
+  app.get<{ Params: { id: string } }>('/api/alerts/:id', { schema: alertRoute }, async (req) => {
     const a = await actions.get(principalOf(req), req.params.id);
     if (!a) throw new ApiError('NOT_FOUND', `no alert ${req.params.id}`);
     const [rows, acked] = await Promise.all([deps.store.history(a.id), deps.store.acks(a.id)]);
@@ -148,7 +178,7 @@ export function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
   // acknowledgement tokens) and no secrets. A department token sees only its own deliveries.
   app.get<{ Params: { id: string } }>(
     '/api/alerts/:id/deliveries',
-    { schema: { response: { 200: { type: 'object', properties: { items: { type: 'array', items: deliverySchema } } } } } },
+    { schema: deliveriesRoute },
     async (req) => {
       const p = principalOf(req);
       const a = await actions.get(p, req.params.id);
@@ -176,7 +206,18 @@ export function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
 
   app.post<{ Params: { id: string }; Body: { note?: string } | null }>(
     '/api/alerts/:id/ack',
-    { schema: { body: { type: ['object', 'null'], additionalProperties: false, properties: { note: { type: 'string', maxLength: 1000 } } }, response: { 200: alertSchema } } },
+    {
+      schema: {
+        operationId: 'acknowledgeAlert',
+        tags,
+        summary: "Acknowledges the alert: an operator for the site's property company (or sub-district office), a department for its own departments",
+        body: { type: ['object', 'null'], additionalProperties: false, properties: { note: { type: 'string', maxLength: 1000 } } },
+        response: {
+          200: alertSchema,
+          ...bearerErrors(400, [403, 'FORBIDDEN: a viewer token'], noAlert, [409, 'CONFLICT: already acknowledged for this recipient, or resolved'], 413, 415, 503),
+        },
+      },
+    },
     async (req) => {
       const p = principalOf(req);
       requireRole(p, 'operator', 'department', 'admin');
@@ -186,12 +227,15 @@ export function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
     },
   );
 
-  app.get('/api/silences', { schema: { response: { 200: { type: 'object', properties: { items: { type: 'array', items: silenceSchema } } } } } }, async (req) => ({ items: (await actions.silences(principalOf(req))).map((s) => ({ ...s, startsAt: iso(s.startsAt), endsAt: iso(s.endsAt), createdAt: iso(s.createdAt) })) }));
+  app.get('/api/silences', { schema: silencesRoute }, async (req) => ({ items: (await actions.silences(principalOf(req))).map((s) => ({ ...s, startsAt: iso(s.startsAt), endsAt: iso(s.endsAt), createdAt: iso(s.createdAt) })) }));
 
   app.post<{ Body: { matchers: Record<string, string>; startsAt?: string; endsAt: string; comment: string } }>(
     '/api/silences',
     {
       schema: {
+        operationId: 'createSilence',
+        tags: ['silences'],
+        summary: 'A maintenance window: matching alerts are recorded but not announced (operator, admin)',
         body: {
           type: 'object',
           additionalProperties: false,
@@ -208,7 +252,10 @@ export function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
             comment: { type: 'string', minLength: 1, maxLength: 500 },
           },
         },
-        response: { 201: silenceSchema },
+        response: {
+          201: silenceSchema,
+          ...bearerErrors([400, 'BAD_REQUEST: the body is not valid, `endsAt` is not after `startsAt`, or a scoped token names none of its sites'], 403, [404, "NOT_FOUND: a site outside the token's scope"], 413, 415, 503),
+        },
       },
     },
     async (req, reply) => {
@@ -223,7 +270,7 @@ export function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
     },
   );
 
-  app.delete<{ Params: { id: string } }>('/api/silences/:id', { schema: { response: { 204: { type: 'null', description: 'deleted' } } } }, async (req, reply) => {
+  app.delete<{ Params: { id: string } }>('/api/silences/:id', { schema: deleteSilenceRoute }, async (req, reply) => {
     const p = principalOf(req);
     requireRole(p, 'operator', 'admin');
     if (!(await actions.deleteSilence(p, req.params.id))) throw new ApiError('NOT_FOUND', `no silence ${req.params.id}`);

@@ -6,6 +6,9 @@ import type { FastifyInstance } from 'fastify';
 import type { AuditLog } from '../../alerts/index.ts';
 import { requireRole } from '../auth.ts';
 import { principalOf } from '../server.ts';
+import { bearerErrors } from '../schemas.ts';
+
+const tags = ['access'];
 
 export function auditRoutes(app: FastifyInstance, deps: { audit: Pick<AuditLog, 'list'> }): void {
   // Who the token is: its role and scope, so a client need not guess from refusals.
@@ -13,7 +16,11 @@ export function auditRoutes(app: FastifyInstance, deps: { audit: Pick<AuditLog, 
     '/api/me',
     {
       schema: {
+        operationId: 'getMe',
+        tags,
+        summary: "The token's own principal: its name, role and scope",
         response: {
+          ...bearerErrors(),
           200: {
             type: 'object',
             properties: { name: { type: 'string' }, role: { type: 'string' }, sites: { type: ['array', 'null'], items: { type: 'string' } }, departments: { type: ['array', 'null'], items: { type: 'string' } } },
@@ -31,8 +38,12 @@ export function auditRoutes(app: FastifyInstance, deps: { audit: Pick<AuditLog, 
     '/api/audit',
     {
       schema: {
+        operationId: 'listAudit',
+        tags,
+        summary: 'Every write (acknowledgement, silence, report request, maintenance record), who and when; admins only',
         querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 200 } } },
         response: {
+          ...bearerErrors(400, [403, 'FORBIDDEN: not an admin token'], 503),
           200: {
             type: 'object',
             properties: {

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { requireRole, siteFilter } from '../auth.ts';
 import { principalOf } from '../server.ts';
+import { bearerErrors } from '../schemas.ts';
 
 /**
  * What these routes read of ingest's tables: what ingest's `RejectStore` gives (handed in by
@@ -13,12 +14,17 @@ export interface RejectsApi {
 }
 
 const REASONS = ['bad_topic', 'unknown_device', 'bad_payload', 'bad_metric', 'bad_timestamp', 'store_rejected', 'spool_full'];
+const tags = ['ingest'];
+const departmentsRefused = [403, 'FORBIDDEN: a department token'] as const;
 
 export function ingestRoutes(app: FastifyInstance, deps: { rejects: RejectsApi }): void {
   app.get<{ Querystring: { limit?: number; reason?: string; before?: number } }>(
     '/api/ingest/rejects',
     {
       schema: {
+        operationId: 'listRejects',
+        tags,
+        summary: 'What ingest refused, newest first, with its reason, topic, detail and raw payload',
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -36,6 +42,7 @@ export function ingestRoutes(app: FastifyInstance, deps: { rejects: RejectsApi }
               next: { type: 'integer' },
             },
           },
+          ...bearerErrors(400, departmentsRefused, 503),
         },
       },
     },
@@ -67,7 +74,13 @@ export function ingestRoutes(app: FastifyInstance, deps: { rejects: RejectsApi }
       reason: { type: 'string' },
     },
   };
-  app.get('/api/devices/unregistered', { schema: { response: { 200: { type: 'object', properties: { items: { type: 'array', items: unregistered } } } } } }, async (req) => {
+  const unregisteredRoute = {
+    operationId: 'listUnregisteredDevices',
+    tags,
+    summary: 'Devices that published but are not in the estate file (or under another site or kind), newest first',
+    response: { 200: { type: 'object', properties: { items: { type: 'array', items: unregistered } } }, ...bearerErrors(departmentsRefused, 503) },
+  };
+  app.get('/api/devices/unregistered', { schema: unregisteredRoute }, async (req) => {
     const p = principalOf(req);
     requireRole(p, 'viewer', 'operator', 'admin');
     const rows = await deps.rejects.listUnregistered(siteFilter(p));

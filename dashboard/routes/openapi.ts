@@ -1,26 +1,131 @@
 /**
  * `/api/openapi.json` (public): the OpenAPI 3 document, made by @fastify/swagger from every
  * route's JSON schemas; `/api/docs` (public): a page that shows it, zh-CN and en, with no
- * script from elsewhere.
+ * script from elsewhere. docs/interfaces.md ("HTTP API") is the reference in words.
+ *
+ * Every operation has an operationId and tags (given by its route), its answers and the
+ * refusals it can give (`errorResponses` in ../schemas.ts), and its security: a bearer token,
+ * or `security: []` for the public routes (the probes, /metrics unless `auth.protectMetrics`,
+ * the acknowledgement links, the IoT platforms' pushes, this document and its page). Refusals
+ * refer to one `Error` schema, the error catalogue's body.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { SwaggerOptions } from '@fastify/swagger';
+import { errorSchema } from '../schemas.ts';
+
+/** The groups of operations, in the order the document lists them. */
+export const OPENAPI_TAGS = [
+  { name: 'probes', description: 'Liveness, readiness and Prometheus metrics' },
+  { name: 'registry', description: 'Sites and devices with their latest values, and their time series' },
+  { name: 'alerts', description: 'Alerts, their history, acknowledgements and deliveries' },
+  { name: 'silences', description: 'Maintenance windows that mute matching alerts' },
+  { name: 'acknowledgement links', description: "The signed links of deliveries' ackUrl: acknowledging without a login" },
+  { name: 'reports', description: 'Health, maintenance and accountability reports, and maintenance records' },
+  { name: 'ingest', description: 'What ingest refused: rejected messages and unregistered devices' },
+  { name: 'adapters', description: "IoT platforms' HTTP pushes (OneNET, CTWing); docs/adapters.md" },
+  { name: 'access', description: "The token's own principal, and the audit log" },
+  { name: 'docs', description: 'This document and the page that shows it' },
+];
+
+/** Paths that are part of the service's interface; the rest (the web UI) are left out of the document. */
+const SERVICE_PATH = /^\/(?:api|ack|ingest)\/|^\/(?:healthz|readyz|metrics)$/;
+
+const text = { type: 'string' } as const;
+
+/**
+ * What the document says of requests that fastify does not parse by a schema: the IoT
+ * platforms' pushes are taken as the bytes sent (OneNET signs them as sent), so their
+ * routes declare no body or query schema that would validate them. Documentation only.
+ */
+const UNPARSED: Record<string, { querystring?: object; body?: object; consumes?: string[] }> = {
+  'GET /ingest/onenet/:id': {
+    querystring: {
+      type: 'object',
+      properties: {
+        msg: { ...text, description: 'the text to echo back' },
+        nonce: { ...text, description: "OneNET's nonce" },
+        signature: { ...text, description: 'Base64(MD5(token + nonce + msg)); a `+` may arrive as a space' },
+      },
+    },
+  },
+  'POST /ingest/onenet/:id': {
+    body: {
+      type: 'object',
+      description: "OneNET's push, signed over the text of `msg` (or `enc_msg`) exactly as sent",
+      properties: {
+        msg: { description: 'a JSON object or array of messages (or a string holding one)' },
+        enc_msg: { ...text, description: "safe mode: the messages, AES-256-CBC encrypted, Base64" },
+        nonce: text,
+        msg_signature: { ...text, description: 'Base64(MD5(token + nonce + msg text)); also read as `signature`' },
+        signature: text,
+      },
+      additionalProperties: true,
+    },
+  },
+  'POST /ingest/ctwing/:id/:secret': {
+    body: {
+      type: 'object',
+      description: "CTWing's subscription push: dataReport, deviceOnlineOfflineReport, eventReport, …",
+      properties: { messageType: text, deviceId: text, IMEI: text, timestamp: { type: 'integer' }, payload: { type: 'object', additionalProperties: true } },
+      required: ['messageType'],
+      additionalProperties: true,
+    },
+  },
+};
+
+interface Doc {
+  components?: { schemas?: Record<string, unknown>; [k: string]: unknown };
+  paths?: Record<string, Record<string, { security?: Record<string, string[]>[]; responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>>;
+  [k: string]: unknown;
+}
+
+/** A schema of the error catalogue's body, as @fastify/swagger writes it out. */
+function isErrorShape(schema: unknown): boolean {
+  const s = schema as { type?: unknown; properties?: Record<string, { properties?: Record<string, unknown> }> } | undefined;
+  const error = s?.properties?.error?.properties;
+  return s?.type === 'object' && Object.keys(s.properties ?? {}).length === 1 && error !== undefined && 'code' in error && 'message' in error;
+}
+
+/**
+ * The document as served: refusals refer to one `Error` component instead of each carrying
+ * the body's schema, and every operation says its security (a bearer token unless it is public).
+ */
+export function finishDocument(doc: Doc): Doc {
+  for (const ops of Object.values(doc.paths ?? {})) {
+    for (const op of Object.values(ops)) {
+      op.security ??= [{ bearer: [] }];
+      for (const [status, answer] of Object.entries(op.responses ?? {})) {
+        if (Number(status) < 400) continue;
+        for (const media of Object.values(answer.content ?? {})) if (isErrorShape(media.schema)) media.schema = { $ref: '#/components/schemas/Error' };
+      }
+    }
+  }
+  doc.components = { ...doc.components, schemas: { ...doc.components?.schemas, Error: errorSchema } };
+  return doc;
+}
 
 export const openApiOptions: SwaggerOptions = {
   openapi: {
     openapi: '3.0.3',
     info: {
       title: 'Estate Sentinel API',
-      description: 'Residential-compound equipment monitoring: registry, live values, series, alerts, silences, reports (CONTRACT section 5).',
+      description:
+        'Residential-compound equipment monitoring: registry, live values, series, alerts, silences, reports, and the IoT platforms\' pushes. ' +
+        'Every refusal is {"error": {"code", "message"}} with a code of the error catalogue. docs/interfaces.md describes every interface in words.',
       version: '1',
     },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    tags: OPENAPI_TAGS,
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: "a token of the estate file's auth.tokens (stored there as its SHA-256)" } } },
     security: [{ bearer: [] }],
   },
-  // Only the API, not the UI's fallback or the socket.io path.
   hiddenTag: 'hidden',
-  transform: ({ schema, url }) => ({ schema: { ...(schema ?? {}), ...(url.startsWith('/api') || url.startsWith('/ack') || ['/healthz', '/readyz', '/metrics'].includes(url) ? {} : { hide: true }) }, url }),
+  // Only the service's interface, not the UI's fallback or the socket.io path; the pushes' bodies as documentation.
+  transform: ({ schema, url, route }) => {
+    const extra = UNPARSED[`${String(route.method)} ${url}`] ?? {};
+    return { schema: { ...(schema ?? {}), ...extra, ...(SERVICE_PATH.test(url) ? {} : { hide: true }) }, url };
+  },
+  transformObject: (document) => ('openapiObject' in document ? (finishDocument(document.openapiObject as Doc) as typeof document.openapiObject) : document.swaggerObject),
 };
 
 const PAGE_HEAD = `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>Estate Sentinel API</title>
@@ -52,6 +157,31 @@ export const DOCS_SCRIPT_SHA256 = createHash('sha256').update(SCRIPT).digest('ba
 const PAGE = `${PAGE_HEAD}${SCRIPT}</script></body></html>`;
 
 export function openApiRoutes(app: FastifyInstance, document: () => unknown): void {
-  app.get('/api/openapi.json', { schema: { hide: true } }, async () => document());
-  app.get('/api/docs', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(PAGE));
+  const tags = ['docs'];
+  app.get(
+    '/api/openapi.json',
+    {
+      schema: {
+        operationId: 'getOpenApiDocument',
+        tags,
+        summary: 'This OpenAPI 3 document',
+        security: [],
+        response: { 200: { description: 'the document', type: 'object', additionalProperties: true } },
+      },
+    },
+    async () => document(),
+  );
+  app.get(
+    '/api/docs',
+    {
+      schema: {
+        operationId: 'getApiDocsPage',
+        tags,
+        summary: 'A page that shows this document (zh-CN and en)',
+        security: [],
+        response: { 200: { description: 'the page', content: { 'text/html': { schema: { type: 'string' } } } } },
+      },
+    },
+    async (_req, reply) => reply.type('text/html; charset=utf-8').send(PAGE),
+  );
 }

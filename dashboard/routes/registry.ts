@@ -11,7 +11,7 @@ import { ApiError } from '../errors.ts';
 import { canSeeSite } from '../auth.ts';
 import { principalOf } from '../server.ts';
 import type { LatestCache } from '../live/latest.ts';
-import { deviceSchema, siteSchema, seriesSchema } from '../schemas.ts';
+import { bearerErrors, deviceSchema, siteSchema, seriesSchema } from '../schemas.ts';
 
 export interface RegistryDeps {
   registry: Registry;
@@ -71,6 +71,21 @@ function thresholds(d: RegisteredDevice, overrides: readonly RuleOverride[]) {
   return out;
 }
 
+const tags = ['registry'];
+const notFound = (what: string) => [404, `NOT_FOUND: no such ${what}, or one outside the token's scope`] as const;
+const sitesRoute = {
+  operationId: 'listSites',
+  tags,
+  summary: 'The sites the token may see, with their devices counted by kind and state',
+  response: { 200: { type: 'object', properties: { items: { type: 'array', items: siteSchema } } }, ...bearerErrors() },
+};
+const deviceRoute = {
+  operationId: 'getDevice',
+  tags,
+  summary: 'One device with its latest values and the thresholds its rules use',
+  response: { 200: { ...deviceSchema, properties: { ...deviceSchema.properties, thresholds: { type: 'array' } } }, ...bearerErrors(notFound('device')) },
+};
+
 export function registryRoutes(app: FastifyInstance, deps: RegistryDeps): void {
   const visibleDevice = (req: Parameters<typeof principalOf>[0], id: string): RegisteredDevice => {
     const d = deps.registry.device(id);
@@ -78,7 +93,7 @@ export function registryRoutes(app: FastifyInstance, deps: RegistryDeps): void {
     return d;
   };
 
-  app.get('/api/sites', { schema: { response: { 200: { type: 'object', properties: { items: { type: 'array', items: siteSchema } } } } } }, async (req) => {
+  app.get('/api/sites', { schema: sitesRoute }, async (req) => {
     const p = principalOf(req);
     const items = deps.registry.estate.sites
       .filter((s) => canSeeSite(p, s.id))
@@ -111,8 +126,11 @@ export function registryRoutes(app: FastifyInstance, deps: RegistryDeps): void {
     '/api/devices',
     {
       schema: {
+        operationId: 'listDevices',
+        tags,
+        summary: 'Devices with their latest values, online state and open alerts',
         querystring: { type: 'object', additionalProperties: false, properties: { site: { type: 'string', maxLength: 64 }, kind: { type: 'string', enum: ['elevator', 'hydrant', 'firelane', 'water'] } } },
-        response: { 200: { type: 'object', properties: { items: { type: 'array', items: deviceSchema } } } },
+        response: { 200: { type: 'object', properties: { items: { type: 'array', items: deviceSchema } } }, ...bearerErrors(400, notFound('site')) },
       },
     },
     async (req) => {
@@ -126,7 +144,7 @@ export function registryRoutes(app: FastifyInstance, deps: RegistryDeps): void {
     },
   );
 
-  app.get<{ Params: { id: string } }>('/api/devices/:id', { schema: { response: { 200: { ...deviceSchema, properties: { ...deviceSchema.properties, thresholds: { type: 'array' } } } } } }, async (req) => {
+  app.get<{ Params: { id: string } }>('/api/devices/:id', { schema: deviceRoute }, async (req) => {
     const d = visibleDevice(req, req.params.id);
     return { ...deviceJson(d, deps.latest), thresholds: thresholds(d, deps.overrides) };
   });
@@ -135,13 +153,19 @@ export function registryRoutes(app: FastifyInstance, deps: RegistryDeps): void {
     '/api/devices/:id/series',
     {
       schema: {
+        operationId: 'getDeviceSeries',
+        tags,
+        summary: 'A metric of a device over time, downsampled to `step` (empty steps left out)',
         querystring: {
           type: 'object',
           additionalProperties: false,
           required: ['metric'],
           properties: { metric: { type: 'string', maxLength: 64 }, from: { type: 'string', format: 'date-time' }, to: { type: 'string', format: 'date-time' }, step: { type: 'string', pattern: STEP.source } },
         },
-        response: { 200: seriesSchema },
+        response: {
+          200: seriesSchema,
+          ...bearerErrors([400, "BAD_REQUEST: a metric the device's kind does not have, `from` not before `to`, a bad `step`, or more than 10,000 steps"], notFound('device')),
+        },
       },
     },
     async (req) => {

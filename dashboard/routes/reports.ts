@@ -11,6 +11,7 @@ import { MAINTENANCE_TASKS, REPORT_KINDS, type Registry, type ReportFormat as Fo
 import { canSeeSite, requireRole, type Principal } from '../auth.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf } from '../server.ts';
+import { bearerErrors } from '../schemas.ts';
 
 type Task = keyof typeof MAINTENANCE_TASKS;
 
@@ -66,7 +67,11 @@ const maintenanceSchema = {
     note: { type: ['string', 'null'] },
   },
 } as const;
-const fileAnswer = { 200: { description: 'the report file: text/html, text/csv or application/json', content: { 'text/html': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object', additionalProperties: true } } } } };
+const tags = ['reports'];
+const noReport = [404, "NOT_FOUND: no such report, or one over a site the token may not see"] as const;
+const reportRoute = { operationId: 'getReport', tags, summary: 'One report, with the links of its files', response: { 200: reportSchema, ...bearerErrors(noReport) } };
+const fileAnswer = { 200: { description: 'the report file: text/html, text/csv or application/json', content: { 'text/html': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object', additionalProperties: true } } } }, ...bearerErrors([404, 'NOT_FOUND: no such report or file, or a report the token may not see']) };
+const fileRoute = { operationId: 'getReportFile', tags, summary: 'A report file: `report.html`, `report.csv` or `report.json`', response: fileAnswer };
 
 export function reportRoutes(app: FastifyInstance, deps: { reports: ReportsApi; registry: Registry }): void {
   const { reports, registry } = deps;
@@ -80,6 +85,9 @@ export function reportRoutes(app: FastifyInstance, deps: { reports: ReportsApi; 
     '/api/reports',
     {
       schema: {
+        operationId: 'requestReport',
+        tags,
+        summary: 'Makes a report now (operator, department, admin)',
         body: {
           type: 'object',
           additionalProperties: false,
@@ -91,7 +99,17 @@ export function reportRoutes(app: FastifyInstance, deps: { reports: ReportsApi; 
             sites: { type: 'array', items: { type: 'string', maxLength: 64 }, minItems: 1, maxItems: 500 },
           },
         },
-        response: { 201: reportSchema },
+        response: {
+          201: reportSchema,
+          ...bearerErrors(
+            [400, 'BAD_REQUEST: the body is not valid, `from` is not before `to`, `to` is in the future, or the period is over 400 days'],
+            [403, 'FORBIDDEN: a viewer token'],
+            [404, "NOT_FOUND: a site that does not exist or is outside the token's scope"],
+            413,
+            415,
+            503,
+          ),
+        },
       },
     },
     async (req, reply) => {
@@ -116,12 +134,15 @@ export function reportRoutes(app: FastifyInstance, deps: { reports: ReportsApi; 
     '/api/reports',
     {
       schema: {
+        operationId: 'listReports',
+        tags,
+        summary: 'Reports the token may see, scheduled and requested, newest first',
         querystring: {
           type: 'object',
           additionalProperties: false,
           properties: { kind: { type: 'string', enum: [...REPORT_KINDS] }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
         },
-        response: { 200: { type: 'object', properties: { items: { type: 'array', items: reportSchema } } } },
+        response: { 200: { type: 'object', properties: { items: { type: 'array', items: reportSchema } } }, ...bearerErrors(400) },
       },
     },
     async (req) => {
@@ -131,10 +152,10 @@ export function reportRoutes(app: FastifyInstance, deps: { reports: ReportsApi; 
     },
   );
 
-  app.get<{ Params: { id: string } }>('/api/reports/:id', { schema: { response: { 200: reportSchema } } }, async (req) => visible(principalOf(req), req.params.id));
+  app.get<{ Params: { id: string } }>('/api/reports/:id', { schema: reportRoute }, async (req) => visible(principalOf(req), req.params.id));
 
   // The file is streamed as it is: the answer is documented, not serialized through a schema.
-  app.get<{ Params: { id: string; file: string } }>('/api/reports/:id/:file', { schema: { response: fileAnswer } as never }, async (req, reply) => {
+  app.get<{ Params: { id: string; file: string } }>('/api/reports/:id/:file', { schema: fileRoute as never }, async (req, reply) => {
     const r = visible(principalOf(req), req.params.id);
     const m = /^report\.(html|csv|json)$/.exec(req.params.file);
     const file = m ? reports.file(r.id, m[1] as Format) : undefined;
@@ -149,6 +170,9 @@ export function reportRoutes(app: FastifyInstance, deps: { reports: ReportsApi; 
     '/api/maintenance',
     {
       schema: {
+        operationId: 'recordMaintenance',
+        tags,
+        summary: 'Records maintenance done on a device, for the maintenance report (operator, admin)',
         body: {
           type: 'object',
           additionalProperties: false,
@@ -160,7 +184,17 @@ export function reportRoutes(app: FastifyInstance, deps: { reports: ReportsApi; 
             note: { type: 'string', maxLength: 1000 },
           },
         },
-        response: { 201: maintenanceSchema },
+        response: {
+          201: maintenanceSchema,
+          ...bearerErrors(
+            [400, "BAD_REQUEST: the body is not valid, a task of another kind of device, or `doneAt` in the future"],
+            [403, 'FORBIDDEN: a viewer or department token'],
+            [404, "NOT_FOUND: no such device, or one outside the token's scope"],
+            413,
+            415,
+            503,
+          ),
+        },
       },
     },
     async (req, reply) => {
