@@ -2,7 +2,12 @@
  * `npm start`: reads the environment and the estate file, runs the service until SIGINT or
  * SIGTERM. A user's mistake (bad configuration, port taken) ends with one clear message
  * and a non-zero exit, never a stack trace.
+ *
+ * `npm start` runs the compiled file, `node --max-semi-space-size=8 dist/main.js`, through
+ * `exec` (package.json): the shell npm starts the script with becomes this process, so a
+ * SIGTERM or SIGINT that npm forwards reaches it (docs/deploy.md, "npm start").
  */
+import { realpathSync } from 'node:fs';
 import { ConfigError, EnvError, loadEstate, readEnv } from './config/index.ts';
 import { BrokerPortError } from './ingest/index.ts';
 import { createApp, type App } from './app.ts';
@@ -16,8 +21,12 @@ export async function run(): Promise<App> {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal }, 'stopping');
+    const started = Date.now();
     app.stop().then(
-      () => process.exit(0),
+      () => {
+        app.log.info({ signal, ms: Date.now() - started }, 'stopped');
+        process.exit(0);
+      },
       (err) => {
         app.log.error({ err }, 'stop failed');
         process.exit(1);
@@ -49,6 +58,15 @@ export function explainAndExit(err: unknown): never {
   process.exit(1);
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/main.ts')) {
+/** true when this file is the program (`node dist/main.js`, `node --import tsx main.ts`), not imported (demo.ts, tests) */
+function isProgram(): boolean {
+  try {
+    return !!process.argv[1] && realpathSync(process.argv[1]) === import.meta.filename;
+  } catch {
+    return false;
+  }
+}
+
+if (isProgram()) {
   run().catch(explainAndExit);
 }
