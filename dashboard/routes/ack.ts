@@ -8,7 +8,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AlertActions, Alert } from '../../alerts/index.ts';
 import { errorBody } from '../errors.ts';
-import { perClient } from '../auth-limit.ts';
+import { perClient, CLIENT_LIMITS } from '../auth-limit.ts';
+import { errorResponses } from '../schemas.ts';
 
 const STATUS = { forged: 404, expired: 410, reused: 409, not_found: 404, forbidden: 403, already_acknowledged: 409, resolved: 410 } as const;
 const CODE = { forged: 'NOT_FOUND', expired: 'GONE', reused: 'CONFLICT', not_found: 'NOT_FOUND', forbidden: 'FORBIDDEN', already_acknowledged: 'CONFLICT', resolved: 'GONE' } as const;
@@ -42,9 +43,37 @@ function refuse(req: FastifyRequest, reply: FastifyReply, code: keyof typeof STA
   return reply.type('text/html; charset=utf-8').send(page('Estate Sentinel', `<p>${esc(t.zh)}</p><p class="en">${esc(t.en)}</p>`));
 }
 
+/** How the routes document themselves in /api/openapi.json: public, HTML or JSON (Accept), the refusals of a link. */
+const tags = ['acknowledgement links'];
+const page200 = (description: string) => ({ description, content: { 'text/html': { schema: { type: 'string' } } } });
+const linkRefusals = [
+  [404, 'NOT_FOUND: the link is not valid (forged, or its alert is gone)'],
+  [409, 'CONFLICT: the link was already used, or the alert is already acknowledged for its department'],
+  [410, 'GONE: the alert has resolved; the link has expired'],
+  [429, `RATE_LIMITED: more than ${CLIENT_LIMITS.ack.max} requests to ack links within a minute from this client; try again after Retry-After`],
+  [503, 'STORE_UNAVAILABLE: the operational store cannot be used right now; try again after Retry-After'],
+] as const;
+
 export function ackRoutes(app: FastifyInstance, deps: { actions: AlertActions }): void {
   const limited = perClient(app, 'ack');
-  app.get<{ Params: { token: string } }>('/ack/:token', { onRequest: limited }, async (req, reply) => {
+  const getSchema = {
+    operationId: 'openAckLink',
+    tags,
+    summary: "An acknowledgement link's page: the alert and a form to acknowledge it (JSON with Accept: application/json)",
+    security: [],
+    response: { 200: page200('the page (or, asked for JSON, the alert id, recipient, summary, severity and state)'), ...errorResponses(...linkRefusals) },
+  };
+  const postSchema = {
+    operationId: 'acknowledgeByLink',
+    tags,
+    summary: "Acknowledges the link's alert for the department the link was made for, with an optional note (a form, or JSON)",
+    security: [],
+    response: {
+      200: page200('acknowledged (or, asked for JSON, {acknowledged, alert, state})'),
+      ...errorResponses(...linkRefusals, [403, 'FORBIDDEN: the department of the link may no longer act on this alert'], [413, 'PAYLOAD_TOO_LARGE: the body is over 1 MiB'], [415, 'UNSUPPORTED_MEDIA_TYPE: the body is neither a form nor JSON']),
+    },
+  };
+  app.get<{ Params: { token: string } }>('/ack/:token', { onRequest: limited, schema: getSchema }, async (req, reply) => {
     const r = await deps.actions.fromLink(req.params.token);
     if (!r.ok) return refuse(req, reply, r.code, r.message);
     if (wantsJson(req)) return { alert: r.alert.id, recipient: r.recipient, summary: r.alert.summary, severity: r.alert.severity, state: r.alert.state };
@@ -52,7 +81,7 @@ export function ackRoutes(app: FastifyInstance, deps: { actions: AlertActions })
     return reply.type('text/html; charset=utf-8').send(page('确认告警 Acknowledge', alertHtml(r.alert) + form));
   });
 
-  app.post<{ Params: { token: string }; Body: { note?: string } | null }>('/ack/:token', { onRequest: limited }, async (req, reply) => {
+  app.post<{ Params: { token: string }; Body: { note?: string } | null }>('/ack/:token', { onRequest: limited, schema: postSchema }, async (req, reply) => {
     const note = typeof req.body?.note === 'string' && req.body.note.trim() ? req.body.note.trim().slice(0, 1000) : null;
     const r = await deps.actions.ackByLink(req.params.token, note);
     if (!r.ok) return refuse(req, reply, r.code, r.message);
