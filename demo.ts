@@ -100,12 +100,16 @@ async function demo(): Promise<void> {
   let stopping = false;
   let started = false;
 
+  let firstSignalAt = 0;
   const shutdown = async () => {
     if (stopping) {
+      // Under `npm run demo` one Ctrl-C arrives twice: from the terminal, and forwarded by npm.
+      if (Date.now() - firstSignalAt < 1000) return;
       say('stopping at once');
       process.exit(130);
     }
     stopping = true;
+    firstSignalAt = Date.now();
     story.stop();
     // The service first: the devices leaving after it are not heard going offline.
     say('stopping the service …');
