@@ -4,7 +4,6 @@
  * the time from publish to the webhook's arrival at a local receiver is measured (one clock:
  * this process publishes and receives). Target: p99 ≤ 200 ms (GB 25506 allows 10 s).
  */
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import type { Influxd } from '../test/harness/influxd.ts';
 import type { Mosquitto } from '../test/harness/mosquitto.ts';
 import { freePort, sleep, waitFor } from '../test/harness/ports.ts';
 import { tempDir } from '../test/harness/service.ts';
+import { npmStart } from './npm-start.ts';
 
 export interface LatencyResult {
   sent: number;
@@ -65,10 +65,10 @@ departments:
   );
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const service = spawn(process.execPath, [...opts.nodeArgs, join(opts.root, 'dist/main.js')], {
-    cwd: opts.root,
-    env: { ...process.env, CONFIG: config, DATA_DIR: join(dir, 'data'), MQTT_URL: opts.broker.url, INFLUX_URL: opts.influx.url, INFLUX_DB: 'bench_alerts', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', MQTT_CLIENT_ID: 'estate-bench-alerts' },
-    stdio: ['ignore', 'inherit', 'inherit'],
+  const service = await npmStart({
+    root: opts.root,
+    nodeArgs: opts.nodeArgs,
+    env: { CONFIG: config, DATA_DIR: join(dir, 'data'), MQTT_URL: opts.broker.url, INFLUX_URL: opts.influx.url, INFLUX_DB: 'bench_alerts', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', MQTT_CLIENT_ID: 'estate-bench-alerts' },
   });
   const sent = new Map<string, number>();
   try {
@@ -90,8 +90,7 @@ departments:
     await waitFor('the last webhooks', () => arrivals.size >= elevators.length, 30_000, 100).catch(() => undefined);
     await client.endAsync();
   } finally {
-    service.kill('SIGTERM');
-    await new Promise((r) => service.once('exit', r));
+    await service.stop();
     await new Promise((r) => receiver.close(r));
   }
   const latencies = [...sent].filter(([d]) => arrivals.has(d)).map(([d, t]) => arrivals.get(d)! - t).sort((a, b) => a - b);

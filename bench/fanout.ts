@@ -13,7 +13,6 @@
  * The clients find the probe in each batch's raw text instead of parsing all of it
  * (lazy-decoder.ts says why); `BENCH_FANOUT_PARSE=full` makes them parse every batch.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
@@ -24,6 +23,7 @@ import type { Mosquitto } from '../test/harness/mosquitto.ts';
 import { freePort, sleep, waitFor } from '../test/harness/ports.ts';
 import { batchSize, lazyParser, valueIn } from './lazy-decoder.ts';
 import { tempDir } from '../test/harness/service.ts';
+import { npmStart } from './npm-start.ts';
 
 export interface FanoutResult {
   clients: number;
@@ -117,12 +117,12 @@ auth:
   );
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const service = spawn(process.execPath, [...opts.nodeArgs, join(opts.root, 'dist/main.js')], {
-    cwd: opts.root,
-    env: { ...process.env, CONFIG: config, DATA_DIR: join(dir, 'data'), MQTT_URL: opts.broker.url, INFLUX_URL: opts.influx.url, INFLUX_DB: 'bench_fanout', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', MQTT_CLIENT_ID: 'estate-bench-fanout' },
-    stdio: ['ignore', 'inherit', 'inherit'],
+  const service = await npmStart({
+    root: opts.root,
+    nodeArgs: opts.nodeArgs,
+    env: { CONFIG: config, DATA_DIR: join(dir, 'data'), MQTT_URL: opts.broker.url, INFLUX_URL: opts.influx.url, INFLUX_DB: 'bench_fanout', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', MQTT_CLIENT_ID: 'estate-bench-fanout' },
   });
-  const pid = service.pid!;
+  const pid = service.pid;
   const sent: number[] = [];
   const delays: number[] = [];
   /** per probe, when the first client showed it */
@@ -201,8 +201,7 @@ auth:
     };
   } finally {
     for (const w of watchers) w.socket.disconnect();
-    service.kill('SIGTERM');
-    await new Promise((r) => service.once('exit', r));
+    await service.stop();
   }
 }
 

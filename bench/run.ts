@@ -4,10 +4,15 @@
  * readings landed of those sent, % landed by the time publishing ended, the service's CPU µs
  * per message and its peak RSS. Each run is bounded (`--seconds`, default 10).
  *
+ * The service is started by `npm start` itself (bench/npm-start.ts), the compiled dist/main.js
+ * with the start script's flags: what is measured is what an operator runs. Its CPU and RSS are
+ * the service process's own; npm's process, which stays as its parent, is reported apart.
+ *
  *   npm run bench                      # the full table
  *   npm run bench -- --seconds 5 --rates 0:30000,1:15000
  *   npm run bench -- --soak            # 10 min at 10,000 msg/s with faults (bench/soak.ts, docs/soak.md)
  *   npm run bench -- --soak --soak-minutes 2 --soak-rate 5000 --soak-png /tmp/soak.png
+ *   npm run bench -- --only start      # npm start: spawn to /readyz 200 and RSS, median of 3 (bench/start.ts)
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -19,24 +24,25 @@ import { freePort, sleep, waitFor } from '../test/harness/ports.ts';
 import { tempDir } from '../test/harness/service.ts';
 import { alertLatency } from './alert-latency.ts';
 import { fanout } from './fanout.ts';
+import { npmStart } from './npm-start.ts';
 import { soak } from './soak.ts';
+import { describeStart, measureStart } from './start.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-/**
- * As in package.json's start script: a young generation of at most 8 MB per semi-space. At
- * 30,000 msg/s V8 otherwise grows it to 16 MB each and peak RSS by about 60 MB, for no
- * measurable saving in CPU (docs/performance.md).
- */
-const SERVICE_NODE_FLAGS = '--max-semi-space-size=8';
 const { values: opts } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
     rates: { type: 'string', default: '0:10000,0:20000,0:30000,1:5000,1:10000,1:15000' },
     devices: { type: 'string', default: '1000' },
-    /** which parts: ingest, alerts, fanout (comma-separated) */
+    /** which parts: ingest, alerts, fanout, start (comma-separated; start only when named) */
     only: { type: 'string', default: 'ingest,alerts,fanout' },
-    /** node flags for the service; the default is what `npm start` uses (package.json) */
-    'node-args': { type: 'string', default: SERVICE_NODE_FLAGS },
+    /**
+     * node flags for the service beyond those of `npm start` (package.json's start script has
+     * --max-semi-space-size=8: a young generation of at most 8 MB per semi-space; at 30,000
+     * msg/s V8 otherwise grows it to 16 MB each and peak RSS by about 60 MB, for no measurable
+     * saving in CPU, docs/performance.md); they reach it through NODE_OPTIONS
+     */
+    'node-args': { type: 'string', default: '' },
     /** the soak instead of the rest (bench/soak.ts) */
     soak: { type: 'boolean', default: false },
     'soak-minutes': { type: 'string', default: '10' },
@@ -47,6 +53,7 @@ const { values: opts } = parseArgs({
 const SECONDS = Number(opts.seconds);
 const DEVICES = Number(opts.devices);
 const PARTS = new Set(opts.only!.split(','));
+const NODE_ARGS = opts['node-args']!.split(' ').filter(Boolean);
 const RATES = opts.rates!.split(',').map((r) => {
   const [q, rate] = r.split(':');
   return { qos: Number(q) as 0 | 1, rate: Number(rate) };
@@ -82,12 +89,19 @@ function publish(args: object): Promise<{ sent: number; written: number; seconds
 
 async function main(): Promise<void> {
   if (!opts.soak) console.log(`Estate Sentinel ingest benchmark — ${DEVICES} hydrants, ${SECONDS} s per rate, Mosquitto with default settings, InfluxDB ${spawnSync('influxd', ['version']).stdout.toString().trim()}`);
-  console.log('building the service (npm run build)…');
-  const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  // What npm start runs before the service: the build of dist/ and dist/ui when missing or stale.
+  // Done here first, so that no benchmark's clock runs while it builds.
+  const build = spawnSync(process.execPath, [join(ROOT, 'scripts/ensure-build.mjs'), 'start'], { cwd: ROOT, stdio: 'inherit' });
   if (build.status !== 0) throw new Error('build failed');
+  if (PARTS.has('start')) {
+    console.log('npm start: spawn to /readyz 200 and RSS, 3 starts on the embedded defaults…');
+    const r = await measureStart({ tree: ROOT, runs: 3, log: (l) => console.log(l) });
+    console.log(describeStart(r));
+    if ([...PARTS].every((p) => p === 'start')) return;
+  }
   if (opts.soak) {
     const png = opts['soak-png'] ?? join(ROOT, 'bench-results', `soak-${new Date().toISOString().slice(0, 16).replace(/:/g, '')}.png`);
-    await soak({ root: ROOT, minutes: Number(opts['soak-minutes']), rate: Number(opts['soak-rate']), png: resolve(png), nodeArgs: opts['node-args']!.split(' ').filter(Boolean), cpuSeconds });
+    await soak({ root: ROOT, minutes: Number(opts['soak-minutes']), rate: Number(opts['soak-rate']), png: resolve(png), nodeArgs: NODE_ARGS, cpuSeconds });
     return;
   }
 
@@ -102,13 +116,14 @@ async function main(): Promise<void> {
   );
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const service = spawn(process.execPath, [...opts['node-args']!.split(' ').filter(Boolean), join(ROOT, 'dist/main.js')], {
-    cwd: ROOT,
-    env: { ...process.env, CONFIG: config, DATA_DIR: join(dir, 'data'), MQTT_URL: broker.url, INFLUX_URL: influx.url, INFLUX_DB: 'bench', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', MQTT_CLIENT_ID: 'estate-bench' },
-    stdio: ['ignore', 'inherit', 'inherit'],
+  const service = await npmStart({
+    root: ROOT,
+    nodeArgs: NODE_ARGS,
+    env: { CONFIG: config, DATA_DIR: join(dir, 'data'), MQTT_URL: broker.url, INFLUX_URL: influx.url, INFLUX_DB: 'bench', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', MQTT_CLIENT_ID: 'estate-bench' },
   });
-  const pid = service.pid!;
+  const pid = service.pid;
   const rows: string[][] = [];
+  let groupPeakMb = 0;
   try {
     // Ready (it can serve) and subscribed: readings sent before the subscription would not reach a fresh session.
     await waitFor('the service', async () => {
@@ -127,6 +142,7 @@ async function main(): Promise<void> {
         const text = await (await fetch(`${url}/metrics`).catch(() => undefined))?.text().catch(() => '');
         if (!text) return;
         const get = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0) / 1e6;
+        groupPeakMb = Math.max(groupPeakMb, service.groupRssMb());
         memory.push(`rss ${get(/^process_resident_memory_bytes (\S+)/m).toFixed(0)} heap ${get(/^nodejs_heap_size_used_bytes (\S+)/m).toFixed(0)}/${get(/^nodejs_heap_size_total_bytes (\S+)/m).toFixed(0)} ext ${get(/^nodejs_external_memory_bytes (\S+)/m).toFixed(0)}`);
       }, 1000);
       const res = await publish({ url: broker.url, site, devices, rate, seconds: SECONDS, qos, connections: 4, tsBase, seqBase });
@@ -168,20 +184,20 @@ async function main(): Promise<void> {
       rows.push(row);
       console.log(row.join('  |  '));
     }
+    if (rows.length > 0) console.log(`npm start's process group (the service and npm's own process, its parent): RSS at most ${groupPeakMb.toFixed(0)} MB, sampled every second; the service's own peak ${peakRssMb(pid).toFixed(0)} MB`);
   } finally {
-    service.kill('SIGTERM');
-    await new Promise((r) => service.once('exit', r));
+    await service.stop();
   }
   let latency: Awaited<ReturnType<typeof alertLatency>> | undefined;
   let live: Awaited<ReturnType<typeof fanout>> | undefined;
   try {
     if (PARTS.has('alerts')) {
       console.log('alert latency: 60 trapped events, one a second, while 10,000 msg/s of telemetry flows…');
-      latency = await alertLatency({ root: ROOT, influx, broker, nodeArgs: opts['node-args']!.split(' ').filter(Boolean), publish });
+      latency = await alertLatency({ root: ROOT, influx, broker, nodeArgs: NODE_ARGS, publish });
     }
     if (PARTS.has('fanout')) {
       console.log('live fan-out: 200 socket.io clients on one site of 1,000 hydrants while 10,000 msg/s of telemetry flows for 30 s…');
-      live = await fanout({ root: ROOT, influx, broker, nodeArgs: opts['node-args']!.split(' ').filter(Boolean), publish, cpuSeconds, peakRssMb });
+      live = await fanout({ root: ROOT, influx, broker, nodeArgs: NODE_ARGS, publish, cpuSeconds, peakRssMb });
     }
   } finally {
     await Promise.all([broker.destroy(), influx.destroy()]);

@@ -9,7 +9,8 @@
  *   at 70 %             a burst of the scenarios' events (every elevator trapped or alarmed, and
  *                       leaks, tampering, blocked lanes, pump faults), cleared 5 % of the run later.
  *
- * The service runs as its own process (dist/main.js, as `npm start`), so its RSS is its own.
+ * The service runs as its own process, started by `npm start` (bench/npm-start.ts: after npm's
+ * `exec`, dist/main.js is npm's child itself), so its RSS is its own.
  * Every 5 s: its RSS (/proc/<pid>/status), V8 heap and spool bytes (/metrics), CPU
  * (/proc/<pid>/stat), readings made and acknowledged (the publisher), points stored
  * (/metrics) and the age of the newest reading in InfluxDB. At the end: readings made,
@@ -36,6 +37,7 @@ import { startInfluxd } from '../test/harness/influxd.ts';
 import { startMosquitto } from '../test/harness/mosquitto.ts';
 import { freePort, sleep, waitFor } from '../test/harness/ports.ts';
 import { tempDir } from '../test/harness/service.ts';
+import { npmStart } from './npm-start.ts';
 import { clock, INFLUX_FAULT, markdownTable, renderPng, soakSvg, summarize, summaryText, tableRows, type FaultWindow, type SoakSample } from './soak-plot.ts';
 
 export interface SoakOptions {
@@ -337,12 +339,12 @@ export async function soak(opts: SoakOptions): Promise<void> {
   writeFileSync(config, estateYaml(devices, hookPort));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const service = spawn(process.execPath, [...opts.nodeArgs, join(opts.root, 'dist/main.js')], {
-    cwd: opts.root,
-    env: { ...process.env, CONFIG: config, DATA_DIR: join(dir, 'data'), MQTT_URL: broker.url, INFLUX_URL: influx.url, INFLUX_DB: 'soak', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', MQTT_CLIENT_ID: 'estate-soak' },
-    stdio: ['ignore', 'inherit', 'inherit'],
+  const service = await npmStart({
+    root: opts.root,
+    nodeArgs: opts.nodeArgs,
+    env: { CONFIG: config, DATA_DIR: join(dir, 'data'), MQTT_URL: broker.url, INFLUX_URL: influx.url, INFLUX_DB: 'soak', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', MQTT_CLIENT_ID: 'estate-soak' },
   });
-  const pid = service.pid!;
+  const pid = service.pid;
   const samples: SoakSample[] = [];
   const faults: FaultWindow[] = [];
   const notes: string[] = [];
@@ -530,8 +532,7 @@ export async function soak(opts: SoakOptions): Promise<void> {
     const rejectLines = (rejects ?? '').split('\n').filter((l) => l.startsWith('estate_ingest_rejects_total{') && !l.endsWith(' 0'));
     if (rejectLines.length) notes.push(`rejects: ${rejectLines.join(', ')}`);
   } finally {
-    service.kill('SIGTERM');
-    await new Promise((r) => (service.exitCode !== null ? r(undefined) : service.once('exit', r)));
+    await service.stop();
     await new Promise((r) => receiver.close(r));
     await Promise.all([broker.destroy(), influx.destroy()]);
   }
