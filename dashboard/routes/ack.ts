@@ -45,7 +45,19 @@ function refuse(req: FastifyRequest, reply: FastifyReply, code: keyof typeof STA
 
 /** How the routes document themselves in /api/openapi.json: public, HTML or JSON (Accept), the refusals of a link. */
 const tags = ['acknowledgement links'];
-const page200 = (description: string) => ({ description, content: { 'text/html': { schema: { type: 'string' } } } });
+/** The page, or the JSON a client that asks for it gets (fastify serializes that through `json`: every key it sends). */
+const page200 = (description: string, json: object) => ({ description, content: { 'text/html': { schema: { type: 'string' } }, 'application/json': { schema: json } } });
+const linkJson = {
+  type: 'object',
+  properties: {
+    alert: { type: 'string', description: "the alert's id" },
+    recipient: { type: 'string', description: 'who the link acknowledges for' },
+    summary: { type: 'object', properties: { 'zh-CN': { type: 'string' }, en: { type: 'string' } } },
+    severity: { type: 'string', enum: ['warning', 'critical'] },
+    state: { type: 'string' },
+  },
+} as const;
+const ackedJson = { type: 'object', properties: { acknowledged: { type: 'boolean' }, alert: { type: 'string' }, state: { type: 'string' } } } as const;
 const linkRefusals = [
   [404, 'NOT_FOUND: the link is not valid (forged, or its alert is gone)'],
   [409, 'CONFLICT: the link was already used, or the alert is already acknowledged for its department'],
@@ -61,7 +73,7 @@ export function ackRoutes(app: FastifyInstance, deps: { actions: AlertActions })
     tags,
     summary: "An acknowledgement link's page: the alert and a form to acknowledge it (JSON with Accept: application/json)",
     security: [],
-    response: { 200: page200('the page (or, asked for JSON, the alert id, recipient, summary, severity and state)'), ...errorResponses(...linkRefusals) },
+    response: { 200: page200('the page (or, asked for JSON, the alert id, recipient, summary, severity and state)', linkJson), ...errorResponses(...linkRefusals) },
   };
   const postSchema = {
     operationId: 'acknowledgeByLink',
@@ -69,8 +81,8 @@ export function ackRoutes(app: FastifyInstance, deps: { actions: AlertActions })
     summary: "Acknowledges the link's alert for the department the link was made for, with an optional note (a form, or JSON)",
     security: [],
     response: {
-      200: page200('acknowledged (or, asked for JSON, {acknowledged, alert, state})'),
-      ...errorResponses(...linkRefusals, [403, 'FORBIDDEN: the department of the link may no longer act on this alert'], [413, 'PAYLOAD_TOO_LARGE: the body is over 1 MiB'], [415, 'UNSUPPORTED_MEDIA_TYPE: the body is neither a form nor JSON']),
+      200: page200('acknowledged (or, asked for JSON, {acknowledged, alert, state})', ackedJson),
+      ...errorResponses([400, 'BAD_REQUEST: a JSON body that does not parse'], ...linkRefusals, [403, 'FORBIDDEN: the department of the link may no longer act on this alert'], [413, 'PAYLOAD_TOO_LARGE: the body is over 1 MiB'], [415, 'UNSUPPORTED_MEDIA_TYPE: the body is neither a form nor JSON']),
     },
   };
   app.get<{ Params: { token: string } }>('/ack/:token', { onRequest: limited, schema: getSchema }, async (req, reply) => {

@@ -34,11 +34,16 @@ const SERVICE_PATH = /^\/(?:api|ack|ingest)\/|^\/(?:healthz|readyz|metrics)$/;
 const text = { type: 'string' } as const;
 
 /**
- * What the document says of requests that fastify does not parse by a schema: the IoT
- * platforms' pushes are taken as the bytes sent (OneNET signs them as sent), so their
- * routes declare no body or query schema that would validate them. Documentation only.
+ * What the document says of requests that the routes take without a schema to validate them:
+ * the IoT platforms' pushes are taken as the bytes sent (OneNET signs them as sent), and an
+ * acknowledgement link's POST takes whatever form it is sent. Documentation only.
  */
 const UNPARSED: Record<string, { querystring?: object; body?: object; consumes?: string[] }> = {
+  // The ack page's form (or a client's JSON); an empty body acknowledges without a note.
+  'POST /ack/:token': {
+    consumes: ['application/x-www-form-urlencoded', 'application/json'],
+    body: { type: 'object', properties: { note: { type: 'string', description: 'kept with the acknowledgement; the first 1,000 characters' } } },
+  },
   'GET /ingest/onenet/:id': {
     querystring: {
       type: 'object',
@@ -76,7 +81,7 @@ const UNPARSED: Record<string, { querystring?: object; body?: object; consumes?:
 
 interface Doc {
   components?: { schemas?: Record<string, unknown>; [k: string]: unknown };
-  paths?: Record<string, Record<string, { security?: Record<string, string[]>[]; responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>>;
+  paths?: Record<string, Record<string, { security?: Record<string, string[]>[]; requestBody?: { required?: boolean }; responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>>;
   [k: string]: unknown;
 }
 
@@ -101,6 +106,9 @@ export function finishDocument(doc: Doc): Doc {
       }
     }
   }
+  // An acknowledgement link's POST needs no body (no note); @fastify/swagger marks every documented body required.
+  const ackPost = doc.paths?.['/ack/{token}']?.post;
+  if (ackPost?.requestBody) ackPost.requestBody.required = false;
   doc.components = { ...doc.components, schemas: { ...doc.components?.schemas, Error: errorSchema } };
   return doc;
 }
