@@ -85,13 +85,30 @@ export interface Rig {
   stop(): Promise<void>;
 }
 
-export async function startRig(name: string, o: { ownLoraBroker?: boolean; env?: Record<string, string> } = {}): Promise<Rig> {
+export async function startRig(name: string, o: { ownLoraBroker?: boolean; env?: Record<string, string>; /** another estate than adapterEstateYaml's */ yaml?: (hook: (path: string) => string) => string } = {}): Promise<Rig> {
   const rx = new Receiver();
   await rx.listen();
-  const [influx, broker, loraBroker] = await Promise.all([startInfluxd(), startMosquitto({ durable: true }), o.ownLoraBroker ? startMosquitto() : Promise.resolve(undefined)]);
+  // Whatever started is stopped again if a later part fails: a failed start leaves no process behind.
+  const started = await Promise.allSettled([startInfluxd(), startMosquitto({ durable: true }), o.ownLoraBroker ? startMosquitto() : Promise.resolve(undefined)]);
+  const stopParts = async () => {
+    await rx.close();
+    await Promise.all(started.map((p) => (p.status === 'fulfilled' ? p.value?.destroy() : undefined)));
+  };
+  const failed = started.find((p) => p.status === 'rejected');
+  if (failed) {
+    await stopParts();
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  const [influx, broker, loraBroker] = started.map((p) => (p as PromiseFulfilledResult<unknown>).value) as [Influxd, Mosquitto, Mosquitto | undefined];
   const db = `${name}_${process.pid}`;
-  const estate = parseEstate(adapterEstateYaml((p) => rx.url(p), loraBroker ? { ownLoraBroker: loraBroker.url } : {}), `${name}.yaml`, {});
-  const svc = await startService({ estate, env: { MQTT_URL: broker.url, INFLUX_URL: influx.url, INFLUX_DB: db, ...o.env } });
+  let svc: TestService;
+  try {
+    const estate = parseEstate(o.yaml ? o.yaml((p) => rx.url(p)) : adapterEstateYaml((p) => rx.url(p), loraBroker ? { ownLoraBroker: loraBroker.url } : {}), `${name}.yaml`, {});
+    svc = await startService({ estate, env: { MQTT_URL: broker.url, INFLUX_URL: influx.url, INFLUX_DB: db, ...o.env } });
+  } catch (err) {
+    await stopParts();
+    throw err;
+  }
   return {
     influx,
     broker,
@@ -102,8 +119,7 @@ export async function startRig(name: string, o: { ownLoraBroker?: boolean; env?:
     url: svc.url,
     async stop() {
       await svc.stop().catch(() => undefined);
-      await rx.close();
-      await Promise.all([broker.destroy(), influx.destroy(), loraBroker?.destroy()]);
+      await stopParts();
     },
   };
 }
@@ -125,7 +141,7 @@ export async function rejects(rig: Rig): Promise<RejectItem[]> {
 }
 
 /** The rows of an InfluxQL query (epoch ms) as objects keyed by column, [] when none. */
-export async function rows(rig: Rig, q: string): Promise<Record<string, unknown>[]> {
+export async function rows(rig: Pick<Rig, 'influx' | 'db'>, q: string): Promise<Record<string, unknown>[]> {
   const r = (await rig.influx.query(q, rig.db)) as { results?: { series?: { columns: string[]; values: unknown[][] }[]; error?: string }[] };
   const res = r.results?.[0];
   if (res?.error && !/database not found/.test(res.error)) throw new Error(res.error);
@@ -135,14 +151,14 @@ export async function rows(rig: Rig, q: string): Promise<Record<string, unknown>
 }
 
 /** Waits until the query gives at least `n` rows; returns them. */
-export function rowsAtLeast(rig: Rig, q: string, n = 1, timeoutMs = 10_000): Promise<Record<string, unknown>[]> {
+export function rowsAtLeast(rig: Pick<Rig, 'influx' | 'db'>, q: string, n = 1, timeoutMs = 10_000): Promise<Record<string, unknown>[]> {
   return waitFor(`${n} row(s) of ${q}`, async () => {
     const r = await rows(rig, q);
     return r.length >= n ? r : undefined;
   }, timeoutMs);
 }
 
-export async function metricsText(rig: Rig): Promise<string> {
+export async function metricsText(rig: Pick<Rig, 'url'>): Promise<string> {
   return (await fetch(`${rig.url}/metrics`, { headers: ADMIN })).text();
 }
 
