@@ -331,7 +331,7 @@ export class AlertEngine {
     }
   }
 
-  /** A message from the device: it is heard from, so not silent, and online again if it was offline (CONTRACT section 2). */
+  /** A message from the device: it is heard from, so not silent, and online again if it was offline (docs/interfaces.md#payloads). */
   private seen(device: string, out: Outcome[]): DeviceWatch | undefined {
     const w = this.watches.get(device);
     if (!w) return undefined;

@@ -1,5 +1,5 @@
 /**
- * A site's devices going dark together (CONTRACT section 4, "Outages"; docs/alerts.md): when
+ * A site's devices going dark together (docs/alerts.md#outages): when
  * at least `share` of a site's devices, and at least `minDevices`, went silent or offline
  * within `windowSec`, the site has one `site_offline` alert listing them, and their own
  * silent and offline alerts are held back (an inhibition, notify/inhibit.ts). It resolves

@@ -2,7 +2,7 @@
  * Who a recipient id stands for, with the channels to reach them (docs/alerts.md,
  * "Recipients"): a department of the estate file; `property`, the site's property company;
  * `subdistrict`, its sub-district office, which takes the property company's place where a
- * site has none (CONTRACT section 1); `maintainer`, whoever keeps the device's (or else the
+ * site has none (docs/interfaces.md#recipients); `maintainer`, whoever keeps the device's (or else the
  * site's) sensors running; `operators`, the service's own operators. A recipient the estate
  * file does not name is not told (and not an error).
  */

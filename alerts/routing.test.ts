@@ -1,4 +1,4 @@
-/** The routing tree: the default jurisdiction of CONTRACT section 4, and the estate's own routes first. */
+/** The routing tree: the default jurisdiction of docs/alerts.md#rules, and the estate's own routes first. */
 import { describe, expect, it } from 'vitest';
 import { parseEstate } from '../config/index.ts';
 import { buildRouteTree, route, type RouteSubject } from './routing.ts';

@@ -1,5 +1,5 @@
 /**
- * Routing by jurisdiction (CONTRACT section 4, docs/alerts.md "Routing") as a tree of
+ * Routing by jurisdiction (docs/alerts.md#route) as a tree of
  * matchers, after Alertmanager's dispatch/route.go: a node matches an alert when every key it
  * names matches (a list: any of its values); its departments are added; children are tried in
  * order and the first that matches wins unless it says `continue`. The estate file's routes

@@ -1,5 +1,5 @@
 /**
- * The one-line summary of an alert, in zh-CN and en (CONTRACT section 4's `summary`):
+ * The one-line summary of an alert, in zh-CN and en (`summary` of docs/interfaces.md#the-alert-object):
  * "3栋消火栓压力 0.08 MPa，低于 0.10 MPa" / "Hydrant HY-03 pressure 0.08 MPa is below 0.10 MPa".
  */
 import { METRICS, type Kind } from '../config/index.ts';

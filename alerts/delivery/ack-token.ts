@@ -1,5 +1,5 @@
 /**
- * The signed token of an `ackUrl` (CONTRACT section 4): it lets one recipient acknowledge
+ * The signed token of an `ackUrl` (docs/interfaces.md#acknowledgement-links): it lets one recipient acknowledge
  * one alert without a login. Form: base64url(payload JSON) + "." + base64url(HMAC-SHA256 of
  * the encoded payload), the payload being `{"alertId", "recipient"}`.
  *

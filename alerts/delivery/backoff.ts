@@ -6,7 +6,7 @@
 export interface BackoffOptions {
   /** wait after the first failure [1 s] */
   baseMs?: number;
-  /** longest wait [30 s]: a receiver that comes back is tried again within half a minute, so it gets its backlog within a minute (CONTRACT section 4) */
+  /** longest wait [30 s]: a receiver that comes back is tried again within half a minute, so it gets its backlog within a minute (docs/interfaces.md#headers-retries-signatures) */
   capMs?: number;
 }
 

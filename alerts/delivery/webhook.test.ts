@@ -1,7 +1,7 @@
 /**
  * The webhook channel against a real local receiver: the body is the Notification, the
  * signature is the HMAC of the raw body bytes, X-Estate-Delivery is the enqueued id, and each
- * answer is judged retriable or not as CONTRACT section 4 and STYLE point 6 say.
+ * answer is judged retriable or not as docs/interfaces.md#headers-retries-signatures and STYLE point 6 say.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';

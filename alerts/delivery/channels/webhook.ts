@@ -1,5 +1,5 @@
 /**
- * Webhook channel (CONTRACT section 4): POSTs the Notification as JSON. Headers:
+ * Webhook channel (docs/interfaces.md#deliveries): POSTs the Notification as JSON. Headers:
  * `X-Estate-Delivery` (the delivery id, the same on every retry: receivers deduplicate by it)
  * and, where the channel has a secret, `X-Estate-Signature: sha256=<hex HMAC-SHA256 of the
  * raw body>`. The body is the stored Notification serialised the same way on every attempt,

@@ -1,5 +1,5 @@
 /**
- * For tests: the contract's example notification (CONTRACT section 4) with fixed ids and
+ * For tests: the example notification of docs/interfaces.md#bodies (hydrant HY-03, 0.08 MPa) with fixed ids and
  * times, a group of housekeeping alerts and a report made ready, outbox items built from them,
  * and a temporary operational store.
  */
