@@ -394,7 +394,7 @@ export function createApp(opts: AppOptions): App {
   /** Set the moment a stop begins: /readyz answers 503 from then on, before the HTTP server closes. */
   let stopping = false;
   const opsUsable = () => opsProbe.usable && !alerts.committer.storeDown;
-  // Ready (CONTRACT v2 section 5) = it can serve: the operational store usable, the spool not
+  // Ready (docs/interfaces.md#probes-and-metrics) = it can serve: the operational store usable, the spool not
   // full, no stop begun. The broker and the series store being away do not make it unready
   // (the dashboard is needed most then); the body and /metrics say so.
   const readiness = (): Readiness => {

@@ -1,5 +1,5 @@
 /**
- * The metric catalog: for each device kind, the metrics it may send (CONTRACT section 2),
+ * The metric catalog: for each device kind, the metrics it may send (docs/interfaces.md#metrics-and-event-codes),
  * their units, their physical ranges and their types, and the event codes it may raise.
  * A value outside its physical range is not a reading of the world but a broken sensor or
  * a wrong unit, so ingest rejects it (`bad_metric`); thresholds live in `rules.ts`.

@@ -1,5 +1,5 @@
 /**
- * The service's environment (CONTRACT section 1), validated once at start.
+ * The service's environment (docs/interfaces.md#environment), validated once at start.
  * Everything is optional; the defaults run the embedded mode.
  */
 import { z } from 'zod';

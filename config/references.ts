@@ -73,7 +73,7 @@ export function checkReferences(estate: unknown): Problem[] {
     out.push({ path: ['departments', i, 'id'], message: `"${reserved}" is reserved (${RESERVED_WHY[reserved]})` });
   }
 
-  // Device ids are unique across the whole estate (CONTRACT section 2).
+  // Device ids are unique across the whole estate (docs/interfaces.md#topics).
   const devices = new Map<string, string>();
   sites.forEach((site, s) => {
     if (!isObj(site)) return;

@@ -19,11 +19,11 @@ export interface Level {
 interface RuleBase {
   readonly id: string;
   readonly kind: Kind | 'any';
-  /** department that holds jurisdiction by default (CONTRACT section 4) */
+  /** department that holds jurisdiction by default (docs/alerts.md#rules) */
   readonly department: string;
   readonly source: string;
   /**
-   * About the sensor rather than the equipment's safety (CONTRACT section 4, "sensor
+   * About the sensor rather than the equipment's safety (docs/alerts.md, "Sensor
    * housekeeping"): to the maintainer and the property company, grouped, not escalated.
    */
   readonly housekeeping?: boolean;
@@ -293,7 +293,7 @@ export const RULE_IDS: ReadonlySet<string> = new Set([...DEFAULT_RULES.map((r) =
 /** Rules about the sensors rather than the equipment: grouped, to maintainers, not escalated. */
 export const HOUSEKEEPING_RULES: ReadonlySet<string> = new Set([...DEFAULT_RULES.filter((r) => r.housekeeping).map((r) => r.id), SITE_OFFLINE]);
 
-/** The department that holds jurisdiction over a kind's equipment as a whole (CONTRACT section 4). */
+/** The department that holds jurisdiction over a kind's equipment as a whole (docs/alerts.md#rules). */
 export const KIND_DEPARTMENT: Record<Kind, string> = {
   elevator: EL,
   hydrant: FIRE,
@@ -301,7 +301,7 @@ export const KIND_DEPARTMENT: Record<Kind, string> = {
   water: WATER,
 };
 
-/** Maintenance tasks and their intervals (CONTRACT section 7, STANDARDS.md). */
+/** Maintenance tasks and their intervals (docs/interfaces.md#reports, STANDARDS.md). */
 export const MAINTENANCE_TASKS = {
   elevator_maintenance: { kind: 'elevator', intervalDays: 15, source: 'TSG T5002 art. 6' },
   tank_cleaning: { kind: 'water', intervalDays: 182, source: 'provincial rules (Sichuan); GB 17051' },

@@ -6,7 +6,7 @@
 
 export type FieldValue = number | boolean | string;
 
-/** One point of CONTRACT section 3: a measurement, its tags, its fields, a time in ms. */
+/** One point of docs/interfaces.md#stored-series: a measurement, its tags, its fields, a time in ms. */
 export interface Point {
   readonly measurement: string;
   readonly tags: Readonly<Record<string, string>>;
