@@ -1,5 +1,5 @@
 /**
- * Bearer-token auth (CONTRACT section 5). Tokens come from the estate file as SHA-256
+ * Bearer-token auth (docs/interfaces.md#roles). Tokens come from the estate file as SHA-256
  * hashes; the token itself is never stored. A principal is scoped to sites and departments:
  * `null` means the whole estate.
  */

@@ -1,6 +1,6 @@
 /**
  * The one catalogue of errors the HTTP API answers with: each has a code, a status and a
- * message. Answers are `{"error": {"code", "message"}}` (CONTRACT section 5).
+ * message. Answers are `{"error": {"code", "message"}}` (docs/interfaces.md#errors).
  */
 export const ERRORS = {
   UNAUTHENTICATED: { status: 401, message: 'a valid bearer token is required' },

@@ -1,6 +1,6 @@
 /**
  * The Grafana data sources, each with a fixed uid so that the dashboards can name it: InfluxDB
- * through its v1 API and InfluxQL (CONTRACT section 3), which the estate dashboards read; and
+ * through its v1 API and InfluxQL (docs/interfaces.md#stored-series), which the estate dashboards read; and
  * Prometheus scraping the service's /metrics (deploy/prometheus/), which the service
  * dashboard reads. Grafana replaces `$VAR` in provisioning files from its own environment,
  * so the credentials stay out of the repository (docker-compose.yml sets them).

@@ -125,7 +125,7 @@ function openBySeverity(): Builder<Panel> {
 function openByDepartment(): Builder<Panel> {
   return new BarGaugePanel()
     .title('各部门未解决告警 Open alerts by department')
-    .description('Open alerts by the department of jurisdiction (CONTRACT section 4); every alert also goes to the property company.')
+    .description('Open alerts by the department of jurisdiction (docs/alerts.md, Rules); every alert also goes to the property company.')
     .withTarget(new InfluxQuery('A', openAlertCount('department'), { alias: '$tag_department' }))
     .timeFrom('30d')
     .reduceOptions(lastValue())

@@ -1,7 +1,7 @@
 /**
  * Tables shared by the dashboards: the alerts still open, the latest events, the latest
  * reading of each device. The `alerts` measurement has one point per change of an alert
- * (CONTRACT section 3); an alert is open when the last point of its (site, device, rule)
+ * (docs/interfaces.md#stored-series); an alert is open when the last point of its (site, device, rule)
  * in the time range is not `resolved`.
  */
 import type { Builder } from '@grafana/grafana-foundation-sdk/cog';

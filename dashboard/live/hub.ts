@@ -1,5 +1,5 @@
 /**
- * The live dashboard over socket.io (CONTRACT section 5, "Live updates"; the protocol is in
+ * The live dashboard over socket.io (docs/interfaces.md#live-updates; the protocol is in
  * protocol.ts). Sockets authenticate in the handshake with the HTTP API's bearer tokens,
  * subscribe to sites they may see, and get a snapshot, then the site's events in its room.
  *

@@ -1,5 +1,5 @@
 /**
- * The socket.io protocol of the live dashboard (CONTRACT section 5, "Live updates"), as types:
+ * The socket.io protocol of the live dashboard (docs/interfaces.md#live-updates), as types:
  * what a client may emit, what the server emits, and the shapes of both. The web UI and the
  * tests code against these; `hub.ts` implements them.
  *

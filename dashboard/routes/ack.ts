@@ -1,5 +1,5 @@
 /**
- * Signed acknowledgement links (CONTRACT section 4's `ackUrl`), public: `GET /ack/:token`
+ * Signed acknowledgement links (`ackUrl`, docs/interfaces.md#acknowledgement-links), public: `GET /ack/:token`
  * shows the alert, `POST /ack/:token` acknowledges it for the department the link was made for.
  * A forged link is "not found", a resolved alert's link has expired (410), a used one is
  * refused (409). HTML for people (zh-CN and en), JSON for a client that asks for it.

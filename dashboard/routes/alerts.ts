@@ -1,5 +1,5 @@
 /**
- * Alerts and silences (CONTRACT section 5): `GET /api/alerts`, `GET /api/alerts/:id`,
+ * Alerts and silences (docs/interfaces.md#routes): `GET /api/alerts`, `GET /api/alerts/:id`,
  * `GET /api/alerts/:id/deliveries`, `POST /api/alerts/:id/ack`, `GET/POST /api/silences`,
  * `DELETE /api/silences/:id`. A token sees only what it is scoped to; anything else is 404.
  */
@@ -262,7 +262,7 @@ export function alertRoutes(app: FastifyInstance, deps: AlertRouteDeps): void {
       const p = principalOf(req);
       requireRole(p, 'operator', 'admin');
       const b = req.body;
-      // A site outside the token's scope is not found, as everywhere else (CONTRACT section 5).
+      // A site outside the token's scope is not found, as everywhere else (docs/interfaces.md#roles).
       if (b.matchers.site !== undefined && p.sites !== null && !p.sites.has(b.matchers.site)) throw new ApiError('NOT_FOUND', `no site ${b.matchers.site}`);
       const r = await actions.createSilence(p, { matchers: b.matchers, startsAt: b.startsAt ? Date.parse(b.startsAt) : Date.now(), endsAt: Date.parse(b.endsAt), comment: b.comment });
       if ('error' in r) throw new ApiError('BAD_REQUEST', r.error);

@@ -1,4 +1,4 @@
-/** `/healthz`, `/readyz` and `/metrics` (CONTRACT section 5; docs/operations.md). */
+/** `/healthz`, `/readyz` and `/metrics` (docs/interfaces.md#probes-and-metrics; docs/operations.md). */
 import type { FastifyInstance } from 'fastify';
 import type { Registry as PromRegistry } from 'prom-client';
 import { ApiError } from '../errors.ts';

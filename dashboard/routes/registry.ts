@@ -1,5 +1,5 @@
 /**
- * The registry with what is known now (CONTRACT section 5): `GET /api/sites`,
+ * The registry with what is known now (docs/interfaces.md#routes): `GET /api/sites`,
  * `GET /api/devices?site=&kind=`, `GET /api/devices/:id` and its time series
  * `GET /api/devices/:id/series?metric=&from=&to=&step=`.
  */

@@ -1,5 +1,5 @@
 /**
- * Reports (CONTRACT section 7, docs/reports.md): `POST /api/reports`, `GET /api/reports`,
+ * Reports (docs/interfaces.md#reports, docs/reports.md): `POST /api/reports`, `GET /api/reports`,
  * `GET /api/reports/:id`, the files at `/api/reports/:id/report.{html,csv,json}`, and
  * `POST /api/maintenance`. A token sees a report only when it may see every site the report
  * covers; a report over all sites only an unscoped token. The reports part is handed in

@@ -1,5 +1,5 @@
 /**
- * The HTTP API as the UI uses it (CONTRACT section 5; shapes as dashboard/schemas.ts gives
+ * The HTTP API as the UI uses it (docs/interfaces.md#http-api; shapes as dashboard/schemas.ts gives
  * them). Every request carries the bearer token; an error answer becomes an `ApiError`
  * with the status and the API's code, so a view can say what went wrong.
  */

@@ -1,5 +1,5 @@
 /**
- * Live updates over socket.io (CONTRACT section 5): one connection per view, to the same
+ * Live updates over socket.io (docs/interfaces.md#live-updates): one connection per view, to the same
  * origin at `/socket.io` with `auth: {token}`. After each (re)connection every site is
  * subscribed again and its snapshot replaces what the view had, so nothing missed while
  * away stays missing.
