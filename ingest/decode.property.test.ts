@@ -4,7 +4,7 @@
  *
  * - whatever the topic and the bytes, decode returns, and every message is accounted for:
  *   it yields accepted records or at least one reject, each reject with one of the reasons
- *   of CONTRACT section 2, the message's topic, and a payload
+ *   of docs/interfaces.md#what-is-refused, the message's topic, and a payload
  *   of at most 16 KiB;
  * - any valid telemetry, event or status made from the catalog is accepted whole, with the
  *   values it carried;
@@ -22,7 +22,7 @@ const decoder = new Decoder(registry);
 const DEVICES = [...registry.devices.values()];
 /** 2026-11-25T08:00:00Z, the service's clock in these tests */
 const NOW = Date.UTC(2026, 10, 25, 8, 0, 0);
-/** The decoder's reasons (CONTRACT section 2); store_rejected and spool_full come later in the pipeline, never from decode. */
+/** The decoder's reasons (docs/interfaces.md#what-is-refused); store_rejected and spool_full come later in the pipeline, never from decode. */
 const REASONS = new Set(['bad_topic', 'unknown_device', 'bad_payload', 'bad_metric', 'bad_timestamp']);
 /** Seeded so a failure reproduces; FC_SEED=<n> explores other inputs. */
 const RUNS = { numRuns: 2000, seed: Number(process.env.FC_SEED ?? 20261125) };

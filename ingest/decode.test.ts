@@ -1,5 +1,5 @@
 /**
- * Decoder.decode against CONTRACT section 2, without a broker: every reject reason, the
+ * Decoder.decode against docs/interfaces.md#mqtt, without a broker: every reject reason, the
  * check order (size, topic, device, JSON shape, timestamp, fields; the first that applies
  * wins), arrays judged per element, metric types and physical ranges, timestamps.
  */

@@ -1,5 +1,5 @@
 /**
- * Decoding and validation of one MQTT message (CONTRACT section 2), in the contract's
+ * Decoding and validation of one MQTT message (docs/interfaces.md#mqtt), in its
  * order: size, topic, device, JSON shape, timestamp, fields. A message is rejected for the
  * first reason that applies; in an array each element is judged alone; a bad metric costs
  * only its own field. Hand-written rather than a schema library: this runs for every

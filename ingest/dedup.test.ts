@@ -1,5 +1,5 @@
 /**
- * SeqDedup (CONTRACT section 2): the same (device, seq) within 24 h is taken once; out of
+ * SeqDedup (docs/interfaces.md#de-duplication): the same (device, seq) within 24 h is taken once; out of
  * order within the window is fine; a seq far below the highest is a reboot and counts
  * afresh; state survives a restart (snapshot) and a crash (journal); rollback forgets a turn
  * that could not be made durable.

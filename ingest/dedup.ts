@@ -1,5 +1,5 @@
 /**
- * De-duplication by (device, seq) (CONTRACT section 2): the same seq again within 24 h is
+ * De-duplication by (device, seq) (docs/interfaces.md#de-duplication): the same seq again within 24 h is
  * taken once. Per key, the highest seq seen and, for the WINDOW seqs below it, a 32-bit
  * fingerprint of the content each carried (its ts as sent, and its metrics or event).
  *

@@ -187,7 +187,7 @@ export class IngestPipeline {
         this.backOnline.delete(device.id);
       }
     }
-    // Any telemetry or event from a device marked offline brings it online (CONTRACT section 2):
+    // Any telemetry or event from a device marked offline brings it online (docs/interfaces.md#payloads):
     // recorded as its status, as if it had said {"online": true}.
     if ((d.readings.length > 0 || d.events.length > 0) && d.statuses.length === 0 && this.devices.get(device.id)?.online === false && !this.backOnline.has(device.id)) {
       const s: DeviceStatus = { site: device.site, kind: device.kind, device: device.id, ts: now, online: true };

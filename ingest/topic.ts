@@ -1,4 +1,4 @@
-/** `estate/{site}/{kind}/{device}/{channel}` (CONTRACT section 2). */
+/** `estate/{site}/{kind}/{device}/{channel}` (docs/interfaces.md#topics). */
 import { DEVICE_ID, SITE_ID, isKind, isTopicChannel, type Kind, type TopicChannel } from '../config/index.ts';
 
 export interface Topic {
