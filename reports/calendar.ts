@@ -1,6 +1,6 @@
 /**
  * Time as the reports judge it, and when they are made. Times are judged in Asia/Shanghai
- * (CONTRACT section 7), where a "day" is a Shanghai day; Shanghai is UTC+8 all year (no
+ * (docs/interfaces.md#reports), where a "day" is a Shanghai day; Shanghai is UTC+8 all year (no
  * daylight saving since 1991), so a fixed offset is exact and needs no time-zone database.
  *
  * The scheduled reports (node-cron, in Asia/Shanghai): each schedule of the estate file's

@@ -1,5 +1,5 @@
 /**
- * The reports' JSON bodies (CONTRACT section 7: other systems import them, so the keys are
+ * The reports' JSON bodies (docs/interfaces.md#reports: other systems import them, so the keys are
  * fixed) and what the HTML shows beside them. Times in the JSON are RFC 3339 in Shanghai
  * time (+08:00); figures are defined in docs/reports.md.
  */
