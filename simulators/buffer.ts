@@ -1,11 +1,11 @@
 /**
  * What a device keeps while it cannot reach the broker: its serialised readings, oldest
  * first, up to a limit (then the oldest go, as on a real device with a ring buffer). On
- * reconnect they are sent again as JSON arrays (CONTRACT section 2), in order, each array
+ * reconnect they are sent again as JSON arrays (docs/interfaces.md#payloads), in order, each array
  * under the 16 KiB payload limit.
  */
 
-/** Payload limit of CONTRACT section 2 is 16 KiB; leave room for the brackets and commas. */
+/** The payload limit (docs/interfaces.md#payloads) is 16 KiB; leave room for the brackets and commas. */
 export const MAX_REPLAY_BYTES = 15 * 1024;
 
 export class ReplayBuffer {

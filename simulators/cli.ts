@@ -1,5 +1,5 @@
 /**
- * `npm run simulate -- …` (CONTRACT section 6): every device of the chosen sites publishes
+ * `npm run simulate -- …` (simulators/README.md): every device of the chosen sites publishes
  * realistic readings until Ctrl-C or `--duration`, then leaves cleanly and prints what it
  * sent; with `--scenario`, scripted faults and, with `--assert`, their alerts checked
  * (scenario/command.ts). A mistake in the options or the estate file is one line and exit

@@ -1,5 +1,5 @@
 /**
- * One simulated device on MQTT, behaving like the real thing (CONTRACT sections 2 and 6):
+ * One simulated device on MQTT, behaving like the real thing (docs/interfaces.md#mqtt, simulators/README.md):
  * its own client with a stable id, MQTT 3.1.1 (the embedded Aedes broker speaks nothing
  * newer), a retained `{"online": true}` on every connect and a retained `{"online": false}`
  * as its last will, telemetry at QoS 1 on a fixed grid of simulated time. While it cannot
@@ -217,7 +217,7 @@ export class SimulatedDevice {
     }
   }
 
-  /** Raises (active true) or clears an event of the device's kind (CONTRACT section 2). */
+  /** Raises (active true) or clears an event of the device's kind (docs/interfaces.md#payloads). */
   publishEvent(code: string, active: boolean, detail?: string): void {
     const t = Math.round(this.opts.clock.now());
     this.eventSeq = Math.max(this.eventSeq + 1, t);

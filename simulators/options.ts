@@ -1,5 +1,5 @@
 /**
- * The simulator CLI's options (CONTRACT section 6), parsed and checked: a mistake is one
+ * The simulator CLI's options (simulators/README.md), parsed and checked: a mistake is one
  * `UsageError` whose message says what is wrong and what would be right.
  */
 import { parseArgs } from 'node:util';

@@ -1,5 +1,5 @@
 /**
- * The two service routes an assertion reads (CONTRACT section 5): `GET /api/alerts` and
+ * The two service routes an assertion reads (docs/interfaces.md#routes): `GET /api/alerts` and
  * `GET /api/ingest/rejects`, with a bearer token. A failure says what to fix: the service
  * unreachable, the token refused, a route missing.
  */

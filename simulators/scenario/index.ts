@@ -1,5 +1,5 @@
 /**
- * Scenarios (CONTRACT section 6): scripted faults on top of normal readings, and the alerts
+ * Scenarios (simulators/README.md, "Scenarios"): scripted faults on top of normal readings, and the alerts
  * they must raise. Load a file, run it against a broker, assert against the service's API.
  */
 export type { Action, Expectation, RejectExpectation, Scenario, Step } from './types.ts';
