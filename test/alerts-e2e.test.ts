@@ -1,6 +1,6 @@
 /**
  * An alert end to end, against real Mosquitto and InfluxDB: readings in, the webhook body of
- * CONTRACT section 4 out to the department and the property company (signed), the alerts
+ * docs/interfaces.md#bodies out to the department and the property company (signed), the alerts
  * measurement written, acknowledgement through the signed link, resolution.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

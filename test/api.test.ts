@@ -1,5 +1,5 @@
 /**
- * The HTTP API of CONTRACT section 5 on the embedded defaults: registry with latest values,
+ * The HTTP API of docs/interfaces.md#http-api on the embedded defaults: registry with latest values,
  * series, scoping (anything outside a token's scope is 404), errors with codes, the audit
  * log, and rate limiting of failed authentication.
  */
@@ -104,7 +104,7 @@ describe('writes', () => {
       headers: { ...auth('demo-ops-jinfo'), 'content-type': 'application/json' },
       body: JSON.stringify({ matchers: { site: 'nancheng-mansion' }, endsAt: new Date(Date.now() + 3_600_000).toISOString(), comment: 'x' }),
     });
-    // Outside the token's scope: not found, as every other id (CONTRACT section 5).
+    // Outside the token's scope: not found, as every other id (docs/interfaces.md#roles).
     expect(outside.status).toBe(404);
     const viewer = await fetch(`${svc.url}/api/silences`, { method: 'POST', headers: { ...auth('demo-viewer'), 'content-type': 'application/json' }, body: JSON.stringify({ matchers: { site: 'jinfo-garden' }, endsAt: new Date(Date.now() + 1000).toISOString(), comment: 'x' }) });
     expect(viewer.status).toBe(403);

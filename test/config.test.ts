@@ -1,5 +1,5 @@
 /**
- * The estate loader (CONTRACT section 1, STYLE point 4): every configuration mistake gives
+ * The estate loader (docs/interfaces.md#the-estate-file, STYLE point 4): every configuration mistake gives
  * one clear problem naming the file, the YAML path and its line; all mistakes of a file
  * come in one report; the demo estate loads and is frozen; and `main.ts` given a bad file
  * exits 2 with that report and no stack trace.
@@ -363,7 +363,7 @@ describe('the demo estate (config/estate.yaml)', () => {
     expect(estate.sites.map((s) => s.id)).toEqual(['jinfo-garden', 'nancheng-mansion']);
   });
 
-  it('has every department of the default jurisdiction (CONTRACT section 4)', () => {
+  it('has every department of the default jurisdiction (docs/alerts.md, Rules)', () => {
     expect(estate.departments.map((d) => d.id).sort()).toEqual(['fire-rescue', 'health-commission', 'housing', 'market-supervision', 'water-authority']);
   });
 
@@ -371,7 +371,7 @@ describe('the demo estate (config/estate.yaml)', () => {
     for (const site of estate.sites) expect(new Set(site.devices.map((d) => d.kind)), site.id).toEqual(new Set(KINDS));
   });
 
-  it('has ids that satisfy the topic regexes of CONTRACT section 2, and that ingest parses back', () => {
+  it('has ids that satisfy the topic regexes of docs/interfaces.md#topics, and that ingest parses back', () => {
     for (const d of devices) {
       expect(d.site).toMatch(/^[a-z0-9][a-z0-9-]{0,63}$/);
       expect(d.id).toMatch(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/);

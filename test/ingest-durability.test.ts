@@ -1,6 +1,6 @@
 /**
  * Nothing accepted is lost, nothing is stored twice: real Mosquitto (persistent, no queue
- * limit, as CONTRACT section 2 asks), real InfluxDB, the whole service.
+ * limit, as docs/interfaces.md#the-broker asks), real InfluxDB, the whole service.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';

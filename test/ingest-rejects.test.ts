@@ -1,5 +1,5 @@
 /**
- * One test per reject class of CONTRACT section 2, through a real Mosquitto into a real
+ * One test per reject class of docs/interfaces.md#what-is-refused, through a real Mosquitto into a real
  * InfluxDB: what is refused is listed with its reason, topic and payload; what is good in
  * the same message is stored.
  */

@@ -1,5 +1,5 @@
 /**
- * Line protocol against a real InfluxDB 1.x (CONTRACT section 3): what `InfluxStore.encode`
+ * Line protocol against a real InfluxDB 1.x (docs/interfaces.md#stored-series): what `InfluxStore.encode`
  * writes comes back from InfluxQL exactly as it went in, whatever the tag values and string
  * fields hold; what InfluxDB cannot give back unchanged is refused before it is written;
  * numbers are floats; a partial write costs only the refused line; a missing database is

@@ -1,5 +1,5 @@
 /**
- * Live updates over socket.io (CONTRACT section 5), against the real service in-process with
+ * Live updates over socket.io (docs/interfaces.md#live-updates), against the real service in-process with
  * the embedded store and a real Mosquitto: the handshake's token, the snapshot that answers
  * `subscribe`, readings coalesced into batches, statuses and alerts at once, a token's scope,
  * and a fresh snapshot after a reconnection.

@@ -8,7 +8,7 @@
  * - a device publishing on another device's topic is refused by the broker: it never reaches
  *   the service;
  * - a wrong password or a CA that did not sign the broker's certificate leaves the service
- *   not connected (still ready: CONTRACT v2 section 5), and /readyz says why with a code;
+ *   not connected (still ready: docs/interfaces.md#probes-and-metrics), and /readyz says why with a code;
  * - neither the service's password nor any device's secret lands in a log line or in DATA_DIR;
  * - the devices' password file that `npm run mosquitto-acl -- --secrets … --passwd …` writes is
  *   one Mosquitto takes (the devices here log in with it).

@@ -1,7 +1,7 @@
 /**
  * What an operator reads (docs/operations.md): /metrics under the standard and the service's
  * own names, counting what really happened — an alert fired, its deliveries sent, retried and
- * given up, their latency, a report made — and the probes of CONTRACT v2 section 5: ready is
+ * given up, their latency, a report made — and the probes of docs/interfaces.md#probes-and-metrics: ready is
  * "it can serve" (the operational store usable, the spool not full, no stop begun); the broker
  * away leaves it ready and says so; the operational store closed or stalled makes it unready;
  * a stop makes it unready at once while the server still answers. Real Mosquitto, the
@@ -188,7 +188,7 @@ describe('/metrics', () => {
   });
 });
 
-describe('/readyz (CONTRACT v2 section 5)', () => {
+describe('/readyz (docs/interfaces.md#probes-and-metrics)', () => {
   it('the broker away: still ready (200), broker.connected false, and /metrics says so', async () => {
     const own = await startMosquitto({ durable: true });
     try {

@@ -1,5 +1,5 @@
 /**
- * Reports end to end (CONTRACT section 7): a month of history published through MQTT into the
+ * Reports end to end (docs/interfaces.md#reports): a month of history published through MQTT into the
  * real service (Mosquitto, InfluxDB), back-dated, with values chosen so that every figure
  * can be worked out by hand here; a trapping acknowledged through the API; then each kind
  * requested with `POST /api/reports` and its JSON, HTML and CSV checked. A second service on

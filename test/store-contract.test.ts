@@ -1,5 +1,5 @@
 /**
- * The `SeriesStore` contract (storage/series.ts, CONTRACT section 3), one suite run against
+ * The `SeriesStore` contract (storage/series.ts, docs/interfaces.md#stored-series), one suite run against
  * both stores: `InfluxStore` on a real InfluxDB 1.x (a fresh database) and `EmbeddedStore`
  * on a temp file. InfluxDB is the reference: where the two differed, the embedded store was
  * made to do what InfluxDB does.

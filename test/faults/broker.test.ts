@@ -1,10 +1,10 @@
 /**
  * The broker goes away while devices publish QoS 1: real Mosquitto (persistent, no queue
- * limit, CONTRACT section 2), real InfluxDB, the whole service in-process.
+ * limit, docs/interfaces.md#the-broker), real InfluxDB, the whole service in-process.
  *
  * - restarted within a second: every reading lands exactly once and the service is ready again;
  * - gone for 60 s: what the devices buffered lands too; /readyz stays 200 (ready = it can
- *   serve: the dashboard is needed most then, CONTRACT v2 section 5) with `broker.connected:
+ *   serve: the dashboard is needed most then, docs/interfaces.md#probes-and-metrics) with `broker.connected:
  *   false`, and /metrics says `estate_broker_connected 0`; one `broker_down` system alert after its 15 s grace, resolved
  *   when the broker is back; the devices that look silent meanwhile are recorded and held back
  *   (an inhibition, docs/alerts.md "Outages"), never announced, and end when it is back.

@@ -1,9 +1,9 @@
 /**
  * Devices whose clocks are wrong: real Mosquitto, real influxd, the whole service in-process.
  *
- * CONTRACT section 2: a `ts` more than 5 min ahead or more than 30 days old is refused as
+ * docs/interfaces.md#what-is-refused: a `ts` more than 5 min ahead or more than 30 days old is refused as
  * `bad_timestamp`; anything in between is kept as the device sent it. Rule durations are
- * measured on the readings' own timestamps (CONTRACT section 3, DESIGN.md); "device silent"
+ * measured on the readings' own timestamps (docs/interfaces.md#stored-series, DESIGN.md); "device silent"
  * on the service's clock. What that means for skewed devices, each hydrant one case:
  *
  * | device | clock | sends | expected |

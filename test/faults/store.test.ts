@@ -6,7 +6,7 @@
  * - the spool grows while InfluxDB is away and drains to about nothing once it is back;
  * - nothing is lost and nothing is stored twice: per device, the points in InfluxDB are
  *   exactly the readings published, each with its own value;
- * - /readyz stays 200 (CONTRACT section 5: the store being away does not make the service
+ * - /readyz stays 200 (docs/interfaces.md#probes-and-metrics: the store being away does not make the service
  *   unready) and says `store.up: false` all through the outage;
  * - one `store_down` system alert after its 30 s grace, resolved once InfluxDB is back.
  *

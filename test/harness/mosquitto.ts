@@ -10,7 +10,7 @@ import { freePort, waitFor } from './ports.ts';
 import { connect } from 'node:net';
 
 export interface MosquittoOptions {
-  /** persistence true and no queue limit, as CONTRACT section 2 asks of a production broker */
+  /** persistence true and no queue limit, as docs/interfaces.md#the-broker asks of a production broker */
   durable?: boolean;
   extra?: string;
   /** a TLS listener (the URL is then mqtts://) with these PEM files */

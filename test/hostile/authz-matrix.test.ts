@@ -1,7 +1,7 @@
 /**
  * The authorization matrix: every route × every role (viewer, operator, department, admin,
  * and no token) × inside and outside the token's scope, against one table of expected
- * statuses (CONTRACT section 5: no token 401, a role that may not 403, anything outside the
+ * statuses (docs/interfaces.md#roles: no token 401, a role that may not 403, anything outside the
  * token's scope 404 — the same answer as for an id that does not exist). Valid tokens only
  * (the failed-auth limiter counts bad ones per address), one bad token at the end.
  *
