@@ -41,7 +41,8 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 8080
-# Ready = the broker connected and the spool writable (CONTRACT section 5); curl is not in slim images.
+# Ready = it can serve: the operational store usable, the spool not full (docs/interfaces.md#probes-and-metrics);
+# the broker or InfluxDB away leave it healthy. curl is not in slim images.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # What `npm start` runs, without npm's process in between (PID 1 gets the runtime's SIGTERM).
