@@ -2,7 +2,7 @@
  * The fastify app, built apart from `listen()` so tests drive it with `inject()`.
  * Routes register here; each part's routes live in `routes/`.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Estate } from '../config/index.ts';
 import { isStoreUnavailable } from '../storage/index.ts';
@@ -17,7 +17,7 @@ import { ingestRoutes, type RejectsApi } from './routes/ingest.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { ackRoutes } from './routes/ack.ts';
 import formbody from '@fastify/formbody';
-import helmet from '@fastify/helmet';
+import helmet from 'helmet';
 import swagger from '@fastify/swagger';
 import { DOCS_SCRIPT_SHA256, openApiOptions, openApiRoutes } from './routes/openapi.ts';
 import type { AlertActions, AlertStore, AuditLog, Outbox } from '../alerts/index.ts';
@@ -99,7 +99,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const app: FastifyInstance = Fastify({
     trustProxy: guard.address.trust,
     loggerInstance: deps.log.child({ part: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // No line per request: the service logs what happened, not that a request came (metrics count them).
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     // Signed acknowledgement tokens are longer than fastify's default of 100.
     routerOptions: { maxParamLength: 1024 },
@@ -126,10 +127,12 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.decorateRequest('principal', null);
 
   // Security headers on every answer (docs/security.md), first, so that refusals carry them too.
-  void app.register(helmet, securityHeaders);
+  // helmet's middleware, made once: it only sets the same headers on each response.
+  const setSecurityHeaders = helmet(securityHeaders);
+  app.addHook('onRequest', (req, reply, done) => setSecurityHeaders(req.raw, reply.raw, (err) => done(err as Error | undefined)));
 
   const { limiter } = guard;
-  // After helmet's own onRequest hook, so a 429 from here still has the headers.
+  // After the security headers' onRequest hook, so a 429 from here still has the headers.
   // A block, not an arrow's value: a fastify instance is thenable, and `after` would wait on it.
   app.after(() => {
     app.addHook('onRequest', async (req, reply) => {
