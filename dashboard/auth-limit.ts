@@ -10,7 +10,8 @@
  * - `ClientGuard`: the two together. One per HTTP server: the HTTP API and the socket.io hub
  *   attached to the same server share its budget (`guardOf`), so a guesser gets one budget
  *   whatever the way in.
- * - `perClient`: requests per client on public routes (ack links, the adapters' `/ingest/*`),
+ * - `perClient`: requests per client on public routes (ack links; the adapters' `/ingest/*`
+ *   have none by count, docs/security.md says why),
  *   with `@fastify/rate-limit`, answered 429 RATE_LIMITED with Retry-After.
  *
  * A client is an IPv4 address or an IPv6 /64 (`clientKey`): one host or LAN has a /64 to
@@ -142,12 +143,6 @@ export function guardOf(server: HttpServer): ClientGuard | undefined {
 export const CLIENT_LIMITS = {
   /** GET and POST /ack/:token together: far above a duty desk opening and acknowledging 60 alerts a minute */
   ack: { max: 120, timeWindow: 60_000 },
-  /**
-   * every /ingest/* route together (the adapters' endpoints). A platform pushes every device's
-   * data from a few addresses of its own, so this is a ceiling on one address, not a device's
-   * rate: 100 pushes a second, 6,000 devices reporting each minute through one platform address
-   */
-  ingest: { max: 6_000, timeWindow: 60_000 },
 } as const;
 
 export type ClientLimitName = keyof typeof CLIENT_LIMITS;
@@ -169,7 +164,7 @@ const hooks = new WeakMap<HttpServer, Map<ClientLimitName, onRequestAsyncHookHan
 
 /**
  * The onRequest hook that counts a route's requests in the named budget, for a route's
- * options: `app.post('/ingest/x', { onRequest: perClient(app, 'ingest') }, handler)`. One
+ * options: `app.get('/ack/:token', { onRequest: perClient(app, 'ack') }, handler)`. One
  * budget per name and server, whichever plugin (encapsulated instance) asks.
  */
 export function perClient(app: FastifyInstance, name: ClientLimitName): onRequestAsyncHookHandler {
