@@ -13,6 +13,7 @@
  *   npm run bench -- --soak            # 10 min at 10,000 msg/s with faults (bench/soak.ts, docs/soak.md)
  *   npm run bench -- --soak --soak-minutes 2 --soak-rate 5000 --soak-png /tmp/soak.png
  *   npm run bench -- --only start      # npm start: spawn to /readyz 200 and RSS, median of 3 (bench/start.ts)
+ *   npm run bench -- --only ingest,push --rates 1:1000 --push-rates 1000   # MQTT and HTTP pushes at one rate
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,7 @@ import { tempDir } from '../test/harness/service.ts';
 import { alertLatency } from './alert-latency.ts';
 import { fanout } from './fanout.ts';
 import { npmStart } from './npm-start.ts';
+import { pushBench, type PushRow } from './push.ts';
 import { soak } from './soak.ts';
 import { describeStart, measureStart } from './start.ts';
 
@@ -34,8 +36,10 @@ const { values: opts } = parseArgs({
     seconds: { type: 'string', default: '10' },
     rates: { type: 'string', default: '0:10000,0:20000,0:30000,1:5000,1:10000,1:15000' },
     devices: { type: 'string', default: '1000' },
-    /** which parts: ingest, alerts, fanout, start (comma-separated; start only when named) */
-    only: { type: 'string', default: 'ingest,alerts,fanout' },
+    /** which parts: ingest, alerts, fanout, push, start (comma-separated; start only when named) */
+    only: { type: 'string', default: 'ingest,alerts,fanout,push' },
+    /** OneNET pushes a second, each rate for --seconds (bench/push.ts) */
+    'push-rates': { type: 'string', default: '500,1000,2000' },
     /**
      * node flags for the service beyond those of `npm start` (package.json's start script has
      * --max-semi-space-size=8: a young generation of at most 8 MB per semi-space; at 30,000
@@ -190,6 +194,7 @@ async function main(): Promise<void> {
   }
   let latency: Awaited<ReturnType<typeof alertLatency>> | undefined;
   let live: Awaited<ReturnType<typeof fanout>> | undefined;
+  let pushes: PushRow[] = [];
   try {
     if (PARTS.has('alerts')) {
       console.log('alert latency: 60 trapped events, one a second, while 10,000 msg/s of telemetry flows…');
@@ -198,6 +203,10 @@ async function main(): Promise<void> {
     if (PARTS.has('fanout')) {
       console.log('live fan-out: 200 socket.io clients on one site of 1,000 hydrants while 10,000 msg/s of telemetry flows for 30 s…');
       live = await fanout({ root: ROOT, influx, broker, nodeArgs: NODE_ARGS, publish, cpuSeconds, peakRssMb });
+    }
+    if (PARTS.has('push')) {
+      console.log(`HTTP pushes: OneNET data pushes (signed, one data point each) from 1,000 devices, ${SECONDS} s per rate…`);
+      pushes = await pushBench({ root: ROOT, influx, broker, nodeArgs: NODE_ARGS, cpuSeconds, rates: opts['push-rates']!.split(',').map(Number), seconds: SECONDS });
     }
   } finally {
     await Promise.all([broker.destroy(), influx.destroy()]);
@@ -210,6 +219,14 @@ async function main(): Promise<void> {
       `\nLive fan-out, publish → socket.io client, ${live.clients} clients, ${live.backgroundRate.toLocaleString('en')} msg/s for ${live.seconds} s: p50 ${live.p50.toFixed(1)} ms, p99 ${live.p99.toFixed(1)} ms, max ${live.max.toFixed(1)} ms (${live.arrived.toLocaleString('en')} of ${(live.probes * live.clients).toLocaleString('en')} client×probe arrivals); ` +
         `first client to show each probe p50 ${live.firstP50.toFixed(1)} ms, p99 ${live.firstP99.toFixed(1)} ms; service CPU ${live.cpuUsPerMessage.toFixed(1)} µs/msg (${(100 * live.cpuCores).toFixed(0)} % of a core), RSS under load ≤ ${live.loadRssMb.toFixed(0)} MB, peak RSS ${live.peakRssMb.toFixed(0)} MB; batches of ${live.batchItems} devices, ${live.batchKb.toFixed(0)} KB; the clients' process (${live.parse} parse) ${(100 * live.clientCores).toFixed(0)} % of a core; load average ${live.load.toFixed(1)} on ${live.cores} cores. Target: p99 ≤ 1 s.`,
     );
+  }
+  if (pushes.length > 0) {
+    const head = ['target pushes/s', 'sent pushes/s', 'answered 200 / sent', 'landed in InfluxDB', 'answer p50 ms', 'answer p99 ms', 'service CPU µs/push'];
+    console.log('\nHTTP pushes (OneNET), answered once durable and judged:\n| ' + head.join(' | ') + ' |\n|' + head.map(() => '---').join('|') + '|');
+    for (const p of pushes) {
+      console.log(`| ${p.rate.toLocaleString('en')} | ${Math.round(p.sentPerSec).toLocaleString('en')} | ${p.ok.toLocaleString('en')} / ${p.sent.toLocaleString('en')} | ${p.landed.toLocaleString('en')} | ${p.p50.toFixed(1)} | ${p.p99.toFixed(1)} | ${p.cpuUsPerPush.toFixed(0)} |`);
+    }
+    console.log('Target: at 1,000 pushes/s the median answer under 20 ms, nothing lost.');
   }
   if (rows.length === 0) return;
   const head = ['QoS', 'target msg/s', 'sent msg/s', 'landed / sent', 'landed', 'landed when publishing ended', 'service CPU µs/msg', 'peak RSS MB', 'messages per turn'];
