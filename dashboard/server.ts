@@ -50,7 +50,7 @@ export interface ServerDeps {
   registry: Registry;
   latest: LatestCache;
   store: SeriesStore;
-  /** the reports part (CONTRACT section 7); its routes are left out without it */
+  /** the reports part (docs/interfaces.md#reports); its routes are left out without it */
   reports?: ReportsApi;
   /** the IoT platforms' pushes (ingest's adapters; docs/adapters.md); left out without it */
   push?: PushApi;

@@ -116,6 +116,11 @@ describe('docs/interfaces.md', () => {
     expect(broken).toEqual([]);
   });
 
+  it('is what the code cites: no .ts file cites CONTRACT sections, a file not in the repository', () => {
+    const citing = sourceFiles().filter((f) => /CONTRACT(\.md)?( v\d+)?,? sections? \d/.test(readFileSync(f, 'utf8')));
+    expect(citing.map((f) => relative(ROOT, f))).toEqual([]);
+  });
+
   it('replaces docs/contract-notes.md: no page links to it any more', () => {
     const linking = sourceFiles(ROOT, /\.md$/).filter((f) => readFileSync(f, 'utf8').includes('contract-notes.md'));
     expect(linking.map((f) => relative(ROOT, f))).toEqual([]);
