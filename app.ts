@@ -323,9 +323,16 @@ export function createApp(opts: AppOptions): App {
   // Hardware behind IoT platforms and vendors' gateways (docs/adapters.md): their pushes come
   // over HTTP (routes in dashboard/), their MQTT topics on the service's broker or their own.
   const authLogged = new Map<string, number>();
-  const intake = new AdapterIntake({
-    estate,
-    registry,
+  // The adapters' devices are found in the whole estate: under SHARD, a push for another
+  // shard's site is forwarded to it through the broker, and an MQTT adapter's message for one
+  // is left to its owner (ingest/adapters/intake.ts).
+  const sharded = estate !== fullEstate;
+  const ownSites = new Set(shard.own);
+  const intake: AdapterIntake = new AdapterIntake({
+    estate: fullEstate,
+    registry: sharded ? new Registry(fullEstate) : registry,
+    ...(sharded ? { owns: (site: string) => ownSites.has(site), takesStrays: shard.foreign !== undefined, forward: (topic: string, payload: Buffer): Promise<boolean> => subscriber.forward(topic, payload) } : {}),
+    onForward: (adapter, messages) => metrics.adapterForwarded.inc({ adapter }, messages),
     pipeline,
     rejects,
     onPush: (adapter, type, outcome) => metrics.pushes.inc({ adapter, type, outcome }),

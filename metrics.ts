@@ -63,6 +63,7 @@ export function createMetrics(sources: MetricSources) {
     duplicates: new Counter({ name: 'estate_ingest_duplicates_total', help: 'Readings and events dropped as duplicates by (device, seq)', registers: [registry] }),
     backOnline: new Counter({ name: 'estate_devices_back_online_total', help: 'Devices marked offline that a telemetry or event message brought online (an online status recorded for them)', registers: [registry] }),
     pushes: new Counter({ name: 'estate_adapter_pushes_total', help: "Platforms' HTTP pushes, by adapter and outcome (accepted, duplicate, unauthorized, bad_request, failed, unknown_adapter)", labelNames: ['adapter', 'type', 'outcome'] as const, registers: [registry] }),
+    adapterForwarded: new Counter({ name: 'estate_adapter_forwarded_messages_total', help: "Messages of a push for another shard's site, published on the shared broker for their owner (SHARD), by adapter", labelNames: ['adapter'] as const, registers: [registry] }),
     adapterAuthFailures: new Counter({ name: 'estate_adapter_auth_failures_total', help: 'Pushes and URL verifications refused for their authentication, by adapter', labelNames: ['adapter', 'type'] as const, registers: [registry] }),
     rejects: new Counter({ name: 'estate_ingest_rejects_total', help: 'Messages or fields refused, by reason', labelNames: ['reason'] as const, registers: [registry] }),
     stored: new Counter({ name: 'estate_readings_stored_total', help: 'Points written to the series store', registers: [registry] }),

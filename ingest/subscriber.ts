@@ -189,6 +189,23 @@ export class MqttSubscriber {
     });
   }
 
+  /**
+   * Publishes at QoS 1 on this subscriber's broker: true once the broker acknowledged it, false
+   * when not connected or not acknowledged within `timeoutMs` (mqtt.js may still deliver it
+   * later; its receiver de-duplicates). For a push's messages of another shard's site (SHARD).
+   */
+  forward(topic: string, payload: Buffer, timeoutMs = 10_000): Promise<boolean> {
+    const client = this.client;
+    if (!client || !this.connected) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      client.publish(topic, payload, { qos: 1 }, (err) => {
+        clearTimeout(timer);
+        resolve(!err);
+      });
+    });
+  }
+
   private readonly lingering = new WeakSet<object>();
 
   private linger(stream: MqttClient['stream']): void {

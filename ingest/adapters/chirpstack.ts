@@ -40,6 +40,7 @@ export function translateChirpstack(def: ChirpstackDef, topic: string, raw: stri
     return out;
   }
   const { device, profile } = src;
+  out.device = device;
   const ts = timeOf(o.time);
   const when = ts !== undefined ? { ts } : {};
   if (event === 'status') {

@@ -5,6 +5,14 @@
  * spool, judge. An HTTP push is answered 200 once what it carried is in the spool and judged
  * (its alert changes committed), or refused with its reason in the reject log; an MQTT
  * message's PUBACK waits the same way (the subscriber holds it with the pipeline's turn).
+ *
+ * Under SHARD (docs/scaling.md) the devices are looked up in the whole estate. A platform
+ * pushes every device's data to one URL, whichever instance takes it: what a push carries
+ * for another shard's site is published on the shared broker under that site's topics (QoS
+ * 1), where its owner takes it as any device's message, and the push is answered once the
+ * broker has it. An MQTT adapter's topic reaches every shard: each takes its own sites' devices
+ * and leaves the others' to them; a device in no shard's site is refused by the instance that
+ * takes the strays only, as estate/# strays are.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AdapterDef, Estate, Registry } from '../../config/index.ts';
@@ -16,7 +24,7 @@ import { translateMqttJson, type MqttJsonDef, type StartedEvents, topicMatcher }
 import { OnenetError, openPush, translateOnenet, verifyUrl, type OnenetDef } from './onenet.ts';
 import { RecentPushes } from './recent.ts';
 import { SourceIndex } from './sources.ts';
-import type { AdapterOrigin, Translation } from './types.ts';
+import type { AdapterOrigin, SourceMessage, Translation } from './types.ts';
 
 /** What an HTTP push is answered. */
 export interface PushAnswer {
@@ -26,8 +34,17 @@ export interface PushAnswer {
 }
 
 export interface IntakeDeps {
+  /** the whole estate file, every shard's sites (the adapters' devices are found in it) */
   estate: Estate;
   registry: Registry;
+  /** whether a site is this instance's (SHARD); unset: every site is */
+  owns?: (site: string) => boolean;
+  /** whether this instance refuses what is about no known device (SHARD: the strays' instance only); default true */
+  takesStrays?: boolean;
+  /** publishes a message for another shard's site on the shared broker; true once the broker acknowledged it */
+  forward?: (topic: string, payload: Buffer) => Promise<boolean>;
+  /** messages of a push forwarded to their shard, by adapter */
+  onForward?: (adapter: string, messages: number) => void;
   pipeline: Pick<IngestPipeline, 'handle' | 'current' | 'spoolFull'>;
   rejects: Pick<RejectLog, 'add'>;
   /** a push refused for its authentication (counted in /metrics, logged at most once a minute per adapter) */
@@ -44,6 +61,9 @@ export interface AdapterSubscription {
   /** the adapter's own broker; undefined: the service's */
   mqtt?: { url: string; username?: string; password?: string };
 }
+
+/** The topic a device speaking docs/interfaces.md's MQTT would have sent a message on. */
+const topicOf = (m: SourceMessage): string => `estate/${m.device.site}/${m.device.kind}/${m.device.id}/${m.channel}`;
 
 const text = (status: number, body: string): PushAnswer => ({ status, body, contentType: 'text/plain; charset=utf-8' });
 const json = (status: number, body: unknown): PushAnswer => ({ status, body: JSON.stringify(body), contentType: 'application/json' });
@@ -81,16 +101,35 @@ export class AdapterIntake {
     return out;
   }
 
-  /** Feeds a translation to the pipeline; returns the turn its messages joined. */
-  private feed(t: Translation, origin: AdapterOrigin): AckTurn {
+  /** Feeds a translation's own messages to the pipeline; returns the turn they joined and the messages of other shards' sites. */
+  private feed(t: Translation, origin: AdapterOrigin, heardByAll: boolean): { turn: AckTurn; foreign: SourceMessage[] } {
     const now = this.now();
-    for (const r of t.rejects) this.deps.rejects.add(r, now);
+    const owns = this.deps.owns;
+    // A push reached this instance alone: its refusals are recorded here. An MQTT adapter's
+    // message reaches every shard: its device's owner records them, or, for no known device,
+    // the instance that takes the strays.
+    const records = !heardByAll || !owns || (t.device ? owns(t.device.site) : (this.deps.takesStrays ?? true));
+    if (records) for (const r of t.rejects) this.deps.rejects.add(r, now);
     let turn: AckTurn | undefined;
+    const foreign: SourceMessage[] = [];
     for (const m of t.messages) {
-      const d = m.device;
-      turn = this.deps.pipeline.handle(`estate/${d.site}/${d.kind}/${d.id}/${m.channel}`, Buffer.from(JSON.stringify(m.body)), origin);
+      if (owns && !owns(m.device.site)) {
+        foreign.push(m);
+        continue;
+      }
+      turn = this.deps.pipeline.handle(topicOf(m), Buffer.from(JSON.stringify(m.body)), origin);
     }
-    return turn ?? this.deps.pipeline.current();
+    return { turn: turn ?? this.deps.pipeline.current(), foreign };
+  }
+
+  /** Publishes other shards' messages to their owners through the broker; true once the broker has every one. */
+  private async forward(adapter: string, messages: SourceMessage[]): Promise<boolean> {
+    if (messages.length === 0) return true;
+    const forward = this.deps.forward;
+    if (!forward) return false;
+    const acked = await Promise.all(messages.map((m) => forward(topicOf(m), Buffer.from(JSON.stringify(m.body)))));
+    this.deps.onForward?.(adapter, acked.filter(Boolean).length);
+    return acked.every(Boolean);
   }
 
   /** Waits for a turn: true once durable and judged, false if it could not be made durable. */
@@ -172,15 +211,19 @@ export class AdapterIntake {
       this.deps.onPush?.(id, type, 'duplicate');
       return text(200, 'ok');
     }
-    const turn = this.feed(translate(), origin);
-    if (await this.settled(turn)) {
+    const { turn, foreign } = this.feed(translate(), origin, false);
+    const [settled, forwarded] = await Promise.all([this.settled(turn), this.forward(id, foreign)]);
+    if (settled && forwarded) {
       this.deps.onPush?.(id, type, 'accepted');
       return text(200, 'ok');
     }
-    // Not durable (the spool refused): the platform tries again, and the retry must be taken.
+    // Not durable (the spool refused, or the broker did not take another shard's part): the
+    // platform tries again, and the retry must be taken (a part taken already comes again as the
+    // same readings at the same times: one point each in InfluxDB, no new alert).
     recent.forget(key);
     this.deps.onPush?.(id, type, 'failed');
-    return json(503, { error: { code: 'SPOOL_UNAVAILABLE', message: 'the push could not be stored; try again' } });
+    const message = settled ? "part of the push is another shard's, and the broker did not take it; try again" : 'the push could not be stored; try again';
+    return json(503, { error: { code: 'SPOOL_UNAVAILABLE', message } });
   }
 
   // ---- MQTT (ChirpStack, vendors' JSON)
@@ -192,7 +235,8 @@ export class AdapterIntake {
       if (matched === undefined) continue;
       const raw = payload.toString('utf8');
       const t = m.def.type === 'chirpstack' ? translateChirpstack(m.def, topic, raw, this.sources) : translateMqttJson(m.def, matched, raw, this.sources, this.started);
-      return this.feed(t, { adapter: m.def.id, topic, raw });
+      // Another shard's device: its owner hears the same topic and takes it.
+      return this.feed(t, { adapter: m.def.id, topic, raw }, true).turn;
     }
     return undefined;
   }

@@ -47,6 +47,7 @@ export function translateMqttJson(def: MqttJsonDef, sourceId: string, raw: strin
     return out;
   }
   const { device, profile } = src;
+  out.device = device;
   let o: unknown;
   try {
     o = JSON.parse(raw);

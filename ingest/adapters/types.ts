@@ -19,6 +19,8 @@ export interface SourceMessage {
 export interface Translation {
   messages: SourceMessage[];
   rejects: Reject[];
+  /** the one device an MQTT adapter's message was about, once found (its refusals are its owner's to record under SHARD) */
+  device?: RegisteredDevice;
 }
 
 /** Where an adapter's message came from, for its rejects: the adapter, a topic-like name, the raw body. */
