@@ -34,7 +34,7 @@ export interface StoryStep {
 const S = 1000;
 
 export const DEMO_STORY: readonly StoryStep[] = [
-  { at: 20 * S, device: 'EL-2-A', event: { code: 'trapped', active: true, detail: '困在5楼与6楼之间 stuck between floors 5 and 6' }, set: { running: false, door_open: false, passengers_present: true, in_door_zone: false, speed_mps: 0 }, note: 'a passenger trapped in 金佛花园 2栋A梯' },
+  { at: 20 * S, device: 'EL-2-A', event: { code: 'trapped', active: true, detail: '困在5楼与6楼之间' }, set: { running: false, door_open: false, passengers_present: true, in_door_zone: false, speed_mps: 0 }, note: 'a passenger trapped in 金佛花园 2栋A梯' },
   { at: 35 * S, device: 'HY-03', set: { pressure_mpa: 0.08 }, note: 'hydrant HY-03 loses pressure (0.08 MPa)' },
   { at: 50 * S, device: 'FL-02', event: { code: 'blocked', active: true, detail: '私家车占用 a private car parked across it' }, set: { occupied: true, vehicle_count: 1 }, note: 'the fire lane beside 3栋 is blocked' },
   { at: 65 * S, device: 'WS-01', set: { chlorine_mgl: 0.03 }, note: 'free chlorine too low in tank WS-01 (0.03 mg/L)' },
