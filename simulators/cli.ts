@@ -5,8 +5,9 @@
  * (scenario/command.ts). A mistake in the options or the estate file is one line and exit
  * code 2; a run in which the broker was never reachable ends with exit code 1.
  */
-import { ConfigError, loadEstate } from '../config/index.ts';
-import { Fleet, FleetError, type FleetSummary } from './fleet.ts';
+import { ConfigError, loadEstate, type Estate } from '../config/index.ts';
+import { Fleet, FleetError, selectDevices, type FleetSummary } from './fleet.ts';
+import { deviceSources } from './platforms/index.ts';
 import { USAGE, UsageError, parseCli, type CliOptions } from './options.ts';
 import { scenarioCommand } from './scenario/command.ts';
 
@@ -24,6 +25,32 @@ function fail(message: string, code = 2): number {
 
 function describeRate(opts: CliOptions): string {
   return opts.rateHz !== undefined ? `${opts.rateHz} reading(s)/s per device` : "each device at its estate-file interval";
+}
+
+/** With --via: the devices (of the chosen sites) behind adapters of those types; none is a mistake. */
+function viaDevices(estate: Estate, opts: CliOptions): string[] | undefined {
+  if (!opts.via) return undefined;
+  const sources = deviceSources(estate);
+  const via = new Set(opts.via);
+  const ids = selectDevices(estate, opts.sites)
+    .filter((d) => {
+      const type = sources.get(d.id)?.adapter.type;
+      return type !== undefined && via.has(type);
+    })
+    .map((d) => d.id);
+  if (ids.length === 0) {
+    const have = [...new Set([...sources.values()].map((s) => s.adapter.type))];
+    throw new FleetError(`no device${opts.sites ? ' of those sites' : ''} is behind a ${opts.via.join(' or ')} adapter in the estate file (${have.length ? `it has devices behind ${have.join(', ')}` : 'it names no adapters'})`);
+  }
+  return ids;
+}
+
+function describeVia(fleet: Fleet, opts: CliOptions): string {
+  const by = new Map<string, number>();
+  for (const d of fleet.platformDevices) by.set(d.link.name, (by.get(d.link.name) ?? 0) + 1);
+  const where = [...by].map(([name, n]) => `${n} via ${name}`).join(', ');
+  const http = opts.via!.some((t) => t === 'onenet' || t === 'ctwing') ? `, pushes to ${opts.http}` : '';
+  return `${where}${http}`;
 }
 
 function describeSummary(s: FleetSummary, seconds: number): string {
@@ -57,6 +84,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   let fleet: Fleet;
   try {
     const estate = loadEstate(opts.config);
+    const devices = viaDevices(estate, opts);
     fleet = new Fleet({
       estate,
       mqttUrl: opts.mqtt,
@@ -65,6 +93,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       log: (line) => process.stderr.write(`simulate: ${line}\n`),
       ...(opts.sites ? { sites: opts.sites } : {}),
       ...(opts.rateHz !== undefined ? { rateHz: opts.rateHz } : {}),
+      ...(devices ? { devices, via: opts.via!, http: opts.http! } : {}),
     });
   } catch (err) {
     if (err instanceof ConfigError) return fail(err.message);
@@ -75,7 +104,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const started = Date.now();
   fleet.start();
   process.stdout.write(
-    `simulate: ${fleet.devices.length} devices → ${redactUrl(opts.mqtt)}, ${describeRate(opts)}, seed ${opts.seed}, QoS ${opts.qos}` +
+    `simulate: ${opts.via ? `${fleet.platformDevices.length} devices behind adapters (${describeVia(fleet, opts)}; MQTT ${redactUrl(opts.mqtt)})` : `${fleet.devices.length} devices → ${redactUrl(opts.mqtt)}`}, ${describeRate(opts)}, seed ${opts.seed}, QoS ${opts.qos}` +
       (opts.durationMs ? `, for ${opts.durationMs / 1000} s` : ', until Ctrl-C') +
       '\n',
   );
@@ -101,7 +130,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const summary = await fleet.stop();
   process.stdout.write(describeSummary(summary, (Date.now() - started) / 1000));
   // Nothing reached the broker: a CI job must not take that for a successful run.
-  if (summary.generated > 0 && summary.sent === 0) return fail(`no reading could be published: the broker at ${redactUrl(opts.mqtt)} was never reachable`, 1);
+  if (summary.generated > 0 && summary.sent === 0) return fail(opts.via ? `no reading could be delivered through the platforms (the service at ${opts.http}, the broker at ${redactUrl(opts.mqtt)})` : `no reading could be published: the broker at ${redactUrl(opts.mqtt)} was never reachable`, 1);
   return 0;
 }
 

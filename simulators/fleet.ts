@@ -1,11 +1,15 @@
 /**
  * A fleet: every device of the selected sites of an estate file, each its own simulated
- * device on MQTT, started and stopped together, with one summary of what they sent.
+ * device on MQTT, started and stopped together, with one summary of what they sent. With
+ * `via`, the devices behind adapters of those types report through their platforms instead
+ * (simulators/platforms/: OneNET and CTWing pushes to `http`, ChirpStack uplinks and vendors'
+ * JSON on MQTT), their readings mapped back through their profiles.
  */
-import type { Estate } from '../config/index.ts';
+import type { AdapterType, Estate } from '../config/index.ts';
 import { realClock, type Clock } from './clock.ts';
 import { SimulatedDevice, type ReadingHook } from './device.ts';
 import type { SimDeviceSpec } from './model.ts';
+import { PlatformDevice, Platforms, deviceSources } from './platforms/index.ts';
 
 export interface FleetOptions {
   estate: Estate;
@@ -31,6 +35,10 @@ export interface FleetOptions {
   hook?: ReadingHook;
   /** one line per noteworthy thing (the first connection error of each kind) */
   log?: (line: string) => void;
+  /** devices behind adapters of these types report through their platforms; others on our MQTT [none] */
+  via?: readonly AdapterType[];
+  /** the service's HTTP base, where OneNET and CTWing push [http://127.0.0.1:8080] */
+  http?: string;
 }
 
 export interface FleetSummary {
@@ -78,7 +86,10 @@ export function selectDevices(estate: Estate, sites?: readonly string[], devices
 }
 
 export class Fleet {
+  /** the devices on our MQTT */
   readonly devices: readonly SimulatedDevice[];
+  /** the devices reporting through their adapters' platforms (`via`) */
+  readonly platformDevices: readonly PlatformDevice[];
   private readonly byId: ReadonlyMap<string, SimulatedDevice>;
   private readonly reported = new Set<string>();
   private started = false;
@@ -86,7 +97,30 @@ export class Fleet {
   constructor(private readonly opts: FleetOptions) {
     if (opts.rateHz !== undefined && !(opts.rateHz > 0 && Number.isFinite(opts.rateHz))) throw new FleetError('rate must be a positive number of readings per second');
     const clock = opts.clock ?? realClock;
-    this.devices = selectDevices(opts.estate, opts.sites, opts.devices).map(
+    const specs = selectDevices(opts.estate, opts.sites, opts.devices);
+    const sources = deviceSources(opts.estate);
+    const via = new Set(opts.via ?? []);
+    const behind = (spec: SimDeviceSpec) => {
+      const s = sources.get(spec.id);
+      return s && via.has(s.adapter.type) ? s : undefined;
+    };
+    const platforms = new Platforms({
+      http: opts.http ?? 'http://127.0.0.1:8080',
+      mqttUrl: opts.mqttUrl,
+      onError: (device, message) => this.onError(device, message),
+      ...(opts.qos !== undefined ? { qos: opts.qos } : {}),
+      ...(opts.bufferLimit !== undefined ? { bufferLimit: opts.bufferLimit } : {}),
+      ...(opts.reconnectPeriodMs !== undefined ? { reconnectPeriodMs: opts.reconnectPeriodMs } : {}),
+      ...(opts.username ? { username: opts.username } : {}),
+      ...(opts.password ? { password: opts.password } : {}),
+      ...(opts.clientIdPrefix ? { clientIdPrefix: opts.clientIdPrefix } : {}),
+    });
+    this.platformDevices = specs.flatMap((spec) => {
+      const source = behind(spec);
+      if (!source) return [];
+      return [new PlatformDevice(spec, platforms.link(spec, source), { seed: opts.seed ?? 1, clock, ...(opts.rateHz !== undefined ? { rateHz: opts.rateHz } : {}), ...(opts.hook ? { hook: opts.hook } : {}) })];
+    });
+    this.devices = specs.filter((spec) => !behind(spec)).map(
       (spec) =>
         new SimulatedDevice(spec, {
           url: opts.mqttUrl,
@@ -118,17 +152,25 @@ export class Fleet {
     return this.byId.get(id);
   }
 
+  platformDevice(id: string): PlatformDevice | undefined {
+    return this.platformDevices.find((d) => d.spec.id === id);
+  }
+
+  private get all(): readonly (SimulatedDevice | PlatformDevice)[] {
+    return [...this.devices, ...this.platformDevices];
+  }
+
   /** Starts every device: they connect and report; until connected they buffer. */
   start(): void {
     if (this.started) return;
     this.started = true;
-    for (const d of this.devices) d.start();
+    for (const d of this.all) d.start();
   }
 
   /** Resolves once every device is connected, or false after `timeoutMs`. */
   async waitConnected(timeoutMs = 30_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (this.devices.some((d) => !d.connected)) {
+    while (this.all.some((d) => !d.connected)) {
       if (Date.now() > deadline) return false;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -138,13 +180,14 @@ export class Fleet {
   /** Stops every device cleanly (retained offline status, in-flight messages acked). */
   async stop(): Promise<FleetSummary> {
     const summary = this.summary();
-    await Promise.all(this.devices.map((d) => d.stop()));
+    await Promise.all(this.all.map((d) => d.stop()));
     return summary;
   }
 
   summary(): FleetSummary {
-    const s: FleetSummary = { devices: this.devices.length, connected: 0, generated: 0, sent: 0, replayed: 0, messages: 0, buffered: 0, dropped: 0 };
-    for (const d of this.devices) {
+    const all = this.all;
+    const s: FleetSummary = { devices: all.length, connected: 0, generated: 0, sent: 0, replayed: 0, messages: 0, buffered: 0, dropped: 0 };
+    for (const d of all) {
       if (d.connected) s.connected++;
       s.generated += d.stats.generated;
       s.sent += d.stats.sent;

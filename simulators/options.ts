@@ -3,12 +3,15 @@
  * `UsageError` whose message says what is wrong and what would be right.
  */
 import { parseArgs } from 'node:util';
+import { ADAPTER_TYPES, type AdapterType } from '../config/index.ts';
 
 export const USAGE = `Usage: npm run simulate -- [options]
        npm run simulate -- --scenario FILE|DIR [--scenario …] [--assert] [options]
 
-Publishes realistic readings for every device of an estate file over MQTT; with --scenario,
-plays scripted faults (simulators/scenarios/*.yaml) and, with --assert, checks the alerts.
+Publishes realistic readings for every device of an estate file over MQTT; with --via, the
+devices behind adapters of those types report through their platforms instead; with
+--scenario, plays scripted faults (simulators/scenarios/*.yaml) and, with --assert, checks
+the alerts.
 
 Options:
   --config FILE     the estate file [config/estate.yaml]
@@ -18,6 +21,11 @@ Options:
   --duration 10m    stop after this long (30s, 10m, 2h) [until Ctrl-C]
   --seed N          the same seed gives the same readings [1]
   --qos 0|1         MQTT QoS of telemetry [1]
+  --via TYPE[,TYPE] only the devices behind adapters of these types (onenet, ctwing,
+                    chirpstack, mqtt-json, or all), each reporting as its platform does:
+                    OneNET and CTWing push to --http, ChirpStack and vendors' gateways
+                    publish on MQTT (the adapter's own broker, else --mqtt)
+  --http URL        the service's HTTP base, for --via onenet|ctwing [http://127.0.0.1:8080]
   --scenario FILE   a scenario file, or a directory of them; may be given several times
   --assert          check each scenario's expected alerts against the service's API;
                     exit 1 naming each one missing or unexpected
@@ -44,6 +52,10 @@ export interface CliOptions {
   api?: string;
   token?: string;
   parallel?: number;
+  /** adapter types whose devices report through their platforms (only those devices run) */
+  via?: AdapterType[];
+  /** the service's HTTP base for OneNET and CTWing pushes */
+  http?: string;
 }
 
 export class UsageError extends Error {
@@ -72,6 +84,8 @@ const SPEC = {
   api: { type: 'string' },
   token: { type: 'string' },
   parallel: { type: 'string' },
+  via: { type: 'string' },
+  http: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -135,7 +149,22 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     if (values.qos !== '0' && values.qos !== '1') throw new UsageError(`--qos ${values.qos}: expected 0 or 1`);
     opts.qos = values.qos === '1' ? 1 : 0;
   }
+  viaOptions(values, opts);
   return scenarioOptions(values, opts, env);
+}
+
+function viaOptions(values: ReturnType<typeof parse>, opts: CliOptions): void {
+  if (values.via === undefined) {
+    if (values.http !== undefined) throw new UsageError('--http goes with --via (e.g. --via onenet --http http://127.0.0.1:8080)');
+    return;
+  }
+  if (values.scenario !== undefined) throw new UsageError('--via does not go with --scenario: a scenario\'s devices publish on MQTT');
+  const names = values.via.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = names.filter((n) => n !== 'all' && !(ADAPTER_TYPES as readonly string[]).includes(n));
+  if (names.length === 0 || bad.length > 0) throw new UsageError(`--via ${values.via}: expected adapter types separated by commas (${ADAPTER_TYPES.join(', ')}) or all`);
+  opts.via = names.includes('all') ? [...ADAPTER_TYPES] : [...new Set(names as AdapterType[])];
+  opts.http = (values.http ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/\s]+/.test(opts.http)) throw new UsageError(`--http ${values.http}: expected the service's URL such as http://127.0.0.1:8080`);
 }
 
 function scenarioOptions(values: ReturnType<typeof parse>, opts: CliOptions, env: NodeJS.ProcessEnv): CliOptions {
