@@ -283,9 +283,9 @@ describe('the service image', () => {
   const final = stages.at(-1)!;
   const last = (op: string) => final.instructions.filter((i) => i.op === op).at(-1)?.args;
 
-  it('is built in stages on node:20-bookworm-slim: npm ci and npm run build, then production dependencies only', () => {
+  it('is built in stages on node:24-bookworm-slim (Node 24 LTS): npm ci and npm run build, then production dependencies only', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const s of stages) expect(s.from).toMatch(/^node:20-bookworm-slim\b/);
+    for (const s of stages) expect(s.from).toMatch(/^node:24-bookworm-slim\b/);
     const buildRuns = stages[0]!.instructions.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
     expect(buildRuns).toContain('npm ci');
     expect(buildRuns).toContain('npm run build');
