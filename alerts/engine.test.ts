@@ -231,6 +231,38 @@ describe('silent and offline devices, the service\'s own outages', () => {
   });
 });
 
+describe('a site going dark during a broker outage', () => {
+  it('holds back its site outage and each silent device, naming the broker as the cause, also for a device silent after the site outage opened', async () => {
+    const dark = parseEstate(
+      `
+sites:
+  - id: s1
+    name: 金佛花园
+    property: { name: 渝南物业, channels: [ { type: webhook, url: "http://127.0.0.1:1/property" } ] }
+    devices:
+      - { id: HY-1, kind: hydrant, building: "1栋", intervalSec: 10 }
+      - { id: HY-2, kind: hydrant, building: "2栋", intervalSec: 10 }
+      - { id: HY-3, kind: hydrant, building: "3栋", intervalSec: 10 }
+      - { id: HY-4, kind: hydrant, building: "4栋", intervalSec: 20 }
+departments:
+  - { id: fire-rescue, name: 区消防救援支队, channels: [ { type: webhook, url: "http://127.0.0.1:1/fire" } ] }
+`,
+      'dark.yaml',
+      {},
+    );
+    await h.close();
+    h = await engineHarness(dark);
+    h.bus.emit('broker', { up: false });
+    // HY-1 to HY-3 fall silent at 30 s and open the site's outage; HY-4 falls silent at 60 s, after it.
+    await h.advance(70);
+    const open = [...h.engine.book.all()];
+    expect(open.map((a) => a.rule).sort()).toEqual(['broker_down', 'device_silent', 'device_silent', 'device_silent', 'device_silent', 'site_offline']);
+    // The site's outage is open too, and would hold back its devices' silence; the broker's, the deeper cause, is named.
+    for (const a of open.filter((x) => x.rule !== 'broker_down')) expect(a).toMatchObject({ mutedBy: 'inhibited:estate/system/broker_down', notified: [] });
+    expect(h.told()).toEqual(['alert.firing property critical']);
+  });
+});
+
 describe('restarts', () => {
   it('an open alert, an acknowledged one and a pending one each resolve exactly once on their first clearing reading after a restart', async () => {
     await h.reading('HY-1', { pressure_mpa: 0.05 });

@@ -6,9 +6,10 @@
  * or a store) counts from its first moment, pending included, so that what the outage causes
  * is held back before the outage's own grace has run.
  *
- * The defaults come first, then the estate file's `inhibit`:
- * - a site's outage holds back its devices' silent and offline alerts;
+ * The defaults come first, then the estate file's `inhibit`; the first that holds an alert back
+ * is the one recorded, so the deepest cause is named:
  * - the broker or a store away holds back silent alerts and site outages everywhere;
+ * - a site's outage holds back its devices' silent and offline alerts;
  * - an elevator's `trapped` event holds back what its own readings derive from the same
  *   trapping (`trapped_derived`, stopped outside the door zone): one incident, one alert.
  */
@@ -17,8 +18,8 @@ import { admits } from '../routing.ts';
 import type { Alert } from '../types.ts';
 
 export const DEFAULT_INHIBITIONS: readonly InhibitDef[] = [
-  { source: { rule: SITE_OFFLINE }, target: { rule: 'device_silent' }, equal: ['site'] },
   { source: { kind: 'system', rule: ['broker_down', 'store_down', 'ops_store_down'] }, target: { rule: ['device_silent', SITE_OFFLINE] }, equal: [] },
+  { source: { rule: SITE_OFFLINE }, target: { rule: 'device_silent' }, equal: ['site'] },
   { source: { rule: 'trapped' }, target: { rule: ['trapped_derived', 'stop_outside_door_zone_derived', 'stop_outside_door_zone'] }, equal: ['device'] },
 ];
 
