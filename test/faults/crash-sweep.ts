@@ -344,7 +344,10 @@ async function runLane(lane: number, rounds: { round: number; kill: Kill }[], o:
       if (stop.reason) break;
       const device = deviceId(round);
       if (kill.mode === 'point') {
-        // The clean service before it has taken the last round's redelivery; this one carries the point.
+        // The clean service, once its outbox is empty (the last round's deliveries marked done,
+        // so the next start has none to redeliver and reaches the point on this round's alert);
+        // this one carries the point.
+        await waitFor('the outbox drained', async () => (await metric(svc!.url, 'estate_outbox_pending')) === 0, 20_000, 50);
         await svc.kill('SIGKILL');
         svc = undefined;
         svc = await start({ ESTATE_CRASH_AT: kill.point }).catch((err: Error) => {

@@ -112,7 +112,7 @@ export async function spawnService(env: Record<string, string>): Promise<ChildSe
   child.stderr!.on('data', (d) => (out = (out + d).slice(-20_000)));
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`service on ${url}`, async () => {
-    if (child.exitCode !== null) throw new Error(`service exited ${child.exitCode}: ${out}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`service exited ${child.signalCode ?? child.exitCode}: ${out}`);
     const r = await fetch(`${url}/readyz`).catch(() => undefined);
     return r?.status === 200 && ((await r.json()) as { broker: { connected: boolean } }).broker.connected;
   }, 60_000, 100);
