@@ -58,7 +58,7 @@ export function createMetrics(sources: MetricSources) {
   const openSeen = new Set<string>();
   const m = {
     registry,
-    messages: new Counter({ name: 'estate_mqtt_messages_total', help: 'MQTT messages received', registers: [registry] }),
+    messages: new Counter({ name: 'estate_mqtt_messages_total', help: 'Messages the ingest pipeline handled: received on the MQTT topics, and those the adapters translate pushes and platform messages into', registers: [registry] }),
     accepted: new Counter({ name: 'estate_records_accepted_total', help: 'Points accepted into the spool (readings, events, statuses)', registers: [registry] }),
     duplicates: new Counter({ name: 'estate_ingest_duplicates_total', help: 'Readings and events dropped as duplicates by (device, seq)', registers: [registry] }),
     backOnline: new Counter({ name: 'estate_devices_back_online_total', help: 'Devices marked offline that a telemetry or event message brought online (an online status recorded for them)', registers: [registry] }),
