@@ -202,6 +202,21 @@ describe('silent and offline devices, the service\'s own outages', () => {
     expect(h.engine.book.get('s1/HY-2/device_silent')).toBeUndefined();
   });
 
+  it('a device heard from before its deadline counts from its last message: silent 3 × its interval after it, not before', async () => {
+    await h.advance(20);
+    await h.reading('HY-2', { pressure_mpa: 0.3 });
+    await h.advance(29); // 49 s: the deadline set at the start (30 s) has passed, the device was heard at 20 s
+    expect(h.engine.book.get('s1/HY-2/device_silent')).toBeUndefined();
+    await h.advance(2); // 51 s: 31 s after its message
+    expect(h.engine.book.get('s1/HY-2/device_silent')).toMatchObject({ state: 'firing' });
+    await h.reading('HY-2', { pressure_mpa: 0.3 });
+    expect(h.engine.book.get('s1/HY-2/device_silent')).toBeUndefined();
+    await h.advance(29);
+    expect(h.engine.book.get('s1/HY-2/device_silent')).toBeUndefined();
+    await h.advance(2);
+    expect(h.engine.book.get('s1/HY-2/device_silent')).toMatchObject({ state: 'firing' });
+  });
+
   it('a retained online:false raises it at once; online:true clears it, and so does any telemetry', async () => {
     await h.status('HY-1', false);
     expect(h.engine.book.get('s1/HY-1/device_silent')).toMatchObject({ offline: true });

@@ -22,6 +22,7 @@ import { Recipients } from './recipients.ts';
 import { effectiveRules, type EffectiveRule, type EffSilent } from './rules/effective.ts';
 import { DeviceEvaluator, type Signal } from './rules/evaluator.ts';
 import { SiteOutages } from './outages.ts';
+import { Deadlines } from './deadlines.ts';
 import { summarize, siteOutageSummary } from './summary.ts';
 import type { Alert } from './types.ts';
 import type { Work } from './work.ts';
@@ -79,6 +80,8 @@ interface DeviceWatch {
   /** the latest time the device's rules were judged at, and how far its clock was found to have jumped back */
   ruleTs: number;
   shift: number;
+  /** its place among the silence deadlines (alerts/deadlines.ts) */
+  slot: number;
 }
 
 /** A rule's outcome for one alert key, decided when the reading or the clock decided it. */
@@ -91,6 +94,8 @@ export class AlertEngine {
   readonly silences: Silences;
   readonly recipients: Recipients;
   private readonly watches = new Map<string, DeviceWatch>();
+  /** when each watched device would count as silent, earliest first (alerts/deadlines.ts) */
+  private readonly quiet = new Deadlines<DeviceWatch>();
   private readonly outages: SiteOutages;
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
@@ -139,6 +144,7 @@ export class AlertEngine {
         silentOpen: false,
         ruleTs: -Infinity,
         shift: 0,
+        slot: -1,
       });
     }
   }
@@ -150,7 +156,11 @@ export class AlertEngine {
    */
   async start(): Promise<void> {
     const start = this.now();
-    for (const w of this.watches.values()) w.lastSeen = start; // a full interval after a start before anyone counts as silent
+    // A full interval after a start before anyone counts as silent.
+    for (const w of this.watches.values()) {
+      w.lastSeen = start;
+      this.watchSilence(w);
+    }
     for (const a of await this.deps.store.open()) this.book.set(a);
     for (const e of await this.deps.store.groupEntries()) {
       const list = this.book.groups.get(e.groupKey) ?? [];
@@ -337,6 +347,7 @@ export class AlertEngine {
     if (!w) return undefined;
     w.lastSeen = this.now();
     w.offline = false;
+    if (w.slot < 0) this.watchSilence(w);
     if (w.silentOpen && w.silent) {
       w.silentOpen = false;
       out.push({ opening: this.opening(w, w.silent, null), clear: true });
@@ -414,6 +425,11 @@ export class AlertEngine {
     });
   }
 
+  /** Puts the device among the silence deadlines at the moment it would count as silent (if it is watched for silence). */
+  private watchSilence(w: DeviceWatch): void {
+    if (w.silent) this.quiet.add(w, w.lastSeen + w.silent.afterMs + 1);
+  }
+
   /** A site's devices dark together: its one outage alert raised, updated or resolved. */
   private siteOutage(site: string, out: Outcome[]): void {
     const s = this.outages.judge(site, this.now());
@@ -452,6 +468,7 @@ export class AlertEngine {
       const out: Outcome[] = [];
       for (const w of this.watches.values()) {
         w.lastSeen = Math.max(w.lastSeen, now);
+        this.watchSilence(w);
         if (w.silentOpen && !w.offline && w.silent) {
           w.silentOpen = false;
           out.push({ opening: this.opening(w, w.silent, null), clear: true });
@@ -586,11 +603,13 @@ export class AlertEngine {
     if (this.brokerDownSince !== null && now - this.brokerDownSince >= grace.broker) this.raiseSystem('broker_down', '');
     this.checkSpool();
     const sites = new Set<string>();
-    for (const w of this.watches.values()) {
-      if (w.silent && !w.silentOpen && now - w.lastSeen > w.silent.afterMs) {
+    // Only the devices whose deadline has come: a quiet second costs nothing however many there are.
+    for (let w = this.quiet.pop(now); w; w = this.quiet.pop(now)) {
+      if (!w.silent || w.silentOpen) continue; // its next message puts it back
+      if (now - w.lastSeen > w.silent.afterMs) {
         this.silent(w, false, out);
         if (this.outages.dark(w.device, now)) sites.add(w.device.site);
-      }
+      } else this.watchSilence(w); // heard from since: at its new deadline
     }
     for (const site of sites) this.siteOutage(site, out);
     await this.committer.submit((w) => this.clock(w, out), { retry: true });
