@@ -3,11 +3,14 @@
  * demo estate publishing to its broker once it is ready, and a small local webhook receiver
  * on DEMO_HOOK_PORT (the demo estate sends every department's and property company's alerts
  * there) that logs each delivery in one line, and a story of scripted incidents that start
- * within two minutes and come back every few minutes (simulators/story.ts). Ctrl-C stops the
- * service first, then the simulated devices (which would otherwise be heard going offline).
+ * within two minutes and come back every few minutes (simulators/story.ts). The devices the
+ * estate puts behind adapters report through their platforms as the simulators speak them
+ * (OneNET and CTWing pushing to this service's HTTP port, ChirpStack and a vendor's gateway on
+ * its broker). Ctrl-C stops the service first, then the simulated devices (which would
+ * otherwise be heard going offline).
  */
 import { createServer, type Server } from 'node:http';
-import { loadEstate, readEnv } from './config/index.ts';
+import { ADAPTER_TYPES, loadEstate, readEnv } from './config/index.ts';
 import { BrokerPortError } from './ingest/index.ts';
 import { createApp, type App } from './app.ts';
 import { explainAndExit } from './main.ts';
@@ -152,6 +155,10 @@ async function demo(): Promise<void> {
     seed: 1,
     log: (line) => process.stderr.write(`demo: simulators: ${line}\n`),
     hook: story.hook,
+    // Devices behind adapters report through their platforms: OneNET and CTWing push to this
+    // service itself (on the address it listens on; loopback when it listens on every one).
+    via: ADAPTER_TYPES,
+    http: `http://${['0.0.0.0', '::', ''].includes(env.HOST) ? '127.0.0.1' : env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${env.PORT}`,
     ...(env.MQTT_USERNAME ? { username: env.MQTT_USERNAME } : {}),
     ...(env.MQTT_PASSWORD ? { password: env.MQTT_PASSWORD } : {}),
   });
@@ -168,6 +175,7 @@ async function demo(): Promise<void> {
       `  metrics     ${base}/metrics`,
       `  API token   ${DEMO_TOKEN}   e.g. curl -H 'authorization: Bearer ${DEMO_TOKEN}' ${base}/api/ingest/rejects`,
       `  MQTT        ${app.mqttUrl.replace(/\/\/[^@/]*@/, '//<secret>@')}: ${fleet.devices.length} simulated devices, one reading every ${1 / DEMO_RATE_HZ} s each`,
+      ...(fleet.platformDevices.length ? [`  adapters    ${fleet.platformDevices.map((d) => `${d.spec.id} via ${d.link.name}`).join(', ')}`] : []),
       `  webhooks    http://127.0.0.1:${port}: alert deliveries are logged here`,
       `  story       within two minutes: a passenger trapped, a hydrant losing pressure, a fire lane blocked, a tank's chlorine too low; they clear and come again every ${DEMO_CYCLE_MS / 60_000} min`,
       `  deliveries  ${base}/deliveries   who was told of each alert, over which channel, when`,

@@ -30,7 +30,7 @@ describe('registry', () => {
   it('lists the sites a token may see, with devices counted by kind and state', async () => {
     const all = await get('/api/sites');
     expect(all.body.items.map((s: any) => s.id)).toEqual(['jinfo-garden', 'nancheng-mansion']);
-    expect(all.body.items[0]).toMatchObject({ name: '金佛花园', property: { name: '渝南物业服务有限公司' }, kinds: { elevator: 10, hydrant: 8, firelane: 4, water: 3 } });
+    expect(all.body.items[0]).toMatchObject({ name: '金佛花园', property: { name: '渝南物业服务有限公司' }, kinds: { elevator: 11, hydrant: 10, firelane: 5, water: 4 } });
     const sum = Object.values(all.body.items[0].byState as Record<string, number>).reduce((a, b) => a + b, 0);
     expect(sum).toBe(all.body.items[0].devices);
     expect((await get('/api/sites', 'demo-ops-nancheng')).body.items.map((s: any) => s.id)).toEqual(['nancheng-mansion']);
@@ -51,7 +51,7 @@ describe('registry', () => {
       ]),
     );
     const list = await get('/api/devices?site=jinfo-garden&kind=hydrant');
-    expect(list.body.items).toHaveLength(8);
+    expect(list.body.items).toHaveLength(10);
     expect(list.body.items.every((x: any) => x.kind === 'hydrant')).toBe(true);
   });
 

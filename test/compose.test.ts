@@ -352,11 +352,14 @@ describe('Mosquitto configuration', () => {
   });
 });
 
+/** The ChirpStack application of the demo estate's adapter lora. */
+const LORA_APP = '5d3c0b7e-9a41-4c1f-8e0b-2f4b6c1d7a90';
+
 describe('a real Mosquitto with deploy/mosquitto/mosquitto.conf and the generated ACL', () => {
   let broker: Mosquitto;
   let dir: string;
   const clients: MqttClient[] = [];
-  const PASSWORDS: Record<string, string> = { [SERVICE_USER]: 'service-pw', 'HY-03': 'hy03-pw', [SIMULATOR_USER]: 'sim-pw' };
+  const PASSWORDS: Record<string, string> = { [SERVICE_USER]: 'service-pw', 'HY-03': 'hy03-pw', [SIMULATOR_USER]: 'sim-pw', lora: 'lora-pw' };
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'estate-compose-'));
@@ -415,5 +418,27 @@ describe('a real Mosquitto with deploy/mosquitto/mosquitto.conf and the generate
     while (got.length < 2 && Date.now() < deadline) await sleep(20);
     await sleep(200);
     expect(got.sort()).toEqual(['estate/jinfo-garden/hydrant/HY-03/telemetry', 'estate/nancheng-mansion/water/NC-WS-01/telemetry']);
+  });
+
+  it("lets the service pass on a push on the topics of the devices behind OneNET and CTWing (SHARD), not on an MQTT device's", async () => {
+    const service = await login(SERVICE_USER, PASSWORDS[SERVICE_USER]);
+    const got: string[] = [];
+    service.on('message', (topic) => got.push(topic));
+    await service.subscribeAsync(['estate/#', `application/${LORA_APP}/device/+/event/+`], { qos: 1 });
+    // What a shard does with another shard's part of a push (MqttSubscriber.forward(): QoS 1, the device's own topic).
+    await service.publishAsync('estate/jinfo-garden/hydrant/HY-NB-1/telemetry', '{"metrics":{"pressure_mpa":0.3}}', { qos: 1 });
+    await service.publishAsync('estate/jinfo-garden/water/WS-NB-1/status', '{"online":true}', { qos: 1 });
+    // Not a device that speaks MQTT itself, nor one behind ChirpStack.
+    await service.publishAsync('estate/jinfo-garden/hydrant/HY-03/telemetry', '{"metrics":{"pressure_mpa":0.3}}', { qos: 1 });
+    await service.publishAsync('estate/jinfo-garden/firelane/FL-LR-1/telemetry', '{"metrics":{"occupied":false}}', { qos: 1 });
+    // ChirpStack's integration, logged in as its adapter: its own topics only.
+    const lora = await login('lora', PASSWORDS.lora);
+    await lora.publishAsync(`application/${LORA_APP}/device/a840414b71846c1f/event/up`, '{"fCnt":1}', { qos: 1 });
+    await lora.publishAsync('estate/jinfo-garden/firelane/FL-LR-1/telemetry', '{"metrics":{"occupied":false}}', { qos: 1 });
+
+    const deadline = Date.now() + 3000;
+    while (got.length < 3 && Date.now() < deadline) await sleep(20);
+    await sleep(200);
+    expect(got.sort()).toEqual([`application/${LORA_APP}/device/a840414b71846c1f/event/up`, 'estate/jinfo-garden/hydrant/HY-NB-1/telemetry', 'estate/jinfo-garden/water/WS-NB-1/status']);
   });
 });
