@@ -7,8 +7,10 @@
  * the service, never this repository): each secret hashed as Mosquitto 2 does (PBKDF2-SHA512,
  * `$7$`), every device of the estate needed, no unknown id taken (docs/mqtt-security.md).
  *
- * Every device logs in with its id as username and may publish only on its own topics,
- * `estate/<site>/<kind>/<device>/#` (telemetry, events, its retained status and last will);
+ * Every device of our MQTT interface logs in with its id as username and may publish only on
+ * its own topics, `estate/<site>/<kind>/<device>/#` (telemetry, events, its retained status and
+ * last will); a device behind an adapter does not log in (its platform does, with the adapter
+ * id, or pushes over HTTP);
  * the service's user reads `estate/#` (and the topics of ChirpStack and vendors' gateways on
  * its broker) and, for SHARD, publishes on the topics of the devices behind OneNET and CTWing;
  * the simulators' user publishes for every device. A user the file does not name may do nothing. Passwords are never here: see docs/deploy.md.
@@ -25,17 +27,29 @@ export const ACL_FILE = resolve(import.meta.dirname, '../deploy/mosquitto/acl');
 /** The adapters whose platforms push over HTTP: their devices' messages reach the broker only through the service. */
 const HTTP_ADAPTERS: ReadonlySet<string> = new Set(['onenet', 'ctwing']);
 
-/** The ACL text; `source` is the estate file's name, said in the header. */
-export function renderAcl(estate: Estate, source: string): string {
-  // Adapters on the service's broker (docs/adapters.md): ChirpStack's integration and vendors'
-  // gateways publish on their topics; the service reads them, the simulators stand in for them.
-  const onOurs = estate.adapters.flatMap((a) =>
+/**
+ * Adapters on the service's broker (docs/adapters.md): ChirpStack's integration and vendors'
+ * gateways log in with the adapter id and publish on their topics; the service reads them, the
+ * simulators stand in for them. An adapter with its own `mqtt` broker is not ours to grant.
+ */
+function platformLogins(estate: Estate): { id: string; filter: string; who: string }[] {
+  return estate.adapters.flatMap((a) =>
     a.type === 'chirpstack' && !a.mqtt
-      ? [{ id: a.id, filter: `application/${a.application}/device/+/event/+`, who: 'ChirpStack\'s MQTT integration' }]
+      ? [{ id: a.id, filter: `application/${a.application}/device/+/event/+`, who: "ChirpStack's MQTT integration" }]
       : a.type === 'mqtt-json' && !a.mqtt
         ? [{ id: a.id, filter: a.topic.split('/').map((l) => (l === '+id' ? '+' : l)).join('/'), who: "the vendor's gateway" }]
         : [],
   );
+}
+
+/** Who logs in to the broker besides the service and the simulators: each device of our MQTT interface (no `source`), and each platform of an adapter on it. */
+export function brokerUsers(estate: Estate): string[] {
+  return [...estate.sites.flatMap((s) => s.devices.filter((d) => !d.source).map((d) => d.id)), ...platformLogins(estate).map((a) => a.id)];
+}
+
+/** The ACL text; `source` is the estate file's name, said in the header. */
+export function renderAcl(estate: Estate, source: string): string {
+  const onOurs = platformLogins(estate);
   // Under SHARD the shard an HTTP push reaches publishes what it carries for another shard's
   // device on that device's own topics (QoS 1, docs/adapters.md "With shards"): the service may
   // publish there, for the devices behind OneNET and CTWing only.
@@ -70,7 +84,9 @@ export function renderAcl(estate: Estate, source: string): string {
   for (const site of estate.sites) {
     lines.push('', `# ${site.name} (${site.id})`);
     for (const d of site.devices) {
-      lines.push(`user ${d.id}`, `topic write estate/${site.id}/${d.kind}/${d.id}/#`);
+      // A device behind an adapter never logs in here: its platform does (or pushes over HTTP).
+      if (d.source) lines.push(`# ${d.id}: through adapter ${d.source.adapter}`);
+      else lines.push(`user ${d.id}`, `topic write estate/${site.id}/${d.kind}/${d.id}/#`);
     }
   }
   return `${lines.join('\n')}\n`;
@@ -104,16 +120,16 @@ export function parseSecrets(text: string, source: string): Map<string, string> 
   return secrets;
 }
 
-/** The password file of the estate's devices; every device needs a secret, and only devices have one. */
+/** The password file of those who log in (brokerUsers); each needs a secret, and only they have one. */
 export function renderPasswd(estate: Estate, secrets: ReadonlyMap<string, string>): string {
-  const devices = estate.sites.flatMap((s) => s.devices.map((d) => d.id));
+  const devices = brokerUsers(estate);
   const known = new Set(devices);
   const missing = devices.filter((d) => !secrets.has(d));
   const unknown = [...secrets.keys()].filter((d) => !known.has(d));
   const weak = [...secrets].filter(([, v]) => v.length < 16).map(([k]) => k);
   const problems = [
     missing.length ? `no secret for ${missing.join(', ')}` : '',
-    unknown.length ? `secrets for ids that are not devices of the estate: ${unknown.join(', ')}` : '',
+    unknown.length ? `secrets for ids that are neither a device of the estate on its MQTT interface nor an adapter on its broker: ${unknown.join(', ')}` : '',
     weak.length ? `secrets shorter than 16 characters: ${weak.join(', ')}` : '',
   ].filter(Boolean);
   if (problems.length) throw new Error(problems.join('; '));
@@ -163,7 +179,8 @@ function main(argv: string[]): number {
   }
   if (old !== text) writeFileSync(out, text);
   const devices = estate.sites.reduce((n, s) => n + s.devices.length, 0);
-  process.stdout.write(`mosquitto-acl: ${name} ${old === text ? 'unchanged' : 'written'}: ${devices} devices of ${estate.sites.length} sites, users ${SERVICE_USER} and ${SIMULATOR_USER}\n`);
+  const logins = brokerUsers(estate).length;
+  process.stdout.write(`mosquitto-acl: ${name} ${old === text ? 'unchanged' : 'written'}: ${devices} devices of ${estate.sites.length} sites; users ${SERVICE_USER}, ${SIMULATOR_USER} and ${logins} logins of devices and platforms\n`);
   return 0;
 }
 

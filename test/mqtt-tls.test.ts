@@ -19,7 +19,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
-import { EnvError, readEnv } from '../config/index.ts';
+import { EnvError, parseEstate, readEnv } from '../config/index.ts';
 import { createApp, type App } from '../app.ts';
 import { parseSecrets, passwdEntry, renderAcl, renderPasswd } from '../scripts/mosquitto-acl.ts';
 import { hydrantEstate, hydrantId } from './harness/estates.ts';
@@ -222,7 +222,7 @@ describe('the devices\' password file', () => {
     expect(() => renderPasswd(estate, secrets)).toThrow(`no secret for ${hydrantId(2)}`);
     secrets.set(hydrantId(2), 'short');
     secrets.set('NOT-A-DEVICE', 'cccccccccccccccccccc');
-    expect(() => renderPasswd(estate, secrets)).toThrow(/ids that are not devices of the estate: NOT-A-DEVICE; secrets shorter than 16 characters: H0002/);
+    expect(() => renderPasswd(estate, secrets)).toThrow(/neither a device of the estate on its MQTT interface nor an adapter on its broker: NOT-A-DEVICE; secrets shorter than 16 characters: H0002/);
     secrets.delete('NOT-A-DEVICE');
     secrets.set(hydrantId(2), 'cccccccccccccccccccc');
     const text = renderPasswd(estate, secrets);
@@ -230,5 +230,37 @@ describe('the devices\' password file', () => {
     for (const secret of secrets.values()) expect(text).not.toContain(secret);
     expect(() => parseSecrets('H0000\n', 'secrets.txt')).toThrow('secrets.txt line 1: expected "<device id> <secret>"');
     expect(() => parseSecrets('H0000 aaaaaaaaaaaaaaaa\nH0000 bbbbbbbbbbbbbbbb\n', 's')).toThrow('s line 2: a second secret for H0000');
+  });
+
+  it('needs none for a device behind an adapter (its platform logs in, or pushes), and one for the platform of an adapter on this broker', () => {
+    const behind = parseEstate(
+      `
+sites:
+  - id: s1
+    name: 金佛花园
+    property: { name: 渝南物业, channels: [ { type: webhook, url: "http://127.0.0.1:1/property" } ] }
+    devices:
+      - { id: HY-1, kind: hydrant, building: "1栋" }
+      - { id: HY-NB, kind: hydrant, building: "2栋", source: { adapter: cmcc, id: "592310945" } }
+      - { id: FL-LR, kind: firelane, building: "3栋", source: { adapter: lora, id: "a840414b71846c1f" }, profile: lane }
+departments:
+  - { id: fire-rescue, name: 区消防救援支队, channels: [ { type: webhook, url: "http://127.0.0.1:1/fire" } ] }
+adapters:
+  - { id: cmcc, type: onenet, token: "demo-onenet-token" }
+  - { id: lora, type: chirpstack, application: "5d3c0b7e-9a41-4c1f-8e0b-2f4b6c1d7a90" }
+profiles:
+  lane: { kind: firelane, metrics: { occupied: occupied } }
+`,
+      'behind.yaml',
+      {},
+    );
+    expect(() => renderPasswd(behind, new Map([['HY-1', 'aaaaaaaaaaaaaaaaaaaa']]))).toThrow('no secret for lora');
+    expect(() => renderPasswd(behind, new Map([['HY-1', 'aaaaaaaaaaaaaaaaaaaa'], ['lora', 'bbbbbbbbbbbbbbbbbbbb'], ['HY-NB', 'cccccccccccccccccccc']]))).toThrow(': HY-NB');
+    const text = renderPasswd(behind, new Map([['HY-1', 'aaaaaaaaaaaaaaaaaaaa'], ['lora', 'bbbbbbbbbbbbbbbbbbbb']]));
+    expect(text.trim().split('\n').map((l) => l.split(':')[0])).toEqual(['HY-1', 'lora']);
+    const acl = renderAcl(behind, 'behind.yaml');
+    expect(acl).toContain('user HY-1\n');
+    expect(acl).not.toMatch(/^user (HY-NB|FL-LR)$/m);
+    expect(acl).toContain('user lora\ntopic write application/5d3c0b7e-9a41-4c1f-8e0b-2f4b6c1d7a90/device/+/event/+');
   });
 });
