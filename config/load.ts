@@ -2,8 +2,16 @@
  * Loads the estate YAML file: parse, substitute ${VAR}, validate against the schema,
  * check cross-references, and freeze. Every problem is collected and reported at once,
  * each with its YAML path and line, so one run shows everything to fix.
+ *
+ * Two parsers, one result: a file without mistakes is read by js-yaml (YAML 1.2's core
+ * schema, as `yaml` reads it; about 10 times faster and a fifth of the memory: 0.65 s and
+ * 0.26 GB where `yaml`'s document took 6 s and 1.3 GB for 100,000 devices,
+ * docs/performance.md). Anything wrong, or a document with aliases, is read again by `yaml`,
+ * whose document knows each node's line and bounds alias expansion, and the report comes
+ * from there.
  */
 import { readFileSync } from 'node:fs';
+import { CORE_SCHEMA, load as loadFast } from 'js-yaml';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import type { Document } from 'yaml';
 import { estateSchema, type Estate } from './schema.ts';
@@ -91,6 +99,42 @@ function deepFreeze<T>(o: T): T {
 }
 
 export function parseEstate(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Estate {
+  return quickly(text, env) ?? exactly(text, file, env);
+}
+
+/** The estate, if the file has no mistake and no alias; undefined otherwise (then `exactly` says what). */
+export function quickly(text: string, env: NodeJS.ProcessEnv): Estate | undefined {
+  let raw: unknown;
+  try {
+    raw = loadFast(text, { schema: CORE_SCHEMA });
+  } catch {
+    return undefined; // a syntax error, a duplicate key
+  }
+  if (sharesNodes(raw)) return undefined;
+  const found: { path: YamlPath; message: string }[] = [];
+  const substituted = substitute(raw ?? {}, env, [], found);
+  if (found.length > 0) return undefined;
+  const parsed = estateSchema.safeParse(substituted);
+  if (!parsed.success || checkReferences(substituted).length > 0) return undefined;
+  return deepFreeze(parsed.data);
+}
+
+/** Whether a mapping or list is reached twice: js-yaml makes an alias the same object as its anchor. */
+function sharesNodes(root: unknown): boolean {
+  const seen = new Set<object>();
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (!v || typeof v !== 'object') continue;
+    if (seen.has(v)) return true;
+    seen.add(v);
+    for (const c of Array.isArray(v) ? v : Object.values(v)) if (c && typeof c === 'object') stack.push(c);
+  }
+  return false;
+}
+
+/** `yaml`'s document: slower, and it knows where each node stands, for the report. */
+export function exactly(text: string, file: string, env: NodeJS.ProcessEnv): Estate {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
   const syntax = doc.errors[0];
