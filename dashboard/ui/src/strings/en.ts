@@ -157,6 +157,8 @@ export const en: Record<Key, string> = {
   'alerts.muted': 'Muted',
   'alerts.mutedInspection': 'Inspection',
   'alerts.inhibited': 'Held back (outage)',
+  'alerts.inhibitedTrapped': 'Part of the trapping alert',
+  'alerts.inhibitedBy': 'Held back by a related alert',
   'alerts.housekeeping': 'Sensor',
   'alerts.siteDevices': '{n} devices dark',
   'alerts.siteDevices.one': '{n} device dark',

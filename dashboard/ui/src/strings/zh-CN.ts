@@ -155,6 +155,8 @@ export const zh = {
   'alerts.muted': '已静默',
   'alerts.mutedInspection': '检修中',
   'alerts.inhibited': '因停电或断网暂缓',
+  'alerts.inhibitedTrapped': '已并入困人告警',
+  'alerts.inhibitedBy': '被关联告警抑制',
   'alerts.housekeeping': '传感器',
   'alerts.siteDevices': '{n} 台设备失联',
   'alerts.siteDevices.one': '{n} 台设备失联',

@@ -54,12 +54,20 @@ export function severityBadge(s: Severity): HTMLElement {
   return h('span', { class: `badge sev-${s}` }, t(`severity.${s}`));
 }
 
+/** What holds an alert back, by the rule of the alert that does (its key is site/device/rule; docs/alerts.md, "Inhibit"). */
+function inhibitedWhy(sourceKey: string): string {
+  const rule = sourceKey.slice(sourceKey.lastIndexOf('/') + 1);
+  if (rule === 'trapped') return t('alerts.inhibitedTrapped');
+  if (rule === 'site_offline' || rule === 'broker_down' || rule === 'store_down' || rule === 'ops_store_down') return t('alerts.inhibited');
+  return t('alerts.inhibitedBy');
+}
+
 /** State, escalation, muting and flapping of an alert, as badges. */
 export function alertFlags(a: Alert): HTMLElement[] {
   const out = [h('span', { class: `badge alert-${a.state}`, 'data-state': a.state }, t(`alertState.${a.state}`))];
   if (a.escalatedAt && a.state !== 'resolved') out.push(h('span', { class: 'badge escalated', title: t('alerts.escalatedAt', { when: dateTime(a.escalatedAt) }) }, t('alerts.escalated')));
   if (a.mutedBy) {
-    const why = a.mutedBy === 'inspection' ? t('alerts.mutedInspection') : a.mutedBy.startsWith('inhibited:') ? t('alerts.inhibited') : t('alerts.muted');
+    const why = a.mutedBy === 'inspection' ? t('alerts.mutedInspection') : a.mutedBy.startsWith('inhibited:') ? inhibitedWhy(a.mutedBy.slice('inhibited:'.length)) : t('alerts.muted');
     out.push(h('span', { class: 'badge muted', title: a.mutedBy }, why));
   }
   if (a.flapping) out.push(h('span', { class: 'badge flapping' }, t('alerts.flapping')));
