@@ -19,7 +19,8 @@ import { Inhibitor } from './notify/inhibit.ts';
 import { Notifier } from './notify/notifier.ts';
 import { Silences } from './notify/silence.ts';
 import { Recipients } from './recipients.ts';
-import { effectiveRules, type EffectiveRule, type EffSilent } from './rules/effective.ts';
+import type { EffectiveRule, EffSilent } from './rules/effective.ts';
+import { RulePlans } from './rules/plans.ts';
 import { DeviceEvaluator, type Signal } from './rules/evaluator.ts';
 import { SiteOutages } from './outages.ts';
 import { Deadlines } from './deadlines.ts';
@@ -68,9 +69,9 @@ const TRAPPED = new Set(['trapped', 'trapped_derived']);
 
 interface DeviceWatch {
   device: RegisteredDevice;
-  silentKey: string;
   evaluator: DeviceEvaluator;
-  rules: Map<string, EffectiveRule>;
+  /** its rules by id (shared with the devices alike: alerts/rules/plans.ts) */
+  rules: ReadonlyMap<string, EffectiveRule>;
   silent?: EffSilent;
   /** wall-clock time of its last message (or of the start, or of the broker's return) */
   lastSeen: number;
@@ -130,14 +131,14 @@ export class AlertEngine {
       storeState: (up, error, downMs) => this.onOpsStore(up, error, downMs),
     });
     this.outages = new SiteOutages(deps.registry, deps.estate.alerting.siteOutage);
+    const plans = new RulePlans(deps.estate.rules);
     for (const device of deps.registry.devices.values()) {
-      const rules = effectiveRules(device, deps.estate.rules);
-      const silent = rules.find((r): r is EffSilent => r.type === 'silent');
+      const plan = plans.of(device);
+      const silent = plan.rules.find((r): r is EffSilent => r.type === 'silent');
       this.watches.set(device.id, {
         device,
-        silentKey: `${device.site}/${device.id}/device_silent`,
-        evaluator: new DeviceEvaluator(rules),
-        rules: new Map(rules.map((r) => [r.id, r])),
+        evaluator: new DeviceEvaluator(plan),
+        rules: plan.byId,
         ...(silent ? { silent } : {}),
         lastSeen: 0,
         offline: false,

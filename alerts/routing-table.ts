@@ -11,7 +11,8 @@ import { Inhibitor, matchesAlert } from './notify/inhibit.ts';
 import { Notifier } from './notify/notifier.ts';
 import { Silences } from './notify/silence.ts';
 import { Recipients } from './recipients.ts';
-import { effectiveRules, type EffectiveRule } from './rules/effective.ts';
+import type { EffectiveRule } from './rules/effective.ts';
+import { RulePlans } from './rules/plans.ts';
 import type { Alert } from './types.ts';
 
 export interface RoutingRow {
@@ -84,8 +85,9 @@ export function routingTable(estate: Estate): RoutingRow[] {
   const registry = new Registry(estate);
   const recipients = new Recipients(estate, registry);
   const inhibitor = new Inhibitor(estate.inhibit);
-  const rulesOf = new Map<string, EffectiveRule[]>();
-  for (const d of registry.devices.values()) rulesOf.set(d.id, effectiveRules(d, estate.rules));
+  const plans = new RulePlans(estate.rules);
+  const rulesOf = new Map<string, readonly EffectiveRule[]>();
+  for (const d of registry.devices.values()) rulesOf.set(d.id, plans.of(d).rules);
   const kindsAt = (site: string) => [...new Set(registry.devicesOf(site).map((d) => d.kind))];
   const notifier = new Notifier({
     estate,

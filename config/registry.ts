@@ -20,14 +20,17 @@ export interface RegisteredDevice {
 export class Registry {
   readonly devices: ReadonlyMap<string, RegisteredDevice>;
   readonly sites: ReadonlyMap<string, Site>;
+  private readonly bySite = new Map<string, RegisteredDevice[]>();
 
   constructor(readonly estate: Estate) {
     const devices = new Map<string, RegisteredDevice>();
     const sites = new Map<string, Site>();
     for (const site of estate.sites) {
       sites.set(site.id, site);
+      const here: RegisteredDevice[] = [];
+      this.bySite.set(site.id, here);
       for (const d of site.devices) {
-        devices.set(d.id, {
+        const registered: RegisteredDevice = {
           id: d.id,
           kind: d.kind,
           site: site.id,
@@ -37,7 +40,9 @@ export class Registry {
           intervalSec: d.intervalSec,
           attributes: d.attributes,
           def: d,
-        });
+        };
+        devices.set(d.id, registered);
+        here.push(registered);
       }
     }
     this.devices = devices;
@@ -48,7 +53,8 @@ export class Registry {
     return this.devices.get(id);
   }
 
+  /** The site's devices, in the estate file's order (a copy). */
   devicesOf(site: string): RegisteredDevice[] {
-    return [...this.devices.values()].filter((d) => d.site === site);
+    return [...(this.bySite.get(site) ?? [])];
   }
 }

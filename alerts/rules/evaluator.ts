@@ -23,13 +23,6 @@ export interface Signal {
   threshold: number | null;
 }
 
-interface RuleState {
-  out: Outcome;
-  /** per level (critical first): since when it has been breached, or null */
-  since: (number | null)[];
-  lastTs: number;
-}
-
 const RANK: Record<Outcome, number> = { clear: 0, pending: 1, warning: 2, critical: 3 };
 
 /** Derived conditions need this long (ms) before they fire. */
@@ -45,91 +38,132 @@ function derivedNeed(rule: EffDerived, m: Record<string, number | boolean>): num
 const OUTCOMES: readonly Outcome[] = ['clear', 'pending', 'warning', 'critical'];
 
 /**
- * One threshold or boolean rule of one device with its state, in one object of one shape:
- * this runs for every metric of every reading, so no maps, strings or allocations on the
- * way (a first version with a Map of states per rule cost 3.6 µs per hydrant reading).
+ * What a threshold or boolean rule is, without its state: shared by every device with the
+ * same rules (RulePlan). Its state lives in the device's one array of numbers, at `at`:
+ * outcome rank, last judged time, then since-when each level (critical first) is breached.
  */
-class LevelCheck {
+interface Check {
+  readonly rule: EffThreshold | EffBoolean;
   readonly isBool: boolean;
   readonly when: boolean;
   readonly above: boolean;
   readonly hysteresis: number;
-  readonly limits: number[];
-  readonly forMs: number[];
+  readonly limits: readonly number[];
+  readonly forMs: readonly number[];
   /** 2 warning, 3 critical, per level (critical first) */
-  readonly ranks: number[];
-  /** per level: since when breached (reading time), NaN when not */
-  readonly since: number[];
-  out = 0;
-  lastTs = -Infinity;
+  readonly ranks: readonly number[];
+  readonly at: number;
+}
 
-  constructor(readonly rule: EffThreshold | EffBoolean) {
-    this.isBool = rule.type === 'boolean';
-    this.when = rule.type === 'boolean' ? rule.when : false;
-    this.above = rule.type === 'threshold' && rule.direction === 'above';
-    this.hysteresis = rule.type === 'threshold' ? rule.hysteresis : 0;
-    this.limits = rule.levels.map((l) => l.limit);
-    this.forMs = rule.levels.map((l) => l.forMs);
-    this.ranks = rule.levels.map((l) => (l.severity === 'critical' ? 3 : 2));
-    this.since = rule.levels.map(() => NaN);
-  }
+/** An event or derived rule and where its state is: outcome rank, last judged time, since when (derived). */
+interface Slot<R> {
+  readonly rule: R;
+  readonly at: number;
+}
 
-  /** In outcome `rank` (1 pending, 2 warning, 3 critical) since `since`, last judged at `value`. */
-  restore(rank: number, since: number, value: number | null): void {
-    this.out = rank;
-    this.lastTs = -Infinity;
-    for (let i = 0; i < this.limits.length; i++) {
-      const reached = this.ranks[i]! <= rank && rank >= 2;
-      const breached = this.isBool || value === null ? reached || rank === 1 : this.above ? value > this.limits[i]! : value < this.limits[i]!;
-      this.since[i] = reached || breached ? since : NaN;
-    }
-  }
+/**
+ * One device's rules compiled once for every device that has the same ones (alerts/rules/plans.ts
+ * shares them): which checks each metric feeds, the event and derived rules, and how many
+ * numbers of state a device needs. A device then holds one Float64Array and its latest values
+ * (docs/performance.md, "City scale").
+ */
+export class RulePlan {
+  readonly byMetric = new Map<string, readonly Check[]>();
+  readonly checks: Check[] = [];
+  readonly derived: Slot<EffDerived>[] = [];
+  readonly events = new Map<string, Slot<EffEvent>>();
+  readonly byId = new Map<string, EffectiveRule>();
+  readonly size: number;
 
-  /** The new outcome's rank when it changed, else -1. */
-  judge(v: number | boolean, ts: number): number {
-    if (ts < this.lastTs) return -1; // older than what was judged already
-    if (!this.isBool && typeof v !== 'number') return -1;
-    this.lastTs = ts;
-    let reached = 0;
-    let breachedAny = false;
-    const n = this.limits.length;
-    for (let i = 0; i < n; i++) {
-      let breached: boolean;
-      if (this.isBool) breached = v === this.when;
-      else {
-        const h = this.out >= this.ranks[i]! ? this.hysteresis : 0;
-        breached = this.above ? (v as number) > this.limits[i]! - h : (v as number) < this.limits[i]! + h;
+  constructor(readonly rules: readonly EffectiveRule[]) {
+    let at = 0;
+    for (const r of rules) {
+      this.byId.set(r.id, r);
+      if (r.type === 'threshold' || r.type === 'boolean') {
+        const c: Check = {
+          rule: r,
+          isBool: r.type === 'boolean',
+          when: r.type === 'boolean' ? r.when : false,
+          above: r.type === 'threshold' && r.direction === 'above',
+          hysteresis: r.type === 'threshold' ? r.hysteresis : 0,
+          limits: r.levels.map((l) => l.limit),
+          forMs: r.levels.map((l) => l.forMs),
+          ranks: r.levels.map((l) => (l.severity === 'critical' ? 3 : 2)),
+          at,
+        };
+        at += 2 + r.levels.length;
+        this.checks.push(c);
+        this.byMetric.set(r.metric, [...(this.byMetric.get(r.metric) ?? []), c]);
+      } else if (r.type === 'derived') {
+        this.derived.push({ rule: r, at });
+        at += 3;
+      } else if (r.type === 'event') {
+        this.events.set(r.code, { rule: r, at });
+        at += 1;
       }
-      if (breached) {
-        if (Number.isNaN(this.since[i])) this.since[i] = ts;
-        breachedAny = true;
-        if (reached === 0 && ts - this.since[i]! >= this.forMs[i]!) reached = this.ranks[i]!;
-      } else this.since[i] = NaN;
     }
-    const next = reached > 0 ? reached : breachedAny ? (this.out >= 2 ? this.out : 1) : 0;
-    if (next === this.out) return -1;
-    this.out = next;
-    return next;
+    this.size = at;
   }
+
+  /** A device's state in its first moment: every rule clear, nothing judged, nothing breached. */
+  fresh(): Float64Array {
+    const f = new Float64Array(this.size);
+    for (const c of this.checks) {
+      f[c.at + 1] = -Infinity;
+      for (let i = 0; i < c.limits.length; i++) f[c.at + 2 + i] = NaN;
+    }
+    for (const d of this.derived) {
+      f[d.at + 1] = -Infinity;
+      f[d.at + 2] = NaN;
+    }
+    return f;
+  }
+}
+
+/** The new outcome's rank when it changed, else -1 (state in `f` at `c.at`). */
+function judge(c: Check, f: Float64Array, v: number | boolean, ts: number): number {
+  const at = c.at;
+  if (ts < f[at + 1]!) return -1; // older than what was judged already
+  if (!c.isBool && typeof v !== 'number') return -1;
+  f[at + 1] = ts;
+  const out = f[at]!;
+  let reached = 0;
+  let breachedAny = false;
+  const n = c.limits.length;
+  for (let i = 0; i < n; i++) {
+    let breached: boolean;
+    if (c.isBool) breached = v === c.when;
+    else {
+      const h = out >= c.ranks[i]! ? c.hysteresis : 0;
+      breached = c.above ? (v as number) > c.limits[i]! - h : (v as number) < c.limits[i]! + h;
+    }
+    const si = at + 2 + i;
+    if (breached) {
+      if (Number.isNaN(f[si])) f[si] = ts;
+      breachedAny = true;
+      if (reached === 0 && ts - f[si]! >= c.forMs[i]!) reached = c.ranks[i]!;
+    } else f[si] = NaN;
+  }
+  const next = reached > 0 ? reached : breachedAny ? (out >= 2 ? out : 1) : 0;
+  if (next === out) return -1;
+  f[at] = next;
+  return next;
 }
 
 export class DeviceEvaluator {
   /** the latest value of every metric, merged over readings */
   readonly latest: Record<string, number | boolean> = {};
-  private readonly states = new Map<string, RuleState>();
-  private readonly byMetric = new Map<string, LevelCheck[]>();
-  private readonly derived: EffDerived[] = [];
-  private readonly events = new Map<string, EffEvent>();
+  readonly plan: RulePlan;
+  /** the state of every rule, laid out by the plan */
+  private readonly f: Float64Array;
 
-  constructor(readonly rules: readonly EffectiveRule[]) {
-    for (const r of rules) {
-      if (r.type === 'threshold' || r.type === 'boolean') {
-        const list = this.byMetric.get(r.metric) ?? [];
-        list.push(new LevelCheck(r));
-        this.byMetric.set(r.metric, list);
-      } else if (r.type === 'derived') this.derived.push(r);
-      else if (r.type === 'event') this.events.set(r.code, r);
-    }
+  constructor(plan: RulePlan | readonly EffectiveRule[]) {
+    this.plan = plan instanceof RulePlan ? plan : new RulePlan(plan);
+    this.f = this.plan.fresh();
+  }
+
+  get rules(): readonly EffectiveRule[] {
+    return this.plan.rules;
   }
 
   /**
@@ -139,25 +173,32 @@ export class DeviceEvaluator {
    * began (on the readings' own clock). False when the device has no such rule now.
    */
   restore(a: { rule: string; state: string; severity: Severity; startsAt: number; value: number | null }): boolean {
-    const outcome: Outcome = a.state === 'pending' ? 'pending' : a.severity;
-    const event = [...this.events.values()].find((r) => r.id === a.rule);
-    if (event) {
-      this.states.set(event.id, { out: outcome, since: [], lastTs: -Infinity });
+    const rank = a.state === 'pending' ? 1 : RANK[a.severity];
+    const f = this.f;
+    for (const e of this.plan.events.values()) {
+      if (e.rule.id !== a.rule) continue;
+      f[e.at] = rank;
       return true;
     }
-    const derived = this.derived.find((r) => r.id === a.rule);
-    if (derived) {
-      this.states.set(derived.id, { out: outcome, since: [a.startsAt], lastTs: -Infinity });
+    for (const d of this.plan.derived) {
+      if (d.rule.id !== a.rule) continue;
+      f[d.at] = rank;
+      f[d.at + 1] = -Infinity;
+      f[d.at + 2] = a.startsAt;
       return true;
     }
-    for (const checks of this.byMetric.values()) {
-      for (const c of checks) {
-        if (c.rule.id !== a.rule) continue;
-        c.restore(RANK[outcome], a.startsAt, a.value);
-        return true;
+    for (const c of this.plan.checks) {
+      if (c.rule.id !== a.rule) continue;
+      f[c.at] = rank;
+      f[c.at + 1] = -Infinity;
+      for (let i = 0; i < c.limits.length; i++) {
+        const reached = c.ranks[i]! <= rank && rank >= 2;
+        const breached = c.isBool || a.value === null ? reached || rank === 1 : c.above ? a.value > c.limits[i]! : a.value < c.limits[i]!;
+        f[c.at + 2 + i] = reached || breached ? a.startsAt : NaN;
       }
+      return true;
     }
-    return this.rules.some((r) => r.id === a.rule && r.type === 'silent');
+    return this.plan.rules.some((r) => r.id === a.rule && r.type === 'silent');
   }
 
   /** Elevator inspection mode (service_mode 2): a technician is working. */
@@ -165,44 +206,46 @@ export class DeviceEvaluator {
     return this.latest.service_mode === 2;
   }
 
-  private state(rule: EffectiveRule, levels: number): RuleState {
-    let s = this.states.get(rule.id);
-    if (!s) this.states.set(rule.id, (s = { out: 'clear', since: new Array<number | null>(levels).fill(null), lastTs: -Infinity }));
-    return s;
-  }
-
   onReading(r: Reading, out: Signal[]): void {
     const m = r.metrics;
+    const byMetric = this.plan.byMetric;
     for (const name in m) {
       const v = m[name]!;
       this.latest[name] = v;
-      const checks = this.byMetric.get(name);
+      const checks = byMetric.get(name);
       if (checks === undefined) continue;
       for (let i = 0; i < checks.length; i++) {
         const c = checks[i]!;
-        const rank = c.judge(v, r.ts);
+        const rank = judge(c, this.f, v, r.ts);
         if (rank >= 0) this.signal(c, rank, v, r.ts, out);
       }
     }
-    for (const rule of this.derived) this.derive(rule, r.ts, out);
+    for (const d of this.plan.derived) this.derive(d, r.ts, out);
   }
 
   onEvent(e: DeviceEvent, out: Signal[]): void {
-    const rule = this.events.get(e.code);
-    if (!rule) return;
-    const s = this.state(rule, 0);
+    const slot = this.plan.events.get(e.code);
+    if (!slot) return;
+    const rule = slot.rule;
     let outcome: Outcome = 'clear';
     if (e.active) outcome = rule.criticalIf && this.latest[rule.criticalIf] === true ? 'critical' : rule.severity;
-    if (outcome === s.out) return;
-    s.out = outcome;
+    if (RANK[outcome] === this.f[slot.at]) return;
+    this.f[slot.at] = RANK[outcome];
     out.push({ rule, outcome, since: e.ts, at: e.ts, metric: null, value: null, threshold: null });
   }
 
-  private signal(c: LevelCheck, rank: number, v: number | boolean, ts: number, out: Signal[]): void {
+  private signal(c: Check, rank: number, v: number | boolean, ts: number, out: Signal[]): void {
     const rule = c.rule;
-    const lvl = c.ranks.indexOf(rank) >= 0 ? c.ranks.indexOf(rank) : c.since.findIndex((x) => !Number.isNaN(x));
+    const f = this.f;
+    let lvl = c.ranks.indexOf(rank);
+    let since = ts;
+    for (let i = 0; i < c.limits.length; i++) {
+      const x = f[c.at + 2 + i]!;
+      if (Number.isNaN(x)) continue;
+      if (lvl < 0) lvl = i;
+      if (x < since) since = x;
+    }
     const level = rule.levels[lvl >= 0 ? lvl : 0]!;
-    const since = Math.min(...c.since.filter((x) => !Number.isNaN(x)), ts);
     out.push({
       rule,
       outcome: OUTCOMES[rank]!,
@@ -214,16 +257,21 @@ export class DeviceEvaluator {
     });
   }
 
-  private derive(rule: EffDerived, ts: number, out: Signal[]): void {
-    const s = this.state(rule, 1);
-    if (ts < s.lastTs) return;
-    s.lastTs = ts;
+  private derive(d: Slot<EffDerived>, ts: number, out: Signal[]): void {
+    const f = this.f;
+    const rule = d.rule;
+    if (ts < f[d.at + 1]!) return;
+    f[d.at + 1] = ts;
     const need = derivedNeed(rule, this.latest);
-    s.since[0] = need === null ? null : (s.since[0] ?? ts);
-    let next: Outcome = 'clear';
-    if (need !== null) next = ts - s.since[0]! >= need ? rule.severity : s.out === rule.severity ? s.out : 'pending';
-    if (next === s.out) return;
-    s.out = next;
-    out.push({ rule, outcome: next, since: s.since[0] ?? ts, at: ts, metric: null, value: null, threshold: need === null ? null : need / 1000 });
+    if (need === null) f[d.at + 2] = NaN;
+    else if (Number.isNaN(f[d.at + 2])) f[d.at + 2] = ts;
+    const began = f[d.at + 2]!;
+    const cur = f[d.at]!;
+    const sev = RANK[rule.severity];
+    let next = 0;
+    if (need !== null) next = ts - began >= need ? sev : cur === sev ? cur : 1;
+    if (next === cur) return;
+    f[d.at] = next;
+    out.push({ rule, outcome: OUTCOMES[next]!, since: Number.isNaN(began) ? ts : began, at: ts, metric: null, value: null, threshold: need === null ? null : need / 1000 });
   }
 }
