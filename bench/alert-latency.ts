@@ -78,7 +78,7 @@ departments:
       return r?.status === 200 && ((await r.json()) as { broker?: { connected?: boolean } }).broker?.connected === true;
     }, 60_000, 100);
     const client = await mqtt.connectAsync(opts.broker.url, { clientId: 'bench-events', protocolVersion: 4 });
-    const background = opts.publish({ url: opts.broker.url, site: 'bench', devices: hydrants, rate, seconds: seconds + 5, qos: 0, connections: 4, tsBase: Date.now() - 60_000, seqBase: 0 });
+    const background = opts.publish({ url: opts.broker.url, fleet: { load: 'hydrants', site: 'bench', devices: hydrants.length }, rate, seconds: seconds + 5, qos: 0, connections: 4, tsBase: Date.now() - 60_000, seqBase: 0 });
     await sleep(3000);
     for (const el of elevators) {
       const payload = JSON.stringify({ code: 'trapped', active: true, detail: 'bench' });

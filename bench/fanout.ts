@@ -154,7 +154,7 @@ auth:
     const sampler = setInterval(() => (loadRss = Math.max(loadRss, rssMb(pid))), 100);
     const t0 = performance.now();
     loading = true;
-    const background = opts.publish({ url: opts.broker.url, site: SITE, devices: hydrants, rate, seconds, qos: 0, connections: 4, tsBase: Date.now() - 60_000, seqBase: 0 });
+    const background = opts.publish({ url: opts.broker.url, fleet: { load: 'hydrants', site: SITE, devices: hydrants.length }, rate, seconds, qos: 0, connections: 4, tsBase: Date.now() - 60_000, seqBase: 0 });
     // Probes from 2 s in (the load has settled) until 1 s before its end.
     await sleep(2000);
     const until = t0 + (seconds - 1) * 1000;

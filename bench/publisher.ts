@@ -4,16 +4,26 @@
  * fixed total rate, hydrant telemetry from many devices. QoS 1 keeps a window of unacknowledged
  * messages per connection and counts a message as sent when the broker acknowledges it.
  *
- * argv: JSON {url, site, devices: string[], rate, seconds, qos, connections, tsBase}
- * prints one JSON line at the end: {sent, seconds}
+ * The devices are not passed in: they are generated from a compact spec (bench/fleet.ts), the
+ * same the benchmark writes the estate file from, so any number of devices fits in argv.
+ * Round-robin over the devices, each with its own seq; device i is on connection
+ * floor(i / ceil(devices / connections)).
+ *
+ * argv: JSON {url, fleet: FleetSpec, rate, seconds, qos, connections, tsBase, seqBase}; the old
+ * form {url, site, devices: string[], …} (hydrants by id, as test/scale/measure-foreign.ts
+ * passes) still works, for lists that fit in one argument.
+ * prints one JSON line at the end: {sent, written, seconds}
  */
 import { connect, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
+import { Fleet, type FleetSpec, type Kind } from './fleet.ts';
 
-interface Args {
+export interface PublishArgs {
   url: string;
-  site: string;
-  devices: string[];
+  fleet?: FleetSpec;
+  /** the old form: hydrants of one site, by id */
+  site?: string;
+  devices?: string[];
   rate: number;
   seconds: number;
   qos: 0 | 1;
@@ -23,21 +33,20 @@ interface Args {
   seqBase: number;
 }
 
-const args = JSON.parse(process.argv[2]!) as Args;
+const args = JSON.parse(process.argv[2]!) as PublishArgs;
 const { hostname, port } = new URL(args.url);
 
 interface Conn {
   socket: Socket;
   inflight: number;
   nextId: number;
-  devices: string[];
 }
 
-async function open(i: number, devices: string[]): Promise<Conn> {
+async function open(i: number): Promise<Conn> {
   const socket = connect(Number(port), hostname);
   socket.setNoDelay(true);
   const parser = mqttPacket.parser({ protocolVersion: 4 });
-  const conn: Conn = { socket, inflight: 0, nextId: 1, devices };
+  const conn: Conn = { socket, inflight: 0, nextId: 1 };
   await new Promise<void>((resolve, reject) => {
     parser.on('packet', (p) => {
       if (p.cmd === 'connack') resolve();
@@ -58,12 +67,23 @@ let written = 0;
 const WINDOW = 1000;
 
 async function main(): Promise<void> {
-  const per = Math.ceil(args.devices.length / args.connections);
-  const conns = await Promise.all(Array.from({ length: args.connections }, (_, i) => open(i, args.devices.slice(i * per, (i + 1) * per))));
-  const perDevice = args.rate / args.devices.length;
+  const list = args.devices;
+  const fleet = new Fleet(args.fleet ?? { load: 'hydrants', site: args.site ?? 'bench', devices: list?.length ?? 0 });
+  const n = fleet.size;
+  if (n === 0) throw new Error('no devices to publish for');
+  const per = Math.ceil(n / args.connections);
+  const conns = await Promise.all(Array.from({ length: args.connections }, (_, i) => open(i)));
+  const perDevice = args.rate / n;
   const step = Math.max(1, Math.floor(1000 / perDevice));
-  const topics = args.devices.map((d) => `estate/${args.site}/hydrant/${d}/telemetry`);
-  const seq = new Array<number>(args.devices.length).fill(args.seqBase);
+  const topics = new Array<string>(n);
+  const kinds = new Array<Kind>(n);
+  for (let i = 0; i < n; i++) {
+    const d = fleet.device(i);
+    if (list) d.id = list[i]!;
+    topics[i] = fleet.topic(i, d);
+    kinds[i] = d.kind;
+  }
+  const seq = new Float64Array(n).fill(args.seqBase);
   let next = 0; // round-robin over devices
   const start = performance.now();
   const total = Math.round(args.rate * args.seconds);
@@ -75,12 +95,12 @@ async function main(): Promise<void> {
       const bufs: Buffer[][] = conns.map(() => []);
       while (written < target) {
         const d = next;
-        next = (next + 1) % args.devices.length;
         const c = Math.floor(d / per);
         const conn = conns[c]!;
         if (args.qos === 1 && conn.inflight >= WINDOW) break;
+        next = (next + 1) % n;
         const s = seq[d]!++;
-        const payload = `{"ts":${args.tsBase + (s - args.seqBase) * step},"seq":${s},"metrics":{"pressure_mpa":${(0.3 + (s % 100) / 1000).toFixed(3)},"flow_lps":0,"temp_c":${(15 + (d % 10) / 10).toFixed(1)},"battery_pct":${90 - (d % 20)}}}`;
+        const payload = fleet.payload(d, kinds[d]!, s, args.tsBase + (s - args.seqBase) * step);
         const packet: mqttPacket.IPublishPacket = { cmd: 'publish', topic: topics[d]!, payload, qos: args.qos, retain: false, dup: false };
         if (args.qos === 1) {
           packet.messageId = conn.nextId;

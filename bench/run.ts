@@ -1,8 +1,16 @@
 /**
- * `npm run bench`: ingest throughput through Mosquitto with its DEFAULT settings into a
- * real InfluxDB, 1,000 hydrants, at fixed rates, QoS 0 and QoS 1. For each rate it prints
- * readings landed of those sent, % landed by the time publishing ended, the service's CPU µs
- * per message and its peak RSS. Each run is bounded (`--seconds`, default 10).
+ * `npm run bench`: ingest through Mosquitto with its DEFAULT settings into a real InfluxDB, at
+ * one or more estate sizes (`--devices 1000,10000,100000`, bench/scale.ts): for each, a fresh
+ * Mosquitto and InfluxDB, a generated estate file and the service; start to ready, RSS before
+ * the first reading, peak and steady RSS, KB per device, and per rate the readings landed of
+ * those sent, the service's CPU µs per message and the event loop's delay p99. Each rate is
+ * bounded (`--seconds`, default 10). `--json FILE` writes the figures for a plot.
+ *
+ * The load (`--load`, bench/fleet.ts): `mix` (the default) is sites of 100 devices, 40
+ * hydrants, 30 elevators, 15 fire lanes, 15 water analysers, about 9 metrics a message, at
+ * 10,000 msg/s QoS 1 unless `--rates` says otherwise; `hydrants` is the old load, one site of
+ * hydrants of 4 metrics a message, at the old six rates (QoS 0 10,000–30,000, QoS 1 5,000–15,000).
+ * The publisher generates the devices from the same spec, so any number of devices works.
  *
  * The service is started by `npm start` itself (bench/npm-start.ts), the compiled dist/main.js
  * with the start script's flags: what is measured is what an operator runs. Its CPU and RSS are
@@ -10,6 +18,9 @@
  *
  *   npm run bench                      # the full table
  *   npm run bench -- --seconds 5 --rates 0:30000,1:15000
+ *   npm run bench -- --only ingest --devices 1000,10000,100000 --rates 1:5000,1:10000 --json /tmp/scale.json
+ *   npm run bench -- --only ingest --load hydrants   # the old 1,000-hydrant load at the old rates
+ *   npm run bench -- --only ingest --tree /tmp/landed  # npm start in another checkout (built there first)
  *   npm run bench -- --soak            # 10 min at 10,000 msg/s with faults (bench/soak.ts, docs/soak.md)
  *   npm run bench -- --soak --soak-minutes 2 --soak-rate 5000 --soak-png /tmp/soak.png
  *   npm run bench -- --only start      # npm start: spawn to /readyz 200 and RSS, median of 3 (bench/start.ts)
@@ -17,16 +28,16 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startInfluxd } from '../test/harness/influxd.ts';
 import { startMosquitto } from '../test/harness/mosquitto.ts';
-import { freePort, sleep, waitFor } from '../test/harness/ports.ts';
-import { tempDir } from '../test/harness/service.ts';
 import { alertLatency } from './alert-latency.ts';
 import { fanout } from './fanout.ts';
-import { npmStart } from './npm-start.ts';
+import type { Load } from './fleet.ts';
 import { pushBench, type PushRow } from './push.ts';
+import { scaleIngest, scaleTable, type PublishResult } from './scale.ts';
 import { soak } from './soak.ts';
 import { describeStart, measureStart } from './start.ts';
 
@@ -34,8 +45,20 @@ const ROOT = resolve(import.meta.dirname, '..');
 const { values: opts } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
-    rates: { type: 'string', default: '0:10000,0:20000,0:30000,1:5000,1:10000,1:15000' },
+    /** QoS:rate,…; default 1:10000 for the mix, the old six rates for hydrants */
+    rates: { type: 'string' },
+    /** estate sizes, comma-separated: a fresh broker, InfluxDB and service for each */
     devices: { type: 'string', default: '1000' },
+    /** mix (sites of 100: 40 hydrants, 30 elevators, 15 fire lanes, 15 water) or hydrants (the old load) */
+    load: { type: 'string', default: 'mix' },
+    'site-size': { type: 'string', default: '100' },
+    seed: { type: 'string', default: '1' },
+    /** the figures of the ingest part as JSON, for a plot */
+    json: { type: 'string' },
+    /** s to wait for /readyz 200 at each size before giving it up */
+    'start-timeout': { type: 'string', default: '300' },
+    /** the checkout whose npm start the ingest part runs (default this one); built there first */
+    tree: { type: 'string' },
     /** which parts: ingest, alerts, fanout, push, start (comma-separated; start only when named) */
     only: { type: 'string', default: 'ingest,alerts,fanout,push' },
     /** OneNET pushes a second, each rate for --seconds (bench/push.ts) */
@@ -55,10 +78,14 @@ const { values: opts } = parseArgs({
   },
 });
 const SECONDS = Number(opts.seconds);
-const DEVICES = Number(opts.devices);
+const COUNTS = opts.devices!.split(',').map((d) => Number(d.replace(/_/g, '')));
+if (COUNTS.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--devices: whole numbers ≥ 1, comma-separated, not ${opts.devices}`);
+const LOAD = opts.load as Load;
+if (LOAD !== 'mix' && LOAD !== 'hydrants') throw new Error(`--load: mix or hydrants, not ${opts.load}`);
 const PARTS = new Set(opts.only!.split(','));
 const NODE_ARGS = opts['node-args']!.split(' ').filter(Boolean);
-const RATES = opts.rates!.split(',').map((r) => {
+const TREE = resolve(opts.tree ?? ROOT);
+const RATES = (opts.rates ?? (LOAD === 'mix' ? '1:10000' : '0:10000,0:20000,0:30000,1:5000,1:10000,1:15000')).split(',').map((r) => {
   const [q, rate] = r.split(':');
   return { qos: Number(q) as 0 | 1, rate: Number(rate) };
 });
@@ -76,13 +103,8 @@ function peakRssMb(pid: number): number {
   return Number(m?.[1] ?? 0) / 1024;
 }
 
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-  return Number(m?.[1] ?? 0);
-}
-
-function publish(args: object): Promise<{ sent: number; written: number; seconds: number }> {
+/** bench/publisher.ts in its own process; `args` is its PublishArgs (a fleet spec, not a device list). */
+function publish(args: object): Promise<PublishResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/publisher.ts'), JSON.stringify(args)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -92,11 +114,21 @@ function publish(args: object): Promise<{ sent: number; written: number; seconds
 }
 
 async function main(): Promise<void> {
-  if (!opts.soak) console.log(`Estate Sentinel ingest benchmark — ${DEVICES} hydrants, ${SECONDS} s per rate, Mosquitto with default settings, InfluxDB ${spawnSync('influxd', ['version']).stdout.toString().trim()}`);
+  if (!opts.soak) {
+    console.log(
+      `Estate Sentinel ingest benchmark — ${LOAD === 'mix' ? 'the mix (sites of 100: 40 hydrants, 30 elevators, 15 fire lanes, 15 water)' : 'hydrants'} at ${COUNTS.map((n) => n.toLocaleString('en')).join(', ')} devices, ${SECONDS} s per rate, Mosquitto with default settings, InfluxDB ${spawnSync('influxd', ['version']).stdout.toString().trim()}, Node ${process.version}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}` +
+        (TREE !== ROOT ? `, npm start in ${TREE}` : ''),
+    );
+  }
   // What npm start runs before the service: the build of dist/ and dist/ui when missing or stale.
   // Done here first, so that no benchmark's clock runs while it builds.
-  const build = spawnSync(process.execPath, [join(ROOT, 'scripts/ensure-build.mjs'), 'start'], { cwd: ROOT, stdio: 'inherit' });
-  if (build.status !== 0) throw new Error('build failed');
+  const trees = new Set<string>();
+  if (PARTS.has('ingest') && !opts.soak) trees.add(TREE);
+  if (opts.soak || ['start', 'alerts', 'fanout', 'push'].some((p) => PARTS.has(p))) trees.add(ROOT);
+  for (const tree of trees) {
+    const build = spawnSync(process.execPath, [join(tree, 'scripts/ensure-build.mjs'), 'start'], { cwd: tree, stdio: 'inherit' });
+    if (build.status !== 0) throw new Error(`build failed in ${tree}`);
+  }
   if (PARTS.has('start')) {
     console.log('npm start: spawn to /readyz 200 and RSS, 3 starts on the embedded defaults…');
     const r = await measureStart({ tree: ROOT, runs: 3, log: (l) => console.log(l) });
@@ -109,89 +141,37 @@ async function main(): Promise<void> {
     return;
   }
 
-  const [influx, broker] = await Promise.all([startInfluxd(), startMosquitto()]);
-  const dir = tempDir('estate-bench-');
-  const site = 'bench';
-  const devices = Array.from({ length: DEVICES }, (_, i) => `H${String(i).padStart(4, '0')}`);
-  const config = join(dir, 'estate.yaml');
-  writeFileSync(
-    config,
-    `sites:\n  - id: ${site}\n    name: 压测小区\n    property: { name: 测试物业 }\n    devices:\n${devices.map((d, i) => `      - { id: ${d}, kind: hydrant, building: "${(i % 30) + 1}栋" }`).join('\n')}\n`,
-  );
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const service = await npmStart({
-    root: ROOT,
-    nodeArgs: NODE_ARGS,
-    env: { CONFIG: config, DATA_DIR: join(dir, 'data'), MQTT_URL: broker.url, INFLUX_URL: influx.url, INFLUX_DB: 'bench', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', MQTT_CLIENT_ID: 'estate-bench' },
-  });
-  const pid = service.pid;
-  const rows: string[][] = [];
-  let groupPeakMb = 0;
-  try {
-    // Ready (it can serve) and subscribed: readings sent before the subscription would not reach a fresh session.
-    await waitFor('the service', async () => {
-      const r = await fetch(`${url}/readyz`).catch(() => undefined);
-      return r?.status === 200 && ((await r.json()) as { broker?: { connected?: boolean } }).broker?.connected === true;
-    }, 60_000, 100);
-    let seqBase = 0;
-    for (const { qos, rate } of PARTS.has('ingest') ? RATES : []) {
-      await sleep(1000);
-      const tsBase = Date.now() - 60_000;
-      const cpu0 = cpuSeconds(pid);
-      const msg0 = await metric(url, 'estate_mqtt_messages_total');
-      const turns0 = await metric(url, 'estate_ingest_turn_messages_count');
-      const memory: string[] = [];
-      const sampler = setInterval(async () => {
-        const text = await (await fetch(`${url}/metrics`).catch(() => undefined))?.text().catch(() => '');
-        if (!text) return;
-        const get = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0) / 1e6;
-        groupPeakMb = Math.max(groupPeakMb, service.groupRssMb());
-        memory.push(`rss ${get(/^process_resident_memory_bytes (\S+)/m).toFixed(0)} heap ${get(/^nodejs_heap_size_used_bytes (\S+)/m).toFixed(0)}/${get(/^nodejs_heap_size_total_bytes (\S+)/m).toFixed(0)} ext ${get(/^nodejs_external_memory_bytes (\S+)/m).toFixed(0)}`);
-      }, 1000);
-      const res = await publish({ url: broker.url, site, devices, rate, seconds: SECONDS, qos, connections: 4, tsBase, seqBase });
-      // This run's readings only: their ts are tsBase + n * step, n counting from 0 (bench/publisher.ts).
-      const step = Math.max(1, Math.floor(1000 / (rate / DEVICES)));
-      const tsEnd = tsBase + (Math.ceil((rate * SECONDS) / DEVICES) + 2) * step;
-      const countNow = async () => {
-        const r = await influx.query(`SELECT count(pressure_mpa) FROM hydrant WHERE time >= ${tsBase}ms AND time < ${tsEnd}ms`, 'bench');
-        return Number(r.results?.[0]?.series?.[0]?.values?.[0]?.[1] ?? 0);
-      };
-      clearInterval(sampler);
-      if (process.env.BENCH_MEMORY) console.log(memory.join('\n'));
-      const atEnd = await countNow();
-      // Wait for the rest to land (or stop growing).
-      let landed = atEnd;
-      let stableSince = Date.now();
-      const deadline = Date.now() + 60_000;
-      while (landed < res.sent && Date.now() < deadline && Date.now() - stableSince < 5000) {
-        await sleep(250);
-        const c = await countNow();
-        if (c !== landed) stableSince = Date.now();
-        landed = c;
-      }
-      const cpu = cpuSeconds(pid) - cpu0;
-      const turns = (await metric(url, 'estate_ingest_turn_messages_count')) - turns0;
-      const messages = (await metric(url, 'estate_mqtt_messages_total')) - msg0;
-      seqBase += Math.ceil((rate * SECONDS) / DEVICES) + 10;
-      const row = [
-        `QoS ${qos}`,
-        rate.toLocaleString('en'),
-        `${Math.round(res.sent / res.seconds).toLocaleString('en')}`,
-        `${landed.toLocaleString('en')} / ${res.sent.toLocaleString('en')}`,
-        `${((100 * landed) / res.sent).toFixed(2)} %`,
-        `${((100 * atEnd) / res.sent).toFixed(1)} %`,
-        messages > 0 ? ((cpu * 1e6) / messages).toFixed(1) : '-',
-        peakRssMb(pid).toFixed(0),
-        turns > 0 ? (messages / turns).toFixed(1) : '-',
-      ];
-      rows.push(row);
-      console.log(row.join('  |  '));
+  if (PARTS.has('ingest')) {
+    const scale = await scaleIngest({
+      root: TREE,
+      load: LOAD,
+      counts: COUNTS,
+      rates: RATES,
+      seconds: SECONDS,
+      siteSize: Number(opts['site-size']),
+      seed: Number(opts.seed),
+      nodeArgs: NODE_ARGS,
+      publish,
+      cpuSeconds,
+      startTimeoutMs: Number(opts['start-timeout']) * 1000,
+    });
+    console.log(`\nIngest at scale (${LOAD}; ${SECONDS} s per rate; ${scale.cores} cores; load average ${scale.loadavgAtStart.map((x) => x.toFixed(2)).join(' ')} at the start, ${scale.loadavgAtEnd.map((x) => x.toFixed(2)).join(' ')} at the end):`);
+    console.log(scaleTable(scale));
+    console.log(
+      'start to ready: spawn of npm start → first /readyz 200. RSS: the service process (VmRSS; peak VmHWM). RSS before the 1st reading: once ready and subscribed. ' +
+        'Steady RSS: 2 s after the last rate landed, every device having sent (a prime of one reading each first). KB/device: (steady RSS − the empty estate\'s steady RSS) ÷ devices; ' +
+        'marginal: (steady RSS − the previous size\'s) ÷ (devices − the previous size\'s). CPU: the service\'s utime+stime over a rate and its landing ÷ the messages it counted. ' +
+        "Event loop p99: prom-client's nodejs_eventloop_lag_p99_seconds over the publishing (it samples every 10 ms, so an idle loop reads about 10 ms).",
+    );
+    for (const c of scale.counts) if (c.alertsOpen || c.rejects) console.log(`note: at ${c.devices.toLocaleString('en')} devices ${c.alertsOpen} alerts open and ${c.rejects} rejects at the end (the load is meant to raise none)`);
+    if (opts.json) {
+      writeFileSync(resolve(opts.json), JSON.stringify(scale, null, 1) + '\n');
+      console.log(`figures written to ${resolve(opts.json)}`);
     }
-    if (rows.length > 0) console.log(`npm start's process group (the service and npm's own process, its parent): RSS at most ${groupPeakMb.toFixed(0)} MB, sampled every second; the service's own peak ${peakRssMb(pid).toFixed(0)} MB`);
-  } finally {
-    await service.stop();
   }
+  const rest = ['alerts', 'fanout', 'push'].filter((p) => PARTS.has(p));
+  if (rest.length === 0) return;
+  const [influx, broker] = await Promise.all([startInfluxd(), startMosquitto()]);
   let latency: Awaited<ReturnType<typeof alertLatency>> | undefined;
   let live: Awaited<ReturnType<typeof fanout>> | undefined;
   let pushes: PushRow[] = [];
@@ -228,11 +208,6 @@ async function main(): Promise<void> {
     }
     console.log('Target: at 1,000 pushes/s the median answer under 20 ms, nothing lost.');
   }
-  if (rows.length === 0) return;
-  const head = ['QoS', 'target msg/s', 'sent msg/s', 'landed / sent', 'landed', 'landed when publishing ended', 'service CPU µs/msg', 'peak RSS MB', 'messages per turn'];
-  console.log('\n| ' + head.join(' | ') + ' |\n|' + head.map(() => '---').join('|') + '|');
-  for (const r of rows) console.log('| ' + r.join(' | ') + ' |');
-  console.log('\nTargets: lossless at 30,000 msg/s QoS 0 and 15,000 msg/s QoS 1; at most 15 µs CPU per message; at most 150 MB peak RSS.');
 }
 
 main().catch((err) => {
