@@ -13,7 +13,7 @@
  * Every value is inside the default rules (config/rules.ts) and the catalog's ranges
  * (config/catalog.ts, METRICS), so no alert opens: hydrant pressure 0.30–0.40 MPa (≥ 0.14, ≤ 1.0),
  * temperatures ≥ 5 °C, battery ≥ 60 %, elevators never stopped with passengers nor stopped
- * outside the door zone, their door open for one reading at most (< 120 s), speed ≤ 1.5 m/s
+ * outside the door zone, their doors shut (door_held_open would open a pending alert at once), speed ≤ 1.5 m/s
  * (≤ 1.1 × the default rated 1.75), service mode 1 (normal); fire lanes free, obstruction
  * ≤ 10 %; water turbidity ≤ 0.3 NTU, chlorine 0.3–0.5 mg/L, pH 7.0–7.6, TDS ≤ 400 mg/L,
  * tank 50–90 %. Counters (run_count, door_cycles) grow with the device's seq. The seed varies
@@ -130,11 +130,11 @@ export class Fleet {
         m = `"pressure_mpa":${(0.3 + r * 0.1).toFixed(3)},"flow_lps":0,"temp_c":${(12 + dv * 6).toFixed(1)},"tamper":false,"leak":false,"battery_pct":${battery},"rssi_dbm":${rssi}`;
         break;
       case 'elevator': {
-        // 0, 1: running between floors; 2: stopped at a floor, doors shut, empty; 3: doors open at a floor.
-        const phase = seq % 4;
-        const running = phase < 2;
+        // 0, 1: running between floors, passengers aboard; 2, 3: stopped at a floor, doors shut, empty.
+        // Never door_open: door_held_open opens a pending alert on the first reading with the door open.
+        const running = seq % 4 < 2;
         m =
-          `"floor":${1 + ((seq + Math.floor(dv * 18)) % 18)},"speed_mps":${running ? (1 + r * 0.5).toFixed(2) : 0},"door_open":${phase === 3},"running":${running},` +
+          `"floor":${1 + ((seq + Math.floor(dv * 18)) % 18)},"speed_mps":${running ? (1 + r * 0.5).toFixed(2) : 0},"door_open":false,"running":${running},` +
           `"in_door_zone":${!running},"service_mode":1,"load_pct":${running ? Math.floor(r * 60) : 0},"vibration_mms":${(0.5 + r * 1.5).toFixed(2)},` +
           `"motor_temp_c":${(30 + dv * 20).toFixed(1)},"run_count":${1000 + seq},"door_cycles":${2000 + 2 * seq},"passengers_present":${running},"rssi_dbm":${rssi}`;
         break;

@@ -163,7 +163,9 @@ async function main(): Promise<void> {
         'marginal: (steady RSS − the previous size\'s) ÷ (devices − the previous size\'s). CPU: the service\'s utime+stime over a rate and its landing ÷ the messages it counted. ' +
         "Event loop p99: prom-client's nodejs_eventloop_lag_p99_seconds over the publishing (it samples every 10 ms, so an idle loop reads about 10 ms).",
     );
-    for (const c of scale.counts) if (c.alertsOpen || c.rejects) console.log(`note: at ${c.devices.toLocaleString('en')} devices ${c.alertsOpen} alerts open and ${c.rejects} rejects at the end (the load is meant to raise none)`);
+    for (const c of scale.counts) {
+      if (c.alertsOpen || c.rejects) console.log(`note: at ${c.devices.toLocaleString('en')} devices ${c.alertsOpen} alerts open and ${c.rejects} rejects at the end (the load is meant to raise none): ${Object.entries(c.alertsByRule).map(([k, v]) => `${k} ${v}`).join('; ')}`);
+    }
     if (opts.json) {
       writeFileSync(resolve(opts.json), JSON.stringify(scale, null, 1) + '\n');
       console.log(`figures written to ${resolve(opts.json)}`);

@@ -78,6 +78,10 @@ export interface CountFigures {
   kbPerDevice: number | null;
   marginalKbPerDevice: number | null;
   alertsOpen: number | null;
+  /** the open alerts by state, rule and severity (estate_alerts_open's labels) */
+  alertsByRule: Record<string, number>;
+  /** alert transitions by transition and rule (estate_alert_transitions_total) */
+  alertTransitions: Record<string, number>;
   rejects: number | null;
   load1: number;
   /** RSS every 500 ms from spawn, [s since spawn, MB] */
@@ -136,6 +140,13 @@ function metricSum(text: string, name: string): number {
   let n = 0;
   for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) n += Number(m[1]);
   return n;
+}
+
+/** A metric's non-zero values by their label sets. */
+function metricByLabels(text: string, name: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`, 'gm'))) if (Number(m[2]) !== 0) out[m[1]!] = Number(m[2]);
+  return out;
 }
 
 async function countLanded(influx: Influxd, db: string, kinds: Kind[], from: number, to: number): Promise<number> {
@@ -206,6 +217,8 @@ async function oneCount(opts: ScaleOptions, n: number, log: (l: string) => void)
     kbPerDevice: null,
     marginalKbPerDevice: null,
     alertsOpen: null,
+    alertsByRule: {},
+    alertTransitions: {},
     rejects: null,
     load1: loadavg()[0]!,
     rssSeries: [],
@@ -323,6 +336,8 @@ async function oneCount(opts: ScaleOptions, n: number, log: (l: string) => void)
     c.steadyHeapUsedMb = metricSum(text, 'nodejs_heap_size_used_bytes') / 1e6;
     c.peakRssMb = mb(procKb(pid, 'VmHWM'));
     c.alertsOpen = metricSum(text, 'estate_alerts_open');
+    c.alertsByRule = metricByLabels(text, 'estate_alerts_open');
+    c.alertTransitions = metricByLabels(text, 'estate_alert_transitions_total');
     c.rejects = metricSum(text, 'estate_ingest_rejects_total');
     c.load1 = loadavg()[0]!;
   } catch (err) {
