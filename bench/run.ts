@@ -161,7 +161,8 @@ async function main(): Promise<void> {
       'start to ready: spawn of npm start → first /readyz 200. RSS: the service process (VmRSS; peak VmHWM). RSS before the 1st reading: once ready and subscribed. ' +
         'Steady RSS: 2 s after the last rate landed, every device having sent (a prime of one reading each first). KB/device: (steady RSS − the empty estate\'s steady RSS) ÷ devices; ' +
         'marginal: (steady RSS − the previous size\'s) ÷ (devices − the previous size\'s). CPU: the service\'s utime+stime over a rate and its landing ÷ the messages it counted. ' +
-        "Event loop p99: prom-client's nodejs_eventloop_lag_p99_seconds over the publishing (it samples every 10 ms, so an idle loop reads about 10 ms).",
+        "Event loop p99 and max: prom-client's nodejs_eventloop_lag_p99_seconds and _max_seconds over the publishing (it samples every 10 ms, so an idle loop reads about 10 ms). " +
+        'Received by the service: its estate_mqtt_messages_total over the rate; fewer than sent (acknowledged by the broker) is what Mosquitto dropped from its queue for the service (max_queued_messages 1000 by default).',
     );
     for (const c of scale.counts) {
       if (c.alertsOpen || c.rejects) console.log(`note: at ${c.devices.toLocaleString('en')} devices ${c.alertsOpen} alerts open and ${c.rejects} rejects at the end (the load is meant to raise none): ${Object.entries(c.alertsByRule).map(([k, v]) => `${k} ${v}`).join('; ')}`);

@@ -319,7 +319,7 @@ async function oneCount(opts: ScaleOptions, n: number, log: (l: string) => void)
         rssMb: mb(procKb(pid, 'VmRSS')),
         load1: loadavg()[0]!,
       };
-      log(`  ${label} QoS ${qos} ${rate.toLocaleString('en')} msg/s: sent ${Math.round(row.sentPerSec).toLocaleString('en')} msg/s, landed ${landed.toLocaleString('en')} / ${res.sent.toLocaleString('en')}, ${row.cpuUsPerMessage?.toFixed(1) ?? '-'} µs/msg, event loop p99 ${row.eventLoopP99Ms?.toFixed(1) ?? '-'} ms, RSS ${row.rssMb.toFixed(0)} MB, load ${row.load1.toFixed(2)}`);
+      log(`  ${label} QoS ${qos} ${rate.toLocaleString('en')} msg/s: sent ${Math.round(row.sentPerSec).toLocaleString('en')} msg/s, landed ${landed.toLocaleString('en')} / ${res.sent.toLocaleString('en')} (the service received ${messages.toLocaleString('en')}), ${row.cpuUsPerMessage?.toFixed(1) ?? '-'} µs/msg, event loop p99 ${row.eventLoopP99Ms?.toFixed(1) ?? '-'} ms, max ${row.eventLoopMaxMs?.toFixed(0) ?? '-'} ms, RSS ${row.rssMb.toFixed(0)} MB, load ${row.load1.toFixed(2)}`);
       return row;
     };
     // The prime: one reading from every device, at the first rate, QoS 1.
@@ -358,7 +358,7 @@ const f0 = (x: number | null | undefined, d = 0) => (x === null || x === undefin
 
 /** The table: one row per count and rate, the count's own figures on its first row. */
 export function scaleTable(r: ScaleResult): string {
-  const head = ['devices', 'start to ready s', 'RSS before 1st reading MB', 'peak RSS MB', 'steady RSS MB', 'KB/device (vs empty)', 'marginal KB/device', 'QoS:rate', 'sent msg/s', 'landed / sent', 'CPU µs/msg', 'event loop p99 ms', 'load avg 1 min'];
+  const head = ['devices', 'start to ready s', 'RSS before 1st reading MB', 'peak RSS MB', 'steady RSS MB', 'KB/device (vs empty)', 'marginal KB/device', 'QoS:rate', 'sent msg/s', 'landed / sent', 'received by the service', 'CPU µs/msg', 'event loop p99 ms', 'event loop max ms', 'load avg 1 min'];
   const lines = ['| ' + head.join(' | ') + ' |', '|' + head.map(() => '---').join('|') + '|'];
   const all = r.baseline ? [r.baseline, ...r.counts] : r.counts;
   for (const c of all) {
@@ -375,8 +375,8 @@ export function scaleTable(r: ScaleResult): string {
     rows.forEach((x, i) => {
       const cells = i === 0 ? own : own.map(() => '');
       const rate = x
-        ? [`${x.qos}:${x.rate.toLocaleString('en')}`, f0(x.sentPerSec), `${x.landed.toLocaleString('en')} / ${x.sent.toLocaleString('en')}`, f0(x.cpuUsPerMessage, 1), f0(x.eventLoopP99Ms, 1), x.load1.toFixed(2)]
-        : ['-', '-', '-', '-', '-', c.load1.toFixed(2)];
+        ? [`${x.qos}:${x.rate.toLocaleString('en')}`, f0(x.sentPerSec), `${x.landed.toLocaleString('en')} / ${x.sent.toLocaleString('en')}`, f0(x.messages), f0(x.cpuUsPerMessage, 1), f0(x.eventLoopP99Ms, 1), f0(x.eventLoopMaxMs), x.load1.toFixed(2)]
+        : ['-', '-', '-', '-', '-', '-', '-', c.load1.toFixed(2)];
       lines.push('| ' + [...cells, ...rate].join(' | ') + ' |');
     });
     if (c.error) lines.push(`| ${f0(c.devices)}: ${c.error} |`);
