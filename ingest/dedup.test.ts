@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Fingerprint, SeqDedup, WINDOW } from './dedup.ts';
+import { Fingerprint, SeqDedup, SNAPSHOT_FILE, WINDOW, readSnapshot } from './dedup.ts';
 
 const DAY = 24 * 3600_000;
 /** The service's clock: compaction forgets keys by the wall clock, so the tests live near it. */
@@ -112,7 +112,7 @@ describe('across restarts', () => {
     mark(a);
     a.close();
     expect(readFileSync(join(dir, 'journal'), 'utf8')).toBe(''); // folded into the snapshot
-    expect(Object.keys(JSON.parse(readFileSync(join(dir, 'snapshot.json'), 'utf8'))).sort()).toEqual(['D-0', 'D-1', 'D-2', 'D-3', 'D-4']);
+    expect([...readSnapshot(dir).keys()].sort()).toEqual(['D-0', 'D-1', 'D-2', 'D-3', 'D-4']);
     const b = opened(dir);
     expect(b.size).toBe(5);
     expectMarked(b);
@@ -124,7 +124,7 @@ describe('across restarts', () => {
     const a = opened(dir);
     mark(a);
     // No close(): the process "dies" here. The snapshot knows nothing; the journal has it all.
-    expect(JSON.parse(readFileSync(join(dir, 'snapshot.json'), 'utf8'))).toEqual({});
+    expect(readSnapshot(dir).size).toBe(0);
     expect(readFileSync(join(dir, 'journal'), 'utf8').split('\n')).toHaveLength(5 * 20 + 1);
     const b = opened(dir);
     expectMarked(b);
@@ -199,7 +199,7 @@ describe('across restarts', () => {
       a.flush();
     }
     // The snapshot of one key is about 1.4 KB: the journal grows to that before it is folded.
-    const snapshot = statSync(join(dir, 'snapshot.json')).size;
+    const snapshot = statSync(join(dir, SNAPSHOT_FILE)).size;
     expect(snapshot).toBeGreaterThan(512);
     expect(statSync(join(dir, 'journal')).size).toBeLessThan(snapshot);
     expect(statSync(join(dir, 'journal')).size).toBeGreaterThan(0);
@@ -224,11 +224,11 @@ describe('across restarts', () => {
     const dir = join(tempDir(), 'nested', 'dedup');
     const a = opened(dir);
     expect(a.size).toBe(0);
-    expect(existsSync(join(dir, 'snapshot.json'))).toBe(true);
+    expect(existsSync(join(dir, SNAPSHOT_FILE))).toBe(true);
     a.close();
   });
 
-  it('a snapshot written by hand is read by key, with each seq\'s fingerprint', () => {
+  it('a snapshot of the older JSON form, written by hand, is read by key, with each seq\'s fingerprint, and replaced by the binary one', () => {
     const dir = tempDir();
     const fps = new Uint32Array(WINDOW);
     fps[1] = 1; // seq 1, content unknown
@@ -239,6 +239,11 @@ describe('across restarts', () => {
     expect(a.check('HY-03', 3, T, 77)).toBe(false);
     expect(a.check('HY-03', 3, T, 78)).toBe(true);
     a.close();
+    expect(existsSync(join(dir, 'snapshot.json'))).toBe(false);
+    const b = opened(dir);
+    expect(b.check('HY-03', 1, T)).toBe(false);
+    expect(b.check('HY-03', 3, T, 78)).toBe(false);
+    b.close();
   });
 });
 

@@ -22,13 +22,18 @@
  * outlived young-generation collections and cost 3 MB/s of old-generation growth at
  * 30,000 msg/s, for no measurable CPU saving.)
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const WINDOW = 256;
 const DAY_MS = 24 * 3600_000;
+/** The snapshot's file and its first bytes (a format of its own: magic, then one record per key). */
+export const SNAPSHOT_FILE = 'snapshot.bin';
+const MAGIC = Buffer.from('estate-dedup 1\n');
+/** The format before it: JSON of key → [max, at, base64 of the window]; read when no SNAPSHOT_FILE is there. */
+const OLD_SNAPSHOT_FILE = 'snapshot.json';
 
-interface KeyState {
+export interface KeyState {
   max: number;
   at: number;
   /** fingerprint per seq % WINDOW; 0 = not seen */
@@ -67,17 +72,7 @@ export class SeqDedup {
   open(): void {
     if (!this.dir) return;
     mkdirSync(this.dir, { recursive: true });
-    const snap = join(this.dir, 'snapshot.json');
-    if (existsSync(snap)) {
-      const data = JSON.parse(readFileSync(snap, 'utf8')) as Record<string, [number, number, string]>;
-      for (const [key, [max, at, fps]] of Object.entries(data)) {
-        // Copied into an array of its own: a small Buffer is a view into Node's shared pool, so
-        // its `.buffer` is the whole pool, not these bytes.
-        const words = new Uint32Array(WINDOW);
-        new Uint8Array(words.buffer).set(Buffer.from(fps, 'base64').subarray(0, WINDOW * 4));
-        this.keys.set(key, { max, at, fps: words });
-      }
-    }
+    for (const [key, state] of readSnapshot(this.dir)) this.keys.set(key, state);
     const journal = join(this.dir, 'journal');
     if (existsSync(journal)) {
       const lines = readFileSync(journal, 'utf8').split('\n');
@@ -170,23 +165,41 @@ export class SeqDedup {
     this.pending = '';
   }
 
-  /** Folds the journal into a new snapshot. */
+  /**
+   * Folds the journal into a new snapshot: each key's record copied into one buffer (key
+   * length u16, key UTF-8, max and at f64, the window's 1 KiB), written at once. At 100,000
+   * keys that is about 110 MB in a few hundred ms; as JSON with base64 windows it was 140 MB
+   * and a 2–5 s stall.
+   */
   compact(): void {
     if (!this.dir) return;
-    const data: Record<string, [number, number, string]> = {};
     const now = Date.now();
+    const live: [Buffer, KeyState][] = [];
+    let size = MAGIC.length;
     for (const [key, s] of this.keys) {
       if (now - s.at > DAY_MS) {
         this.keys.delete(key);
         continue;
       }
-      data[key] = [s.max, s.at, Buffer.from(s.fps.buffer).toString('base64')];
+      const k = Buffer.from(key);
+      live.push([k, s]);
+      size += 2 + k.length + 16 + WINDOW * 4;
     }
-    const tmp = join(this.dir, 'snapshot.json.tmp');
-    const text = JSON.stringify(data);
-    this.snapshotBytes = Buffer.byteLength(text);
-    writeFileSync(tmp, text);
-    renameSync(tmp, join(this.dir, 'snapshot.json'));
+    const buf = Buffer.allocUnsafe(size);
+    let off = MAGIC.copy(buf, 0);
+    for (const [k, s] of live) {
+      off = buf.writeUInt16LE(k.length, off);
+      off += k.copy(buf, off);
+      off = buf.writeDoubleLE(s.max, off);
+      off = buf.writeDoubleLE(s.at, off);
+      buf.set(new Uint8Array(s.fps.buffer, s.fps.byteOffset, WINDOW * 4), off);
+      off += WINDOW * 4;
+    }
+    const tmp = join(this.dir, `${SNAPSHOT_FILE}.tmp`);
+    this.snapshotBytes = size;
+    writeFileSync(tmp, buf);
+    renameSync(tmp, join(this.dir, SNAPSHOT_FILE));
+    rmSync(join(this.dir, OLD_SNAPSHOT_FILE), { force: true });
     if (this.journalFd >= 0) closeSync(this.journalFd);
     this.journalFd = openSync(join(this.dir, 'journal'), 'w');
     this.journalBytes = 0;
@@ -204,4 +217,44 @@ export class SeqDedup {
   get size(): number {
     return this.keys.size;
   }
+}
+
+/** The keys of a directory's snapshot (SNAPSHOT_FILE, else the older JSON one), each with its own window. */
+export function readSnapshot(dir: string): Map<string, KeyState> {
+  const out = new Map<string, KeyState>();
+  const file = join(dir, SNAPSHOT_FILE);
+  if (existsSync(file)) {
+    const buf = readFileSync(file);
+    if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error(`${file} is not a de-duplication snapshot`);
+    let off = MAGIC.length;
+    // A torn snapshot cannot happen (written aside, then renamed); a short record ends the read all the same.
+    while (off + 2 <= buf.length) {
+      const len = buf.readUInt16LE(off);
+      const end = off + 2 + len + 16 + WINDOW * 4;
+      if (end > buf.length) break;
+      const key = buf.toString('utf8', off + 2, off + 2 + len);
+      off += 2 + len;
+      const max = buf.readDoubleLE(off);
+      const at = buf.readDoubleLE(off + 8);
+      off += 16;
+      // Copied into an array of its own, not a view of the file's buffer, which would stay alive whole.
+      const fps = new Uint32Array(WINDOW);
+      new Uint8Array(fps.buffer).set(buf.subarray(off, off + WINDOW * 4));
+      off += WINDOW * 4;
+      out.set(key, { max, at, fps });
+    }
+    return out;
+  }
+  const old = join(dir, OLD_SNAPSHOT_FILE);
+  if (existsSync(old)) {
+    const data = JSON.parse(readFileSync(old, 'utf8')) as Record<string, [number, number, string]>;
+    for (const [key, [max, at, fps]] of Object.entries(data)) {
+      // Copied into an array of its own: a small Buffer is a view into Node's shared pool, so
+      // its `.buffer` is the whole pool, not these bytes.
+      const words = new Uint32Array(WINDOW);
+      new Uint8Array(words.buffer).set(Buffer.from(fps, 'base64').subarray(0, WINDOW * 4));
+      out.set(key, { max, at, fps: words });
+    }
+  }
+  return out;
 }
