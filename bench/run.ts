@@ -4,7 +4,7 @@
  * Mosquitto and InfluxDB, a generated estate file and the service; start to ready, RSS before
  * the first reading, peak and steady RSS, KB per device, and per rate the readings landed of
  * those sent, the service's CPU µs per message and the event loop's delay p99. Each rate is
- * bounded (`--seconds`, default 10). `--json FILE` writes the figures for a plot.
+ * bounded (`--seconds`, default 10). `--json FILE` writes the figures, `--png FILE` a plot of them.
  *
  * The load (`--load`, bench/fleet.ts): `mix` (the default) is sites of 100 devices, 40
  * hydrants, 30 elevators, 15 fire lanes, 15 water analysers, about 9 metrics a message, at
@@ -19,6 +19,7 @@
  *   npm run bench                      # the full table
  *   npm run bench -- --seconds 5 --rates 0:30000,1:15000
  *   npm run bench -- --only ingest --devices 1000,10000,100000 --rates 1:5000,1:10000 --json /tmp/scale.json
+ *   npm run bench -- --only ingest --devices 1000,10000,100000 --json /tmp/scale.json --png /tmp/scale.png   # and a plot (bench/scale-plot.ts)
  *   npm run bench -- --only ingest --load hydrants   # the old 1,000-hydrant load at the old rates
  *   npm run bench -- --only ingest --tree /tmp/landed  # npm start in another checkout (built there first)
  *   npm run bench -- --soak            # 10 min at 10,000 msg/s with faults (bench/soak.ts, docs/soak.md)
@@ -38,6 +39,8 @@ import { fanout } from './fanout.ts';
 import type { Load } from './fleet.ts';
 import { pushBench, type PushRow } from './push.ts';
 import { scaleIngest, scaleTable, type PublishResult } from './scale.ts';
+import { scaleSvg } from './scale-plot.ts';
+import { renderPng } from './soak-plot.ts';
 import { soak } from './soak.ts';
 import { describeStart, measureStart } from './start.ts';
 
@@ -55,6 +58,8 @@ const { values: opts } = parseArgs({
     seed: { type: 'string', default: '1' },
     /** the figures of the ingest part as JSON, for a plot */
     json: { type: 'string' },
+    /** the figures of the ingest part as a PNG plot against devices (bench/scale-plot.ts) */
+    png: { type: 'string' },
     /** s to wait for /readyz 200 at each size before giving it up */
     'start-timeout': { type: 'string', default: '300' },
     /** the checkout whose npm start the ingest part runs (default this one); built there first */
@@ -170,6 +175,10 @@ async function main(): Promise<void> {
     if (opts.json) {
       writeFileSync(resolve(opts.json), JSON.stringify(scale, null, 1) + '\n');
       console.log(`figures written to ${resolve(opts.json)}`);
+    }
+    if (opts.png) {
+      await renderPng(scaleSvg([{ label: 'this run', result: scale }]), resolve(opts.png));
+      console.log(`plot written to ${resolve(opts.png)}`);
     }
   }
   const rest = ['alerts', 'fanout', 'push'].filter((p) => PARTS.has(p));
