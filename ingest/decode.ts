@@ -70,7 +70,8 @@ function iso(t: number): string {
 
 export function payloadText(payload: Buffer): string {
   if (payload.length > MAX_PAYLOAD) payload = payload.subarray(0, MAX_PAYLOAD);
-  return isUtf8(payload) ? payload.toString('utf8') : `base64:${payload.toString('base64')}`;
+  // A NUL byte is valid UTF-8 but no text a person reads, and PostgreSQL's text cannot hold it.
+  return isUtf8(payload) && !payload.includes(0) ? payload.toString('utf8') : `base64:${payload.toString('base64')}`;
 }
 
 function elementText(el: unknown, payload: Buffer): string {

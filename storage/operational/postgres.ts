@@ -29,8 +29,15 @@ function typeParser(oid: number, format?: string): (v: string) => unknown {
   return (pg.types.getTypeParser as (o: number, f?: string) => (v: string) => unknown)(oid, format);
 }
 
+/**
+ * Parameters as pg sends them: undefined as NULL, booleans as 0/1 (the SQLite dialect's), and
+ * U+0000 as U+FFFD: PostgreSQL's text cannot hold it (SQLite's can), so a string carrying one
+ * would make the statement fail; a lookup by such an id then finds nothing, as on SQLite.
+ * What the service stores itself never has one (ingest keeps a payload with a NUL in base64:
+ * ingest/decode.ts, payloadText).
+ */
 function bind(params: readonly unknown[]): unknown[] {
-  return params.map((v) => (v === undefined ? null : typeof v === 'boolean' ? (v ? 1 : 0) : v));
+  return params.map((v) => (v === undefined ? null : typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'string' && v.includes('\u0000') ? v.replaceAll('\u0000', '\uFFFD') : v));
 }
 
 /** A pg error as the store's error: its SQLSTATE or socket code kept, for isStoreUnavailable. */
