@@ -111,12 +111,28 @@ export function quickly(text: string, env: NodeJS.ProcessEnv): Estate | undefine
     return undefined; // a syntax error, a duplicate key
   }
   if (sharesNodes(raw)) return undefined;
+  const { estate, found } = validate(raw, env);
+  return found.length === 0 ? estate : undefined;
+}
+
+/** Substitution, the schema and the cross-references on the parsed tree: the estate, frozen, and every problem found (by YAML path). */
+function validate(raw: unknown, env: NodeJS.ProcessEnv): { estate?: Estate; found: { path: YamlPath; message: string }[] } {
   const found: { path: YamlPath; message: string }[] = [];
   const substituted = substitute(raw ?? {}, env, [], found);
-  if (found.length > 0) return undefined;
   const parsed = estateSchema.safeParse(substituted);
-  if (!parsed.success || checkReferences(substituted).length > 0) return undefined;
-  return deepFreeze(parsed.data);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const keys = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys : undefined;
+      if (keys) {
+        for (const key of keys) found.push({ path: [...(issue.path as YamlPath), key], message: 'unknown key' });
+      } else {
+        found.push({ path: issue.path as YamlPath, message: describe(issue) });
+      }
+    }
+  }
+  // On the raw data, so that reference mistakes come in the same report as schema mistakes.
+  found.push(...checkReferences(substituted));
+  return found.length === 0 && parsed.success ? { estate: deepFreeze(parsed.data), found } : { found };
 }
 
 /** Whether a mapping or list is reached twice: js-yaml makes an alias the same object as its anchor. */
@@ -145,23 +161,8 @@ export function exactly(text: string, file: string, env: NodeJS.ProcessEnv): Est
     throw new ConfigError(file, [{ path: '', line: pos.line, column: pos.col, message: `YAML syntax: ${syntax.message.split('\n')[0]}` }]);
   }
   const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
-  const found: { path: YamlPath; message: string }[] = [];
-  const substituted = substitute(raw ?? {}, env, [], found);
-
-  const parsed = estateSchema.safeParse(substituted);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const keys = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys : undefined;
-      if (keys) {
-        for (const key of keys) found.push({ path: [...(issue.path as YamlPath), key], message: 'unknown key' });
-      } else {
-        found.push({ path: issue.path as YamlPath, message: describe(issue) });
-      }
-    }
-  }
-  // On the raw data, so that reference mistakes come in the same report as schema mistakes.
-  found.push(...checkReferences(substituted));
-  if (found.length > 0) {
+  const { estate, found } = validate(raw, env);
+  if (!estate) {
     // One problem per path, the first found: an unset ${VAR} also makes its value empty, and a
     // malformed id that a token names also "does not exist"; the first says what to fix.
     const seen = new Set<string>();
@@ -176,7 +177,7 @@ export function exactly(text: string, file: string, env: NodeJS.ProcessEnv): Est
     problems.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
     throw new ConfigError(file, problems);
   }
-  return deepFreeze(parsed.data!);
+  return estate;
 }
 
 function describe(issue: { code: string; message: string; path: PropertyKey[] }): string {
