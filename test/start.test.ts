@@ -10,12 +10,12 @@
  * start takes a second or two; every wait is bounded.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { freePort, sleep, waitFor } from './harness/ports.ts';
-import { removeDir, tempDir } from './harness/service.ts';
+import { buildOnce, removeDir, tempDir } from './harness/service.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -57,10 +57,7 @@ describe('npm start', () => {
   const started: ChildProcess[] = [];
   const dirs: string[] = [];
 
-  beforeAll(() => {
-    const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'ensure-build.mjs'), 'start'], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
-    if (r.status !== 0) throw new Error(`the build failed: ${r.stderr}`);
-  }, 250_000);
+  beforeAll(() => buildOnce(), 250_000);
 
   afterAll(async () => {
     for (const c of started) {

@@ -9,13 +9,12 @@
  * CLI that `npm run simulate` starts, into a service of that estate.
  */
 import { spawn } from 'node:child_process';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet, type Metrics } from '../../simulators/index.ts';
-import { ROOT } from '../harness/service.ts';
+import { buildOnce, ROOT } from '../harness/service.ts';
 import { sleep, waitFor } from '../harness/ports.ts';
 import { sum } from '../harness/prometheus.ts';
 import { adapterEstateYaml, metricsText, rejects, rows, startRig, type Rig } from './rig.ts';
@@ -183,8 +182,7 @@ describe('npm run simulate -- --via all on the demo estate', () => {
 
   beforeAll(async () => {
     // What `npm run simulate` runs is the build; made here (if stale) so that the run below is only the run.
-    const built = spawnSync(process.execPath, [join(ROOT, 'scripts', 'ensure-build.mjs'), 'start'], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
-    if (built.status !== 0) throw new Error(`the build failed: ${built.stderr}`);
+    buildOnce();
     // The service on config/estate.yaml itself, its webhooks to this rig's receiver.
     const yaml = readFileSync(join(ROOT, 'config/estate.yaml'), 'utf8');
     demo = await startRig('simviademo', { yaml: (hook) => yaml.replaceAll('http://127.0.0.1:${DEMO_HOOK_PORT:-9100}', hook('')) });
