@@ -11,13 +11,26 @@ export interface Clock {
   at(at: number, fn: () => void): () => void;
 }
 
+/**
+ * Calls `fn` once `now()` has reached `at`, `speed` simulated ms to a wall-clock ms. A Node
+ * timer can fire up to a millisecond before `Date.now()` says its delay has passed (it counts
+ * from the event loop's cached time), so a wake-up that comes early waits again for the rest.
+ */
+function wake(now: () => number, speed: number, at: number, fn: () => void): () => void {
+  let h: NodeJS.Timeout;
+  const arm = () => {
+    const left = at - now();
+    if (left <= 0) return void fn();
+    h = setTimeout(arm, Math.max(1, left / speed));
+  };
+  h = setTimeout(arm, Math.max(0, (at - now()) / speed));
+  return () => clearTimeout(h);
+}
+
 /** Wall-clock time. */
 export const realClock: Clock = {
   now: () => Date.now(),
-  at(at, fn) {
-    const h = setTimeout(fn, Math.max(0, at - Date.now()));
-    return () => clearTimeout(h);
-  },
+  at: (at, fn) => wake(Date.now, 1, at, fn),
 };
 
 /**
@@ -31,10 +44,7 @@ export function scaledClock(opts: { speed: number; start?: number }): Clock {
   const now = () => start + (Date.now() - origin) * opts.speed;
   return {
     now,
-    at(at, fn) {
-      const h = setTimeout(fn, Math.max(0, (at - now()) / opts.speed));
-      return () => clearTimeout(h);
-    },
+    at: (at, fn) => wake(now, opts.speed, at, fn),
   };
 }
 
@@ -87,8 +97,7 @@ export class DeferredClock implements Clock {
         w.cancelled = true;
       };
     }
-    const h = setTimeout(fn, Math.max(0, (at - this.now()) / this.speed));
-    return () => clearTimeout(h);
+    return wake(() => this.now(), this.speed, at, fn);
   }
 }
 

@@ -177,11 +177,15 @@ export class Fleet {
     return true;
   }
 
-  /** Stops every device cleanly (retained offline status, in-flight messages acked). */
+  /**
+   * Stops every device cleanly (retained offline status, in-flight messages acked) and sums up
+   * after that: a reading still in flight when stop was called counts as sent once its
+   * acknowledgement came, or as dropped. `connected` is as it was before the stop.
+   */
   async stop(): Promise<FleetSummary> {
-    const summary = this.summary();
+    const connected = this.summary().connected;
     await Promise.all(this.all.map((d) => d.stop()));
-    return summary;
+    return { ...this.summary(), connected };
   }
 
   summary(): FleetSummary {
