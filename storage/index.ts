@@ -1,6 +1,7 @@
-export type { Point, FieldValue, SeriesStore, SeriesQuery, SeriesBucket, LatestValues, RejectedLine, AggregateFn, AggregateQuery, AggregateRow, FieldCondition } from './series.ts';
+export type { Point, FieldValue, SeriesStore, SeriesQuery, SeriesBucket, LatestValues, RejectedLine, TagLimit, AggregateFn, AggregateQuery, AggregateRow, FieldCondition } from './series.ts';
 export { StoreWriteError } from './series.ts';
 export { InfluxStore } from './influx/store.ts';
+export { MAX_VALUES_PER_TAG, tagLimitOf } from './influx/tag-limit.ts';
 export { InfluxHttp, quoteIdent, quoteString, type InfluxOptions } from './influx/http.ts';
 export { LineProtocolError, toLine } from './influx/line-protocol.ts';
 export { EmbeddedStore } from './embedded/store.ts';

@@ -92,10 +92,28 @@ export function compareRows(groupBy: readonly string[]) {
   };
 }
 
+/**
+ * A line refused because its measurement already has as many values of one of its tags as the
+ * store allows: the store is capped, the line itself is sound (InfluxDB 1.x's
+ * `[data] max-values-per-tag`; storage/influx/tag-limit.ts).
+ */
+export interface TagLimit {
+  measurement: string;
+  tag: string;
+  /** the refused line's value of that tag */
+  value: string;
+  /** the store's cap on values per tag and measurement */
+  limit: number;
+  /** the store's setting for the cap: its configuration file's name, its environment variable's, and the value that lifts it */
+  setting: { readonly file: string; readonly env: string; readonly unlimited: number };
+}
+
 /** An encoded line the store refused for good (a type conflict, say): it goes to the reject log. */
 export interface RejectedLine {
   line: string;
   reason: string;
+  /** set when the store refused it for a tag's cap on values rather than for the line */
+  tagLimit?: TagLimit;
 }
 
 /** Why a write failed, and whether it is worth trying again. */

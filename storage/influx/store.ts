@@ -1,9 +1,10 @@
 /**
  * `SeriesStore` on InfluxDB's v1 HTTP API.
  *
- * Write errors: 204 is success; 400 (a partial write such as a field-type conflict, or a
- * line that does not parse) is bisected until the refused lines are found, which go back to
- * the caller as rejected; re-sending the good ones is harmless because InfluxDB overwrites an
+ * Write errors: 204 is success; 400 (a partial write such as a field-type conflict, a tag past
+ * `max-values-per-tag`, or a line that does not parse) is bisected until the refused lines are
+ * found, which go back to the caller as rejected, those refused for the tag's cap marked as
+ * such (tag-limit.ts); re-sending the good ones is harmless because InfluxDB overwrites an
  * identical point. 404 "database not found" creates the database and retries. 413 splits
  * the batch. 401/403, 429, 5xx and network errors are worth retrying.
  */
@@ -11,6 +12,7 @@ import { StoreWriteError, compareRows, type AggregateQuery, type AggregateRow, t
 import { splitLines } from '../lines.ts';
 import { InfluxHttp, quoteIdent, quoteString, type InfluxOptions, type QuerySeries } from './http.ts';
 import { toLine } from './line-protocol.ts';
+import { tagLimitOf } from './tag-limit.ts';
 
 export class InfluxStore implements SeriesStore {
   readonly kind = 'influx';
@@ -58,7 +60,8 @@ export class InfluxStore implements SeriesStore {
     if (status === 400 || status === 413) {
       if (lines.length === 1) {
         if (status === 413) return [{ line: lines[0]!, reason: `InfluxDB refused the line as too large` }];
-        return [{ line: lines[0]!, reason: error }];
+        const tagLimit = tagLimitOf(error);
+        return [{ line: lines[0]!, reason: error, ...(tagLimit ? { tagLimit } : {}) }];
       }
       const mid = lines.length >> 1;
       // Halves go one after the other: at most one request of this writer is in flight here.
