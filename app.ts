@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { Registry, checkWarnings, loadEstate, readMqttTls, type Estate, type ServiceEnv } from './config/index.ts';
-import { Bus } from './bus.ts';
+import { Bus, type BusEvents } from './bus.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { EmbeddedStore, InfluxStore, SeriesWriter, Spool, createOperationalStore, prepareOperationalStore, type OpDb, type Point, type SeriesStore } from './storage/index.ts';
 import {
@@ -231,7 +231,18 @@ export function createApp(opts: AppOptions): App {
     events: {
       rejected: (lines) => {
         const now = Date.now();
-        for (const l of lines) rejects.add({ reason: 'store_rejected', topic: '', detail: l.reason, payload: l.line }, now);
+        // Lines refused for a tag's cap on values (InfluxDB's max-values-per-tag) are in the reject
+        // log like any other, and raise one system alert per measurement (docs/alerts.md, "Outages").
+        const capped = new Map<string, BusEvents['store.tag_limit']>();
+        for (const l of lines) {
+          rejects.add({ reason: 'store_rejected', topic: '', detail: l.reason, payload: l.line }, now);
+          if (!l.tagLimit) continue;
+          const { measurement, tag, limit, setting } = l.tagLimit;
+          const c = capped.get(measurement);
+          if (c) c.lines++;
+          else capped.set(measurement, { measurement, tag, limit, setting, lines: 1 });
+        }
+        for (const e of capped.values()) bus.emit('store.tag_limit', e);
       },
       written: (n, seconds) => {
         metrics.stored.inc(n);

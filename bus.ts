@@ -1,9 +1,9 @@
 /**
  * The typed event bus through which the parts talk (STYLE.md): ingest emits what devices
  * said, the dashboard listens; the alerts part emits its committed changes, the delivery
- * worker what it gave up. The bus owns its event types (the alert's shape is config's).
- * Every listener is wrapped, so one broken part cannot stop the others or the emitter; its
- * error is logged with the event's name.
+ * worker what it gave up, the series writer what the store refused for a cap of its own. The
+ * bus owns its event types (the alert's shape is config's). Every listener is wrapped, so one
+ * broken part cannot stop the others or the emitter; its error is logged with the event's name.
  */
 import type { Alert, Kind } from './config/index.ts';
 
@@ -53,6 +53,12 @@ export interface BusEvents {
    * the recipient and channel type, so one failing channel raises one system alert
    */
   'delivery.failed': { key: string; detail: string; recipient: string; channelType: string };
+  /**
+   * the series store refused `lines` lines of `measurement` because its tag `tag` already has
+   * `limit` values, the most the store allows (InfluxDB 1.x's max-values-per-tag); `setting`
+   * names what lifts the cap. One system alert per measurement (docs/alerts.md, "Outages").
+   */
+  'store.tag_limit': { measurement: string; tag: string; limit: number; lines: number; setting: { readonly file: string; readonly env: string; readonly unlimited: number } };
 }
 
 type Listener<T> = (payload: T) => void;

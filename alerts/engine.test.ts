@@ -246,6 +246,59 @@ describe('silent and offline devices, the service\'s own outages', () => {
   });
 });
 
+describe("the series store's cap on a tag's values", () => {
+  const setting = { file: '[data] max-values-per-tag', env: 'INFLUXDB_DATA_MAX_VALUES_PER_TAG', unlimited: 0 };
+  const refused = (measurement: string, lines = 1) => h.bus.emit('store.tag_limit', { measurement, tag: 'device', limit: 100000, lines, setting });
+  const capTold = () =>
+    h.outbox.sent.filter((s) => s.body.event !== 'alert.group' && alertOf(s).rule === 'store_tag_limit').map((s) => `${s.event} ${s.recipient} ${alertOf(s).key}`);
+
+  it('raises one critical store_tag_limit per measurement, naming the setting in both languages; resolves 15 min after its last refusal', async () => {
+    refused('hydrant', 3);
+    await h.advance(1);
+    expect(h.engine.book.get('estate/system/store_tag_limit/hydrant')).toMatchObject({ kind: 'system', device: 'system', rule: 'store_tag_limit', state: 'firing', severity: 'critical', departments: ['property'] });
+    expect(h.engine.book.get('estate/system/store_tag_limit/hydrant')!.summary).toEqual({
+      'zh-CN': '系统：时序数据库拒收测量 hydrant 中标签 device 的新取值：已达上限 100000 个（InfluxDB 配置 [data] max-values-per-tag，环境变量 INFLUXDB_DATA_MAX_VALUES_PER_TAG；设为 0 即不设上限）',
+      en: 'System: the series store refuses new values of tag device in measurement hydrant: it is at its cap of 100000 values (InfluxDB [data] max-values-per-tag, environment INFLUXDB_DATA_MAX_VALUES_PER_TAG; 0 lifts the cap)',
+    });
+    // Refusals that go on keep it open and tell nobody again; another measurement has its own.
+    await h.advance(10 * 60, 60);
+    refused('hydrant');
+    refused('status');
+    await h.advance(15 * 60 - 1, 60);
+    expect(h.engine.book.get('estate/system/store_tag_limit/hydrant')?.state).toBe('firing');
+    expect(h.engine.book.get('estate/system/store_tag_limit/status')?.state).toBe('firing');
+    await h.advance(1);
+    expect(h.engine.book.get('estate/system/store_tag_limit/hydrant')).toBeUndefined();
+    expect(h.engine.book.get('estate/system/store_tag_limit/status')).toBeUndefined();
+    expect(capTold().filter((t) => !t.startsWith('alert.reminder'))).toEqual([
+      'alert.firing property estate/system/store_tag_limit/hydrant',
+      'alert.firing property estate/system/store_tag_limit/status',
+      'alert.resolved property estate/system/store_tag_limit/hydrant',
+      'alert.resolved property estate/system/store_tag_limit/status',
+    ]);
+    // A refusal after its resolution is a new alert.
+    refused('hydrant');
+    await h.advance(1);
+    expect(h.engine.book.get('estate/system/store_tag_limit/hydrant')?.state).toBe('firing');
+  });
+
+  it('an alert open at a restart resolves 15 min after the start, unless refusals go on', async () => {
+    refused('hydrant');
+    refused('events');
+    await h.advance(5 * 60, 60);
+    h = await h.restart();
+    clear();
+    await h.advance(10 * 60, 60);
+    refused('events');
+    await h.advance(5 * 60 - 1, 60);
+    expect(h.engine.book.get('estate/system/store_tag_limit/hydrant')?.state).toBe('firing');
+    await h.advance(1);
+    expect(h.engine.book.get('estate/system/store_tag_limit/hydrant')).toBeUndefined();
+    expect(h.engine.book.get('estate/system/store_tag_limit/events')?.state).toBe('firing');
+    expect(capTold().filter((t) => !t.startsWith('alert.reminder'))).toEqual(['alert.resolved property estate/system/store_tag_limit/hydrant']);
+  });
+});
+
 describe('a site going dark during a broker outage', () => {
   it('holds back its site outage and each silent device, naming the broker as the cause, also for a device silent after the site outage opened', async () => {
     const dark = parseEstate(

@@ -2,14 +2,14 @@
  * The alerts part (docs/alerts.md): judges what ingest accepted against each device's rules
  * (`judge`, called with each turn before its messages are acknowledged), keeps the alert book,
  * and runs what the wall clock decides once a second (`tick`): devices silent, a site's devices
- * dark together, the service's own outages, escalation, reminders, monitoring lost, groups due,
- * what held an alert back coming to an end. Every change goes through the committer
- * (commit.ts), as a pure step (lifecycle.ts) whose announcements the notifier (notify/) turns
- * into deliveries in the same transaction.
+ * dark together, the service's own outages and the series store's caps, escalation, reminders,
+ * monitoring lost, groups due, what held an alert back coming to an end. Every change goes
+ * through the committer (commit.ts), as a pure step (lifecycle.ts) whose announcements the
+ * notifier (notify/) turns into deliveries in the same transaction.
  */
 import { KIND_DEPARTMENT, METRICS, SITE_OFFLINE, type Estate, type RegisteredDevice, type Registry, type Severity } from '../config/index.ts';
 import type { OpDb, Point } from '../storage/index.ts';
-import type { Bus, DeviceEvent, DeviceStatus, Reading } from '../bus.ts';
+import type { Bus, BusEvents, DeviceEvent, DeviceStatus, Reading } from '../bus.ts';
 import type { AlertStore } from './alert-store.ts';
 import { AlertBook } from './book.ts';
 import { Committer } from './commit.ts';
@@ -24,8 +24,9 @@ import { RulePlans } from './rules/plans.ts';
 import { DeviceEvaluator, type Signal } from './rules/evaluator.ts';
 import { SiteOutages } from './outages.ts';
 import { Deadlines } from './deadlines.ts';
-import { summarize, siteOutageSummary } from './summary.ts';
-import type { Alert } from './types.ts';
+import { summarize, siteOutageSummary, tagLimitSummary } from './summary.ts';
+import { STORE_TAG_LIMIT, TagLimits, tagLimitSuffix } from './tag-limits.ts';
+import type { Alert, LocalizedText } from './types.ts';
 import type { Work } from './work.ts';
 
 export interface EngineDeps {
@@ -105,6 +106,7 @@ export class AlertEngine {
   private brokerDownSince: number | null = null;
   private storeDownSince: number | null = null;
   private storeError = '';
+  private readonly tagLimits = new TagLimits();
 
   constructor(private readonly deps: EngineDeps) {
     this.now = deps.now ?? Date.now;
@@ -171,7 +173,10 @@ export class AlertEngine {
     await this.silences.refresh();
     const orphans: { alert: Alert; reason: string }[] = [];
     for (const a of this.book.all()) {
-      if (a.kind === 'system') continue;
+      if (a.kind === 'system') {
+        if (a.rule === STORE_TAG_LIMIT) this.tagLimits.restore(a.key, start);
+        continue;
+      }
       if (a.kind === 'site') {
         if (!this.deps.registry.sites.has(a.site)) orphans.push({ alert: a, reason: `site ${a.site} left the estate file` });
         else this.outages.restore(a);
@@ -211,6 +216,7 @@ export class AlertEngine {
       bus.on('store', (s) => this.onStore(s.up, s.error)),
       bus.on('broker', (s) => this.onBroker(s.up)),
       bus.on('delivery.failed', (d) => this.raiseSystem('delivery_failed', d.detail, d.key)),
+      bus.on('store.tag_limit', (e) => this.onTagLimit(e)),
     ];
     this.timer = setInterval(() => this.tick(), 1000);
     this.timer.unref();
@@ -525,12 +531,14 @@ export class AlertEngine {
     return { key, site: '', siteName: '', building: '', device: 'system', kind: 'system', rule, metric: null, unit: null, source: 'Estate Sentinel', housekeeping: false };
   }
 
-  private systemCondition(rule: string, detail: string, severity: Severity | 'pending'): life.Condition {
-    return { severity, since: this.now(), value: null, threshold: null, summary: summarize({ kind: 'system', device: 'system', building: '', rule, metric: null, value: null, threshold: null, detail }) };
+  /** `detail`: the text in the summary's brackets, or the whole summary in both languages. */
+  private systemCondition(rule: string, detail: string | LocalizedText, severity: Severity | 'pending'): life.Condition {
+    const summary = typeof detail === 'string' ? summarize({ kind: 'system', device: 'system', building: '', rule, metric: null, value: null, threshold: null, detail }) : detail;
+    return { severity, since: this.now(), value: null, threshold: null, summary };
   }
 
   /** The service's own alerts: to the operators, or every site's own recipient. `pending`: held until its grace has run (tick). */
-  raiseSystem(rule: string, detail: string, keySuffix = '', severity: Severity = 'critical', pending = false): void {
+  raiseSystem(rule: string, detail: string | LocalizedText, keySuffix = '', severity: Severity = 'critical', pending = false): void {
     const key = `estate/system/${rule}${keySuffix}`;
     void this.committer
       .submit(
@@ -542,6 +550,15 @@ export class AlertEngine {
         { retry: true },
       )
       .catch(() => undefined);
+  }
+
+  /**
+   * The series store refused lines for a tag's cap on values: the measurement's alert, naming the
+   * setting that lifts the cap, raised at the first refusal; each later one puts off its
+   * resolution (tick, alerts/tag-limits.ts).
+   */
+  private onTagLimit(e: BusEvents['store.tag_limit']): void {
+    if (this.tagLimits.refused(e.measurement, this.now())) this.raiseSystem(STORE_TAG_LIMIT, tagLimitSummary(e), tagLimitSuffix(e.measurement));
   }
 
   clearSystem(rule: string, keySuffix = ''): void {
@@ -603,6 +620,7 @@ export class AlertEngine {
     if (this.storeDownSince !== null && now - this.storeDownSince >= grace.store) this.raiseSystem('store_down', this.storeError);
     if (this.brokerDownSince !== null && now - this.brokerDownSince >= grace.broker) this.raiseSystem('broker_down', '');
     this.checkSpool();
+    for (const m of this.tagLimits.quiet(now)) this.clearSystem(STORE_TAG_LIMIT, tagLimitSuffix(m));
     const sites = new Set<string>();
     // Only the devices whose deadline has come: a quiet second costs nothing however many there are.
     for (let w = this.quiet.pop(now); w; w = this.quiet.pop(now)) {

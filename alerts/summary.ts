@@ -60,6 +60,7 @@ export const RULE_TEXT: Record<string, LocalizedText> = {
   site_offline: { 'zh-CN': '小区设备集体离线', en: 'site offline' },
   ops_store_down: { 'zh-CN': '运行数据库不可用，告警变更暂缓写入', en: 'the operational store was away; alert changes waited' },
   store_down: { 'zh-CN': '时序数据库不可用，读数暂存在磁盘', en: 'the series store is away; readings wait on disk' },
+  store_tag_limit: { 'zh-CN': '时序数据库标签取值数达上限，拒收新设备的数据', en: "the series store's cap on a tag's values is reached; new devices' points are refused" },
   broker_down: { 'zh-CN': 'MQTT 服务器连接中断', en: 'lost the MQTT broker' },
   spool_near_full: { 'zh-CN': '磁盘暂存区将满（已过上限的 80%）', en: 'the spool is nearly full (past 80 % of its cap)' },
   spool_full: { 'zh-CN': '磁盘暂存区已满，停止接收数据', en: 'the spool is full; ingest has stopped taking messages' },
@@ -77,6 +78,18 @@ export function siteOutageSummary(siteName: string, dark: number, total: number)
   return {
     'zh-CN': `${siteName} ${dark}/${total} 台设备同时离线（停电或网络中断？）`,
     en: `${siteName}: ${dark} of ${total} devices went dark together (power or uplink lost?)`,
+  };
+}
+
+/**
+ * `store_tag_limit`: what the store refuses and the setting that lifts the cap, in both languages:
+ * `系统：时序数据库拒收测量 hydrant 中标签 device 的新取值：已达上限 100000 个（InfluxDB 配置 [data] max-values-per-tag，环境变量 INFLUXDB_DATA_MAX_VALUES_PER_TAG；设为 0 即不设上限）`
+ */
+export function tagLimitSummary(c: { measurement: string; tag: string; limit: number; setting: { file: string; env: string; unlimited: number } }): LocalizedText {
+  const { file, env, unlimited } = c.setting;
+  return {
+    'zh-CN': `系统：时序数据库拒收测量 ${c.measurement} 中标签 ${c.tag} 的新取值：已达上限 ${c.limit} 个（InfluxDB 配置 ${file}，环境变量 ${env}；设为 ${unlimited} 即不设上限）`,
+    en: `System: the series store refuses new values of tag ${c.tag} in measurement ${c.measurement}: it is at its cap of ${c.limit} values (InfluxDB ${file}, environment ${env}; ${unlimited} lifts the cap)`,
   };
 }
 

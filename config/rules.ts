@@ -285,7 +285,7 @@ export const DEFAULT_RULES: readonly RuleDef[] = [
 export const SITE_OFFLINE = 'site_offline';
 
 /** The service's own alerts (kind `system`). */
-export const SYSTEM_RULES = ['store_down', 'ops_store_down', 'broker_down', 'spool_near_full', 'spool_full', 'delivery_failed'] as const;
+export const SYSTEM_RULES = ['store_down', 'store_tag_limit', 'ops_store_down', 'broker_down', 'spool_near_full', 'spool_full', 'delivery_failed'] as const;
 
 /** Every rule id a route, an inhibition or an override may name. */
 export const RULE_IDS: ReadonlySet<string> = new Set([...DEFAULT_RULES.map((r) => r.id), SITE_OFFLINE, ...SYSTEM_RULES]);

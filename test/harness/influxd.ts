@@ -1,6 +1,8 @@
 /**
  * A throwaway InfluxDB 1.x (Debian's `influxd`) on free ports with a temp data dir,
  * listening on 127.0.0.1 only. `stop()` and `start()` again keep the data, for outage tests.
+ * `env` adds to influxd's environment, which overrides its configuration file
+ * (`INFLUXDB_DATA_MAX_VALUES_PER_TAG=3`: `[data] max-values-per-tag = 3`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,8 +21,9 @@ export interface Influxd {
   query(q: string, db?: string): Promise<any>;
 }
 
-export async function startInfluxd(): Promise<Influxd> {
+export async function startInfluxd(opts: { env?: Record<string, string> } = {}): Promise<Influxd> {
   if (process.env.INFLUX_URL) {
+    if (opts.env) throw new Error('cannot set the environment of an external InfluxDB (INFLUX_URL is set)');
     const url = process.env.INFLUX_URL;
     return {
       url,
@@ -68,7 +71,7 @@ bind-address = "127.0.0.1:${rpc}"
     port,
     dir,
     async start() {
-      child = spawn('influxd', ['-config', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+      child = spawn('influxd', ['-config', conf], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...opts.env } });
       let stderr = '';
       child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
       const c = child;

@@ -36,8 +36,8 @@ describe('i18n', () => {
     for (const kind of KINDS) for (const m of METRICS[kind].values()) expect(metricLabel(kind, m.name, 'en')).toBe(m.label.en);
     expect(metricLabel('hydrant', 'pressure_mpa', 'zh-CN')).toBe('水压');
     expect(ruleLabel('tamper_metric', 'zh-CN')).toBe(RULE_TEXT.tamper_metric!['zh-CN']);
-    // The rules of outages, a site's and the operational store's, are named in the table, in both.
-    for (const rule of ['site_offline', 'ops_store_down']) {
+    // The rules of outages, a site's and the operational store's, and of the series store's cap are named in the table, in both.
+    for (const rule of ['site_offline', 'ops_store_down', 'store_tag_limit']) {
       expect(RULE_TEXT).toHaveProperty(rule);
       for (const l of ['zh-CN', 'en'] as const) expect(ruleLabel(rule, l)).toBe(RULE_TEXT[rule]![l]);
     }
