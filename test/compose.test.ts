@@ -15,6 +15,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadEstate, readEnv } from '../config/index.ts';
+import { MAX_VALUES_PER_TAG } from '../storage/index.ts';
 import { PROVISIONING_DIR } from '../dashboard/grafana/generate.ts';
 import { DASHBOARDS_PATH, PROMETHEUS_URL } from '../dashboard/grafana/datasource.ts';
 import { ACL_FILE, SERVICE_USER, SIMULATOR_USER, renderAcl } from '../scripts/mosquitto-acl.ts';
@@ -183,6 +184,11 @@ describe('docker-compose.yml', () => {
     // Its data survives the container.
     expect(namedVolumeAt(s, env.DATA_DIR!), `DATA_DIR ${env.DATA_DIR}`).toBeDefined();
     expect(Object.keys(s.depends_on ?? {}).sort()).toEqual(['influxdb', 'mosquitto']);
+  });
+
+  it("lifts InfluxDB's cap of 100,000 values per tag: a city's estate has more devices of one kind", () => {
+    expect(MAX_VALUES_PER_TAG.env).toBe('INFLUXDB_DATA_MAX_VALUES_PER_TAG');
+    expect(services.influxdb!.environment![MAX_VALUES_PER_TAG.env]).toBe(String(MAX_VALUES_PER_TAG.unlimited));
   });
 
   it('publishes ports and has a healthcheck for every long-running container', () => {
