@@ -6,7 +6,7 @@
  * message and has a budget of a few microseconds.
  */
 import { isUtf8 } from 'node:buffer';
-import { EVENT_CODE_SETS, METRICS, type Registry, type RegisteredDevice } from '../config/index.ts';
+import { EVENT_CODE_SETS, METRICS, TOPIC_CHANNELS, type Registry, type RegisteredDevice } from '../config/index.ts';
 import type { DeviceEvent, DeviceStatus, Reading } from '../bus.ts';
 import { parseTopic, type Topic } from './topic.ts';
 import { Fingerprint } from './dedup.ts';
@@ -187,7 +187,9 @@ export class Decoder {
       this.out.unregistered = topic;
       return undefined;
     }
-    const route = { topic, device };
+    // Kept with the registry's own strings, not the topic's pieces: one route per device and
+    // channel stays alive, and 100,000 devices' split strings were 9 MB (docs/performance.md, "City scale").
+    const route = { topic: { site: device.site, kind: device.kind, device: device.id, channel: TOPIC_CHANNELS.find((c) => c === topic.channel)! }, device };
     if (this.routes.size < MAX_ROUTES) this.routes.set(topicName, route);
     return route;
   }

@@ -77,18 +77,22 @@ export interface PipelineDeps {
   now?: () => number;
 }
 
-/** One frozen tags object per device and measurement, so the encoder can cache its escaping. */
+/**
+ * One frozen tags object per device and measurement, so the encoder can cache its escaping.
+ * The events' tags (one per event code) only for a device that sent one: most never do, and
+ * an empty Map per device was 15 MB at 100,000 devices (docs/performance.md, "City scale").
+ */
 interface DeviceTags {
   reading: Readonly<Record<string, string>>;
   status: Readonly<Record<string, string>>;
-  events: Map<string, Readonly<Record<string, string>>>;
+  events: Map<string, Readonly<Record<string, string>>> | undefined;
 }
 
 function makeTags(d: RegisteredDevice): DeviceTags {
   return {
     reading: Object.freeze({ site: d.site, building: d.building, device: d.id }),
     status: Object.freeze({ site: d.site, device: d.id, kind: d.kind }),
-    events: new Map(),
+    events: undefined,
   };
 }
 
@@ -172,6 +176,7 @@ export class IngestPipeline {
         this.turnDuplicates++;
         continue;
       }
+      tags.events ??= new Map();
       let eventTags = tags.events.get(e.code);
       if (!eventTags) {
         eventTags = Object.freeze({ site: device.site, building: device.building, device: device.id, kind: device.kind, code: e.code });
