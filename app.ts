@@ -311,7 +311,7 @@ export function createApp(opts: AppOptions): App {
   });
   const alertActions = new AlertActions(alerts, alertStore, audit, tokens);
 
-  const dedup = new SeqDedup(join(env.DATA_DIR, 'dedup'));
+  const dedup = new SeqDedup(join(env.DATA_DIR, 'dedup'), undefined, registry.devices.size);
   const pipeline = new IngestPipeline({
     registry,
     store,

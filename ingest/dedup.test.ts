@@ -193,18 +193,18 @@ describe('across restarts', () => {
 
   it('fold the journal into the snapshot when it passes its size and the snapshot\'s', () => {
     const dir = tempDir();
-    const a = opened(dir, 512);
+    const a = opened(dir, 128);
     for (let s = 0; s < 200; s++) {
       expect(a.check('EL-1', s, T)).toBe(true);
       a.flush();
     }
-    // The snapshot of one key is about 1.4 KB: the journal grows to that before it is folded.
+    // The snapshot of one key is about 300 bytes: the journal grows to that before it is folded.
     const snapshot = statSync(join(dir, SNAPSHOT_FILE)).size;
-    expect(snapshot).toBeGreaterThan(512);
+    expect(snapshot).toBeGreaterThan(128);
     expect(statSync(join(dir, 'journal')).size).toBeLessThan(snapshot);
     expect(statSync(join(dir, 'journal')).size).toBeGreaterThan(0);
     const b = opened(dir);
-    expect(run(b, 'EL-1', [0, 100, 199, 200])).toEqual([false, false, false, true]);
+    expect(run(b, 'EL-1', [199 - WINDOW + 1, 150, 199, 200])).toEqual([false, false, false, true]);
     b.close();
   });
 
@@ -230,7 +230,7 @@ describe('across restarts', () => {
 
   it('a snapshot of the older JSON form, written by hand, is read by key, with each seq\'s fingerprint, and replaced by the binary one', () => {
     const dir = tempDir();
-    const fps = new Uint32Array(WINDOW);
+    const fps = new Uint32Array(256); // that form's window
     fps[1] = 1; // seq 1, content unknown
     fps[3] = 77; // seq 3, fingerprint 77
     writeFileSync(join(dir, 'snapshot.json'), JSON.stringify({ 'HY-03': [3, T, Buffer.from(fps.buffer).toString('base64')] }));
@@ -247,6 +247,31 @@ describe('across restarts', () => {
   });
 });
 
+describe('snapshots of the format before (a window of 256)', () => {
+  it('are read, each key keeping the fingerprints of its last WINDOW seqs, and replaced', () => {
+    const dir = tempDir();
+    const key = Buffer.from('HY-03');
+    const rec = Buffer.alloc(2 + key.length + 16 + 256 * 4);
+    let off = rec.writeUInt16LE(key.length, 0);
+    off += key.copy(rec, off);
+    off = rec.writeDoubleLE(1000, off);
+    off = rec.writeDoubleLE(T, off);
+    const fps = new Uint32Array(256);
+    for (let q = 1000 - 255; q <= 1000; q++) fps[q % 256] = q; // seq q carried fingerprint q
+    Buffer.from(fps.buffer).copy(rec, off);
+    writeFileSync(join(dir, SNAPSHOT_FILE), Buffer.concat([Buffer.from('estate-dedup 1\n'), rec]));
+    const a = opened(dir);
+    expect(a.check('HY-03', 1000, T, 1000)).toBe(false);
+    expect(a.check('HY-03', 1000 - WINDOW + 1, T, 1000 - WINDOW + 1)).toBe(false);
+    expect(a.check('HY-03', 990, T, 12345)).toBe(true); // the same seq, other content
+    a.close();
+    expect(readFileSync(join(dir, SNAPSHOT_FILE)).subarray(0, 15).toString()).toBe('estate-dedup 2\n');
+    const b = opened(dir);
+    expect(b.check('HY-03', 999, T, 999)).toBe(false);
+    b.close();
+  });
+});
+
 describe('SeqDedup: reused numbers with other content', () => {
   const fp = (s: string) => new Fingerprint().add(s).value();
 
@@ -256,8 +281,17 @@ describe('SeqDedup: reused numbers with other content', () => {
     // Rebooted: counts from 0 again, with new content.
     for (let s = 0; s < 300; s++) expect(d.check('EL-1', s, T, fp(`after ${s}`))).toBe(true);
     // A QoS 1 redelivery of a reading after the reboot is still one reading.
-    expect(d.check('EL-1', 100, T, fp('after 100'))).toBe(false);
+    expect(d.check('EL-1', 299 - WINDOW + 1, T, fp(`after ${299 - WINDOW + 1}`))).toBe(false);
     expect(d.check('EL-1', 299, T, fp('after 299'))).toBe(false);
+  });
+
+  it(`a device that reboots after fewer than ${WINDOW} messages: its new seqs are in the window, and taken for their other content`, () => {
+    const d = opened(undefined);
+    const n = WINDOW - 10;
+    for (let s = 0; s < n; s++) expect(d.check('EL-2', s, T, fp(`before ${s}`))).toBe(true);
+    for (let s = 0; s < n; s++) expect(d.check('EL-2', s, T, fp(`after ${s}`))).toBe(true);
+    expect(d.check('EL-2', 5, T, fp('after 5'))).toBe(false);
+    expect(d.check('EL-2', n - 1, T, fp(`after ${n - 1}`))).toBe(false);
   });
 
   it('an 8-bit counter that wraps from 255 to 0 loses nothing', () => {

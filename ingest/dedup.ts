@@ -3,6 +3,13 @@
  * taken once. Per key, the highest seq seen and, for the WINDOW seqs below it, a 32-bit
  * fingerprint of the content each carried (its ts as sent, and its metrics or event).
  *
+ * The keys' state lives in three typed arrays shared by all keys (the highest seq, when last
+ * heard, WINDOW fingerprints), a key holding one row: 528 bytes a key, and no object, Map or
+ * array buffer of its own (docs/performance.md, "City scale"). WINDOW is 128: what comes twice
+ * is a QoS 1 message in flight when a connection or the service dropped (Mosquitto holds at
+ * most 20 in flight to a client by default, max_inflight_messages) or a device's buffer sent
+ * again from a point up to 128 readings back.
+ *
  * - A seq seen before with the same fingerprint is a duplicate (a QoS 1 redelivery, a replayed
  *   buffer): dropped.
  * - A seq seen before with another fingerprint is a new reading under a reused number: the
@@ -25,13 +32,15 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const WINDOW = 256;
+export const WINDOW = 128;
 const DAY_MS = 24 * 3600_000;
 /** The snapshot's file and its first bytes (a format of its own: magic, then one record per key). */
 export const SNAPSHOT_FILE = 'snapshot.bin';
-const MAGIC = Buffer.from('estate-dedup 1\n');
-/** The format before it: JSON of key → [max, at, base64 of the window]; read when no SNAPSHOT_FILE is there. */
+const MAGIC = Buffer.from('estate-dedup 2\n');
+/** The formats before: the same records with a window of 256 (MAGIC_256), and JSON of key → [max, at, base64 of a 256 window]. */
+const MAGIC_256 = Buffer.from('estate-dedup 1\n');
 const OLD_SNAPSHOT_FILE = 'snapshot.json';
+const OLD_WINDOW = 256;
 
 export interface KeyState {
   max: number;
@@ -54,25 +63,87 @@ export class Fingerprint {
   }
 }
 
+/** The keys' rows: key → row, and per row its highest seq, last time and window, in arrays that grow by half. */
+class Rows {
+  readonly index = new Map<string, number>();
+  max = new Float64Array(0);
+  at = new Float64Array(0);
+  fps = new Uint32Array(0);
+  private free: number[] = [];
+  private used = 0;
+
+  constructor(capacity: number) {
+    this.grow(Math.max(16, capacity));
+  }
+
+  private grow(capacity: number): void {
+    const max = new Float64Array(capacity);
+    const at = new Float64Array(capacity);
+    const fps = new Uint32Array(capacity * WINDOW);
+    max.set(this.max);
+    at.set(this.at);
+    fps.set(this.fps);
+    this.max = max;
+    this.at = at;
+    this.fps = fps;
+  }
+
+  /** A key's row, made (empty) if it has none. */
+  row(key: string): number {
+    let r = this.index.get(key);
+    if (r !== undefined) return r;
+    r = this.free.pop();
+    if (r === undefined) {
+      if (this.used === this.max.length) this.grow(Math.ceil(this.max.length * 1.5));
+      r = this.used++;
+    }
+    this.index.set(key, r);
+    this.reset(r, 0, 0);
+    return r;
+  }
+
+  reset(r: number, max: number, at: number): void {
+    this.max[r] = max;
+    this.at[r] = at;
+    this.fps.fill(0, r * WINDOW, (r + 1) * WINDOW);
+  }
+
+  drop(key: string): void {
+    const r = this.index.get(key);
+    if (r === undefined) return;
+    this.index.delete(key);
+    this.free.push(r);
+  }
+}
+
 export class SeqDedup {
-  private readonly keys = new Map<string, KeyState>();
+  private readonly rows: Rows;
   private journalFd = -1;
   private journalBytes = 0;
   /** the size of the last snapshot written: the journal may grow as large before the next */
   private snapshotBytes = 0;
   private pending = '';
-  /** slots marked since the last flush and what they held, for `rollback` */
-  private marked: [KeyState, number, number][] = [];
+  /** slots marked since the last flush (index into the fingerprints) and what each held, for `rollback` */
+  private marked: number[] = [];
 
   constructor(
     private readonly dir: string | undefined,
     private readonly compactBytes = 4 * 1024 * 1024,
-  ) {}
+    /** how many keys to make room for at once (the registry's devices) */
+    expectedKeys = 0,
+  ) {
+    this.rows = new Rows(expectedKeys);
+  }
 
   open(): void {
     if (!this.dir) return;
     mkdirSync(this.dir, { recursive: true });
-    for (const [key, state] of readSnapshot(this.dir)) this.keys.set(key, state);
+    for (const [key, state] of readSnapshot(this.dir)) {
+      const r = this.rows.row(key);
+      this.rows.max[r] = state.max;
+      this.rows.at[r] = state.at;
+      this.rows.fps.set(state.fps, r * WINDOW);
+    }
     const journal = join(this.dir, 'journal');
     if (existsSync(journal)) {
       const lines = readFileSync(journal, 'utf8').split('\n');
@@ -97,24 +168,27 @@ export class SeqDedup {
    * `Fingerprint`); callers that know nothing of the content pass 1.
    */
   check(key: string, seq: number, now: number, fp = 1, journal = true): boolean {
-    let s = this.keys.get(key);
-    const slot = seq % WINDOW;
-    if (!s || now - s.at > DAY_MS || seq <= s.max - WINDOW) {
-      s = { max: seq, at: now, fps: new Uint32Array(WINDOW) };
-      this.keys.set(key, s);
-    } else if (seq > s.max) {
-      const gap = seq - s.max;
-      if (gap >= WINDOW) s.fps.fill(0);
-      else for (let q = s.max + 1; q <= seq; q++) s.fps[q % WINDOW] = 0;
-      s.max = seq;
-    } else if (s.fps[slot] === fp) {
+    const rows = this.rows;
+    const known = rows.index.has(key);
+    const r = rows.row(key);
+    const base = r * WINDOW;
+    const max = rows.max[r]!;
+    const slot = base + (seq % WINDOW);
+    if (!known || now - rows.at[r]! > DAY_MS || seq <= max - WINDOW) {
+      rows.reset(r, seq, now);
+    } else if (seq > max) {
+      const gap = seq - max;
+      if (gap >= WINDOW) rows.fps.fill(0, base, base + WINDOW);
+      else for (let q = max + 1; q <= seq; q++) rows.fps[base + (q % WINDOW)] = 0;
+      rows.max[r] = seq;
+    } else if (rows.fps[slot] === fp) {
       return false;
     }
-    const before = s.fps[slot]!;
-    s.fps[slot] = fp;
-    s.at = now;
+    const before = rows.fps[slot]!;
+    rows.fps[slot] = fp;
+    rows.at[r] = now;
     if (journal) {
-      this.marked.push([s, slot, before]);
+      this.marked.push(slot, before);
       if (this.dir) this.pending += `${key}\t${seq}\t${fp}\t${now}\n`;
     }
     return true;
@@ -144,9 +218,8 @@ export class SeqDedup {
     while (off < buf.length) off += writeSync(this.journalFd, buf, off, buf.length - off);
     this.journalBytes += buf.length;
     // Folded once the journal is as large as the snapshot (and at least compactBytes), so that
-    // writing snapshots costs a bounded share of the journal's bytes at any number of devices:
-    // with a fixed 4 MB, 100,000 devices' snapshot (about 140 MB of JSON, a 2–5 s stall) was
-    // written every 10 s at 10,000 msg/s (docs/performance.md, "City scale").
+    // writing snapshots costs a bounded share of the journal's bytes at any number of devices
+    // (100,000 devices' snapshot is about 55 MB; docs/performance.md, "City scale").
     if (this.journalBytes >= Math.max(this.compactBytes, this.snapshotBytes)) this.compact();
   }
 
@@ -157,42 +230,40 @@ export class SeqDedup {
 
   /** Forgets what was marked since the last flush: the turn could not be made durable. */
   rollback(): void {
-    for (let i = this.marked.length - 1; i >= 0; i--) {
-      const [s, slot, before] = this.marked[i]!;
-      s.fps[slot] = before;
-    }
+    for (let i = this.marked.length - 2; i >= 0; i -= 2) this.rows.fps[this.marked[i]!] = this.marked[i + 1]!;
     this.marked.length = 0;
     this.pending = '';
   }
 
   /**
    * Folds the journal into a new snapshot: each key's record copied into one buffer (key
-   * length u16, key UTF-8, max and at f64, the window's 1 KiB), written at once. At 100,000
-   * keys that is about 110 MB in a few hundred ms; as JSON with base64 windows it was 140 MB
-   * and a 2–5 s stall.
+   * length u16, key UTF-8, max and at f64, the window's 512 bytes), written at once: about
+   * 55 MB at 100,000 keys.
    */
   compact(): void {
     if (!this.dir) return;
     const now = Date.now();
-    const live: [Buffer, KeyState][] = [];
+    const rows = this.rows;
+    const live: [Buffer, number][] = [];
     let size = MAGIC.length;
-    for (const [key, s] of this.keys) {
-      if (now - s.at > DAY_MS) {
-        this.keys.delete(key);
+    for (const [key, r] of rows.index) {
+      if (now - rows.at[r]! > DAY_MS) {
+        rows.drop(key);
         continue;
       }
       const k = Buffer.from(key);
-      live.push([k, s]);
+      live.push([k, r]);
       size += 2 + k.length + 16 + WINDOW * 4;
     }
     const buf = Buffer.allocUnsafe(size);
     let off = MAGIC.copy(buf, 0);
-    for (const [k, s] of live) {
+    const bytes = new Uint8Array(rows.fps.buffer);
+    for (const [k, r] of live) {
       off = buf.writeUInt16LE(k.length, off);
       off += k.copy(buf, off);
-      off = buf.writeDoubleLE(s.max, off);
-      off = buf.writeDoubleLE(s.at, off);
-      buf.set(new Uint8Array(s.fps.buffer, s.fps.byteOffset, WINDOW * 4), off);
+      off = buf.writeDoubleLE(rows.max[r]!, off);
+      off = buf.writeDoubleLE(rows.at[r]!, off);
+      buf.set(bytes.subarray(r * WINDOW * 4, (r + 1) * WINDOW * 4), off);
       off += WINDOW * 4;
     }
     const tmp = join(this.dir, `${SNAPSHOT_FILE}.tmp`);
@@ -215,22 +286,34 @@ export class SeqDedup {
   }
 
   get size(): number {
-    return this.keys.size;
+    return this.rows.index.size;
   }
 }
 
-/** The keys of a directory's snapshot (SNAPSHOT_FILE, else the older JSON one), each with its own window. */
+/**
+ * A window of the older formats (256 fingerprints) as a window of WINDOW: the WINDOW seqs up
+ * to `max`, each at its place in the smaller window.
+ */
+function narrowed(max: number, old: Uint32Array): Uint32Array {
+  const fps = new Uint32Array(WINDOW);
+  for (let q = Math.max(0, max - WINDOW + 1); q <= max; q++) fps[q % WINDOW] = old[q % OLD_WINDOW]!;
+  return fps;
+}
+
+/** The keys of a directory's snapshot (SNAPSHOT_FILE, of this format or the one before, else the older JSON one). */
 export function readSnapshot(dir: string): Map<string, KeyState> {
   const out = new Map<string, KeyState>();
   const file = join(dir, SNAPSHOT_FILE);
   if (existsSync(file)) {
     const buf = readFileSync(file);
-    if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error(`${file} is not a de-duplication snapshot`);
+    const head = buf.subarray(0, MAGIC.length);
+    const window = head.equals(MAGIC) ? WINDOW : head.equals(MAGIC_256) ? OLD_WINDOW : 0;
+    if (!window) throw new Error(`${file} is not a de-duplication snapshot`);
     let off = MAGIC.length;
     // A torn snapshot cannot happen (written aside, then renamed); a short record ends the read all the same.
     while (off + 2 <= buf.length) {
       const len = buf.readUInt16LE(off);
-      const end = off + 2 + len + 16 + WINDOW * 4;
+      const end = off + 2 + len + 16 + window * 4;
       if (end > buf.length) break;
       const key = buf.toString('utf8', off + 2, off + 2 + len);
       off += 2 + len;
@@ -238,10 +321,10 @@ export function readSnapshot(dir: string): Map<string, KeyState> {
       const at = buf.readDoubleLE(off + 8);
       off += 16;
       // Copied into an array of its own, not a view of the file's buffer, which would stay alive whole.
-      const fps = new Uint32Array(WINDOW);
-      new Uint8Array(fps.buffer).set(buf.subarray(off, off + WINDOW * 4));
-      off += WINDOW * 4;
-      out.set(key, { max, at, fps });
+      const fps = new Uint32Array(window);
+      new Uint8Array(fps.buffer).set(buf.subarray(off, off + window * 4));
+      off += window * 4;
+      out.set(key, { max, at, fps: window === WINDOW ? fps : narrowed(max, fps) });
     }
     return out;
   }
@@ -251,9 +334,9 @@ export function readSnapshot(dir: string): Map<string, KeyState> {
     for (const [key, [max, at, fps]] of Object.entries(data)) {
       // Copied into an array of its own: a small Buffer is a view into Node's shared pool, so
       // its `.buffer` is the whole pool, not these bytes.
-      const words = new Uint32Array(WINDOW);
-      new Uint8Array(words.buffer).set(Buffer.from(fps, 'base64').subarray(0, WINDOW * 4));
-      out.set(key, { max, at, fps: words });
+      const words = new Uint32Array(OLD_WINDOW);
+      new Uint8Array(words.buffer).set(Buffer.from(fps, 'base64').subarray(0, OLD_WINDOW * 4));
+      out.set(key, { max, at, fps: narrowed(max, words) });
     }
   }
   return out;
