@@ -75,13 +75,11 @@ export class ReadingBatches {
   private items(queue: readonly Pending[], gen: number): ReadingItem[] {
     const items: ReadingItem[] = [];
     for (const p of queue) {
-      const now = this.latest.get(p.device);
-      if (!now) continue;
       const values: Record<string, number | boolean> = {};
       let ts = -Infinity;
       for (const [m, changed] of p.metrics) {
         if (changed !== gen) continue;
-        const v = now.values[m];
+        const v = this.latest.value(p.device, m);
         if (!v) continue;
         values[m] = v[0];
         if (v[1] > ts) ts = v[1];
