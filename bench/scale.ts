@@ -17,6 +17,9 @@
  *   at the start and read at the end of the publishing; it samples every 10 ms, so an idle loop
  *   reads about 10 ms), and the load average;
  * - steady RSS: VmRSS 2 s after the last rate's readings landed; peak RSS: VmHWM then;
+ * - alert latency (after that): `alertEvents` (30) `trapped` events, one a second, each from
+ *   another elevator, while the first rate's load flows again; publish → the firing's arrival
+ *   at the market department's webhook (a receiver in this process: one clock);
  * - KB per device: (steady RSS − the steady RSS of an empty estate, one site of no devices,
  *   started the same way and read 2 s after ready) ÷ devices; and the marginal KB per device
  *   between successive counts, (steady RSS_n − steady RSS_(n−1)) ÷ (n − n−1), which cancels
@@ -27,13 +30,15 @@
  * from its environment, which it inherits from here; set to 0 (no limit).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { startInfluxd, type Influxd } from '../test/harness/influxd.ts';
 import { startMosquitto } from '../test/harness/mosquitto.ts';
 import { freePort, sleep } from '../test/harness/ports.ts';
 import { removeDir, tempDir } from '../test/harness/service.ts';
-import { COUNT_FIELD, Fleet, type FleetSpec, type Kind, type Load } from './fleet.ts';
+import mqtt from 'mqtt';
+import { COUNT_FIELD, Fleet, type Device, type FleetSpec, type Kind, type Load } from './fleet.ts';
 import { npmStart, type NpmStarted } from './npm-start.ts';
 
 export interface PublishResult {
@@ -83,10 +88,22 @@ export interface CountFigures {
   /** alert transitions by transition and rule (estate_alert_transitions_total) */
   alertTransitions: Record<string, number>;
   rejects: number | null;
+  /** publish of a `trapped` event → its webhook's arrival, while the first rate's load flows */
+  alertLatency?: AlertLatency;
   load1: number;
   /** RSS every 500 ms from spawn, [s since spawn, MB] */
   rssSeries: [number, number][];
   error?: string;
+}
+
+export interface AlertLatency {
+  qos: 0 | 1;
+  rate: number;
+  sent: number;
+  received: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
 }
 
 export interface ScaleResult {
@@ -117,6 +134,8 @@ export interface ScaleOptions {
   startTimeoutMs?: number;
   /** an empty estate first, as the baseline of KB per device */
   baseline?: boolean;
+  /** `trapped` events to time, one a second, while the first rate's load flows (0: none) */
+  alertEvents?: number;
   log?: (line: string) => void;
 }
 
@@ -198,7 +217,9 @@ async function oneCount(opts: ScaleOptions, n: number, log: (l: string) => void)
   const dir = tempDir('estate-bench-scale-');
   const config = join(dir, 'estate.yaml');
   const g0 = performance.now();
-  const yaml = fleet.estateYaml();
+  const receiver = await webhookReceiver();
+  // Market supervision (the elevators' department) gets its alerts at the receiver; nobody else has a channel.
+  const yaml = fleet.estateYaml() + (n > 0 ? `departments:\n  - { id: market-supervision, name: 区市场监管局, channels: [ { type: webhook, url: "${receiver.url}/market", secret: bench } ] }\n` : '');
   writeFileSync(config, yaml);
   const c: CountFigures = {
     devices: n,
@@ -340,6 +361,16 @@ async function oneCount(opts: ScaleOptions, n: number, log: (l: string) => void)
     c.alertTransitions = metricByLabels(text, 'estate_alert_transitions_total');
     c.rejects = metricSum(text, 'estate_ingest_rejects_total');
     c.load1 = loadavg()[0]!;
+    const events = opts.alertEvents ?? 30;
+    const first = opts.rates[0];
+    if (events > 0 && first) {
+      const elevators = Array.from({ length: n }, (_, i) => fleet.device(i)).filter((d) => d.kind === 'elevator');
+      const step = Math.max(1, Math.floor(elevators.length / events));
+      const targets = elevators.filter((_, i) => i % step === 0).slice(0, events);
+      c.alertLatency = await timeAlerts({ brokerUrl: broker.url, targets, receiver, publish: () => opts.publish({ url: broker.url, fleet: spec, rate: first.rate, seconds: targets.length + 5, qos: first.qos, connections: 4, tsBase: cursor, seqBase }), qos: first.qos, rate: first.rate });
+      const l = c.alertLatency;
+      log(`  alert latency while QoS ${l.qos} ${l.rate.toLocaleString('en')} msg/s flows: ${l.received} of ${l.sent} trapped alerts arrived, p50 ${l.p50Ms.toFixed(1)} ms, p99 ${l.p99Ms.toFixed(1)} ms, max ${l.maxMs.toFixed(1)} ms`);
+    }
   } catch (err) {
     c.error = err instanceof Error ? err.message : String(err);
     log(`  ${n.toLocaleString('en')} devices: ${c.error}`);
@@ -348,10 +379,66 @@ async function oneCount(opts: ScaleOptions, n: number, log: (l: string) => void)
     if (sampler) clearInterval(sampler);
     c.groupPeakRssMb = groupPeak || null;
     await service?.stop().catch((e) => log(`  stopping the service: ${e instanceof Error ? e.message : e}`));
-    await Promise.all([broker.destroy(), influx.destroy()]);
+    await Promise.all([broker.destroy(), influx.destroy(), receiver.close()]);
     removeDir(dir);
   }
   return c;
+}
+
+interface Receiver {
+  url: string;
+  /** device → when its first alert.firing reached /market (ms, this process's clock) */
+  arrivals: Map<string, number>;
+  close(): Promise<void>;
+}
+
+async function webhookReceiver(): Promise<Receiver> {
+  const arrivals = new Map<string, number>();
+  const server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (chunk) => (raw += chunk));
+    req.on('end', () => {
+      const at = performance.timeOrigin + performance.now();
+      try {
+        const b = JSON.parse(raw) as { event: string; alert: { device: string; rule: string } };
+        if (b.event === 'alert.firing' && req.url === '/market' && b.alert.rule === 'trapped' && !arrivals.has(b.alert.device)) arrivals.set(b.alert.device, at);
+      } catch {
+        // not an alert
+      }
+      res.writeHead(204).end();
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${port}`, arrivals, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+
+/**
+ * One `trapped` event a second, each from another elevator of the fleet, while the load
+ * flows; the time from its publish (QoS 1, acknowledged) to the firing's arrival at the
+ * market department's webhook, one clock (this process publishes and receives).
+ */
+async function timeAlerts(o: { brokerUrl: string; targets: Device[]; receiver: Receiver; publish: () => Promise<unknown>; qos: 0 | 1; rate: number }): Promise<AlertLatency> {
+  const client = await mqtt.connectAsync(o.brokerUrl, { clientId: 'bench-events', protocolVersion: 4 });
+  const sent = new Map<string, number>();
+  const background = o.publish();
+  try {
+    await sleep(2000);
+    for (const d of o.targets) {
+      sent.set(d.id, performance.timeOrigin + performance.now());
+      await client.publishAsync(`estate/${d.site}/elevator/${d.id}/event`, JSON.stringify({ code: 'trapped', active: true, detail: 'bench' }), { qos: 1 });
+      await sleep(1000);
+    }
+    await background;
+    const deadline = Date.now() + 30_000;
+    while (o.receiver.arrivals.size < sent.size && Date.now() < deadline) await sleep(100);
+  } finally {
+    await client.endAsync();
+  }
+  const ms = [...sent].filter(([d]) => o.receiver.arrivals.has(d)).map(([d, t]) => o.receiver.arrivals.get(d)! - t).sort((a, b) => a - b);
+  return { qos: o.qos, rate: o.rate, sent: sent.size, received: ms.length, p50Ms: pct(ms, 50), p99Ms: pct(ms, 99), maxMs: ms.at(-1) ?? NaN };
 }
 
 const f0 = (x: number | null | undefined, d = 0) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toLocaleString('en', { minimumFractionDigits: d, maximumFractionDigits: d }));
@@ -380,6 +467,14 @@ export function scaleTable(r: ScaleResult): string {
       lines.push('| ' + [...cells, ...rate].join(' | ') + ' |');
     });
     if (c.error) lines.push(`| ${f0(c.devices)}: ${c.error} |`);
+  }
+  const timed = r.counts.filter((c) => c.alertLatency);
+  if (timed.length > 0) {
+    lines.push('', '| devices | alert latency while | arrived / sent | p50 ms | p99 ms | max ms |', '|---|---|---|---|---|---|');
+    for (const c of timed) {
+      const l = c.alertLatency!;
+      lines.push(`| ${f0(c.devices)} | QoS ${l.qos} ${l.rate.toLocaleString('en')} msg/s | ${l.received} / ${l.sent} | ${f0(l.p50Ms, 1)} | ${f0(l.p99Ms, 1)} | ${f0(l.maxMs, 1)} |`);
+    }
   }
   return lines.join('\n');
 }
