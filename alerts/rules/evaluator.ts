@@ -26,6 +26,9 @@ export interface Signal {
 const RANK: Record<Outcome, number> = { clear: 0, pending: 1, warning: 2, critical: 3 };
 
 /** Derived conditions need this long (ms) before they fire. */
+/** The metrics `derivedNeed` reads. */
+const DERIVED_INPUTS = ['running', 'door_open', 'passengers_present', 'in_door_zone'] as const;
+
 function derivedNeed(rule: EffDerived, m: Record<string, number | boolean>): number | null {
   if (rule.derive === 'trapped') {
     const trapped = m.running === false && m.door_open === false && m.passengers_present === true;
@@ -73,6 +76,12 @@ export class RulePlan {
   readonly derived: Slot<EffDerived>[] = [];
   readonly events = new Map<string, Slot<EffEvent>>();
   readonly byId = new Map<string, EffectiveRule>();
+  /**
+   * The metrics a device keeps the latest value of: those its derived and event rules read,
+   * and the elevator's service mode (inspection). Not every metric: at 100,000 devices an
+   * object of every latest value was 11 MB (docs/performance.md, "City scale").
+   */
+  readonly keeps = new Set<string>(['service_mode']);
   readonly size: number;
 
   constructor(readonly rules: readonly EffectiveRule[]) {
@@ -96,8 +105,10 @@ export class RulePlan {
         this.byMetric.set(r.metric, [...(this.byMetric.get(r.metric) ?? []), c]);
       } else if (r.type === 'derived') {
         this.derived.push({ rule: r, at });
+        for (const m of DERIVED_INPUTS) this.keeps.add(m);
         at += 3;
       } else if (r.type === 'event') {
+        if (r.criticalIf) this.keeps.add(r.criticalIf);
         this.events.set(r.code, { rule: r, at });
         at += 1;
       }
@@ -151,7 +162,7 @@ function judge(c: Check, f: Float64Array, v: number | boolean, ts: number): numb
 }
 
 export class DeviceEvaluator {
-  /** the latest value of every metric, merged over readings */
+  /** the latest value of each metric its rules read (RulePlan.keeps), merged over readings */
   readonly latest: Record<string, number | boolean> = {};
   readonly plan: RulePlan;
   /** the state of every rule, laid out by the plan */
@@ -209,9 +220,10 @@ export class DeviceEvaluator {
   onReading(r: Reading, out: Signal[]): void {
     const m = r.metrics;
     const byMetric = this.plan.byMetric;
+    const keeps = this.plan.keeps;
     for (const name in m) {
       const v = m[name]!;
-      this.latest[name] = v;
+      if (keeps.has(name)) this.latest[name] = v;
       const checks = byMetric.get(name);
       if (checks === undefined) continue;
       for (let i = 0; i < checks.length; i++) {
