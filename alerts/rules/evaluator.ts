@@ -67,8 +67,9 @@ interface Slot<R> {
 /**
  * One device's rules compiled once for every device that has the same ones (alerts/rules/plans.ts
  * shares them): which checks each metric feeds, the event and derived rules, and how many
- * numbers of state a device needs. A device then holds one Float64Array and its latest values
- * (docs/performance.md, "City scale").
+ * numbers of state a device needs. The plan holds its devices' state, a row of numbers each;
+ * a device holds its row's offset and the latest values its rules read (docs/performance.md,
+ * "City scale").
  */
 export class RulePlan {
   readonly byMetric = new Map<string, readonly Check[]>();
@@ -116,24 +117,39 @@ export class RulePlan {
     this.size = at;
   }
 
-  /** A device's state in its first moment: every rule clear, nothing judged, nothing breached. */
-  fresh(): Float64Array {
-    const f = new Float64Array(this.size);
+  /**
+   * Every device's state on this plan, one row of `size` numbers each (`row()`), in one array
+   * that grows by half: no typed array of its own per device, which cost about 130 bytes a
+   * device more than its numbers (docs/performance.md, "City scale"). Read through `state`
+   * each time: a growth replaces it.
+   */
+  state = new Float64Array(0);
+  private rows = 0;
+
+  /** A new device's row, in its first moment: every rule clear, nothing judged, nothing breached. Returns its offset. */
+  row(): number {
+    const base = this.rows * this.size;
+    if (base + this.size > this.state.length) {
+      const next = new Float64Array(Math.max(16 * this.size, Math.ceil(this.state.length * 1.5) + this.size));
+      next.set(this.state);
+      this.state = next;
+    }
+    this.rows++;
+    const f = this.state;
     for (const c of this.checks) {
-      f[c.at + 1] = -Infinity;
-      for (let i = 0; i < c.limits.length; i++) f[c.at + 2 + i] = NaN;
+      f[base + c.at + 1] = -Infinity;
+      for (let i = 0; i < c.limits.length; i++) f[base + c.at + 2 + i] = NaN;
     }
     for (const d of this.derived) {
-      f[d.at + 1] = -Infinity;
-      f[d.at + 2] = NaN;
+      f[base + d.at + 1] = -Infinity;
+      f[base + d.at + 2] = NaN;
     }
-    return f;
+    return base;
   }
 }
 
-/** The new outcome's rank when it changed, else -1 (state in `f` at `c.at`). */
-function judge(c: Check, f: Float64Array, v: number | boolean, ts: number): number {
-  const at = c.at;
+/** The new outcome's rank when it changed, else -1 (the check's state in `f` at `at`). */
+function judge(c: Check, f: Float64Array, at: number, v: number | boolean, ts: number): number {
   if (ts < f[at + 1]!) return -1; // older than what was judged already
   if (!c.isBool && typeof v !== 'number') return -1;
   f[at + 1] = ts;
@@ -165,12 +181,12 @@ export class DeviceEvaluator {
   /** the latest value of each metric its rules read (RulePlan.keeps), merged over readings */
   readonly latest: Record<string, number | boolean> = {};
   readonly plan: RulePlan;
-  /** the state of every rule, laid out by the plan */
-  private readonly f: Float64Array;
+  /** where its row of the plan's state begins */
+  private readonly base: number;
 
   constructor(plan: RulePlan | readonly EffectiveRule[]) {
     this.plan = plan instanceof RulePlan ? plan : new RulePlan(plan);
-    this.f = this.plan.fresh();
+    this.base = this.plan.row();
   }
 
   get rules(): readonly EffectiveRule[] {
@@ -185,27 +201,28 @@ export class DeviceEvaluator {
    */
   restore(a: { rule: string; state: string; severity: Severity; startsAt: number; value: number | null }): boolean {
     const rank = a.state === 'pending' ? 1 : RANK[a.severity];
-    const f = this.f;
+    const f = this.plan.state;
+    const o = this.base;
     for (const e of this.plan.events.values()) {
       if (e.rule.id !== a.rule) continue;
-      f[e.at] = rank;
+      f[o + e.at] = rank;
       return true;
     }
     for (const d of this.plan.derived) {
       if (d.rule.id !== a.rule) continue;
-      f[d.at] = rank;
-      f[d.at + 1] = -Infinity;
-      f[d.at + 2] = a.startsAt;
+      f[o + d.at] = rank;
+      f[o + d.at + 1] = -Infinity;
+      f[o + d.at + 2] = a.startsAt;
       return true;
     }
     for (const c of this.plan.checks) {
       if (c.rule.id !== a.rule) continue;
-      f[c.at] = rank;
-      f[c.at + 1] = -Infinity;
+      f[o + c.at] = rank;
+      f[o + c.at + 1] = -Infinity;
       for (let i = 0; i < c.limits.length; i++) {
         const reached = c.ranks[i]! <= rank && rank >= 2;
         const breached = c.isBool || a.value === null ? reached || rank === 1 : c.above ? a.value > c.limits[i]! : a.value < c.limits[i]!;
-        f[c.at + 2 + i] = reached || breached ? a.startsAt : NaN;
+        f[o + c.at + 2 + i] = reached || breached ? a.startsAt : NaN;
       }
       return true;
     }
@@ -228,7 +245,7 @@ export class DeviceEvaluator {
       if (checks === undefined) continue;
       for (let i = 0; i < checks.length; i++) {
         const c = checks[i]!;
-        const rank = judge(c, this.f, v, r.ts);
+        const rank = judge(c, this.plan.state, this.base + c.at, v, r.ts);
         if (rank >= 0) this.signal(c, rank, v, r.ts, out);
       }
     }
@@ -241,18 +258,20 @@ export class DeviceEvaluator {
     const rule = slot.rule;
     let outcome: Outcome = 'clear';
     if (e.active) outcome = rule.criticalIf && this.latest[rule.criticalIf] === true ? 'critical' : rule.severity;
-    if (RANK[outcome] === this.f[slot.at]) return;
-    this.f[slot.at] = RANK[outcome];
+    const f = this.plan.state;
+    if (RANK[outcome] === f[this.base + slot.at]) return;
+    f[this.base + slot.at] = RANK[outcome];
     out.push({ rule, outcome, since: e.ts, at: e.ts, metric: null, value: null, threshold: null });
   }
 
   private signal(c: Check, rank: number, v: number | boolean, ts: number, out: Signal[]): void {
     const rule = c.rule;
-    const f = this.f;
+    const f = this.plan.state;
+    const o = this.base;
     let lvl = c.ranks.indexOf(rank);
     let since = ts;
     for (let i = 0; i < c.limits.length; i++) {
-      const x = f[c.at + 2 + i]!;
+      const x = f[o + c.at + 2 + i]!;
       if (Number.isNaN(x)) continue;
       if (lvl < 0) lvl = i;
       if (x < since) since = x;
@@ -270,20 +289,21 @@ export class DeviceEvaluator {
   }
 
   private derive(d: Slot<EffDerived>, ts: number, out: Signal[]): void {
-    const f = this.f;
+    const f = this.plan.state;
+    const o = this.base;
     const rule = d.rule;
-    if (ts < f[d.at + 1]!) return;
-    f[d.at + 1] = ts;
+    if (ts < f[o + d.at + 1]!) return;
+    f[o + d.at + 1] = ts;
     const need = derivedNeed(rule, this.latest);
-    if (need === null) f[d.at + 2] = NaN;
-    else if (Number.isNaN(f[d.at + 2])) f[d.at + 2] = ts;
-    const began = f[d.at + 2]!;
-    const cur = f[d.at]!;
+    if (need === null) f[o + d.at + 2] = NaN;
+    else if (Number.isNaN(f[o + d.at + 2])) f[o + d.at + 2] = ts;
+    const began = f[o + d.at + 2]!;
+    const cur = f[o + d.at]!;
     const sev = RANK[rule.severity];
     let next = 0;
     if (need !== null) next = ts - began >= need ? sev : cur === sev ? cur : 1;
     if (next === cur) return;
-    f[d.at] = next;
+    f[o + d.at] = next;
     out.push({ rule, outcome: OUTCOMES[next]!, since: Number.isNaN(began) ? ts : began, at: ts, metric: null, value: null, threshold: need === null ? null : need / 1000 });
   }
 }
