@@ -26,6 +26,7 @@
  *   npm run bench -- --soak --soak-minutes 2 --soak-rate 5000 --soak-png /tmp/soak.png
  *   npm run bench -- --only start      # npm start: spawn to /readyz 200 and RSS, median of 3 (bench/start.ts)
  *   npm run bench -- --only ingest,push --rates 1:1000 --push-rates 1000   # MQTT and HTTP pushes at one rate
+ *   npm run bench -- --peer nodered    # hydrants through the service, Node-RED and a bare subscriber side by side (bench/peer-nodered.ts)
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -37,6 +38,7 @@ import { startMosquitto } from '../test/harness/mosquitto.ts';
 import { alertLatency } from './alert-latency.ts';
 import { fanout } from './fanout.ts';
 import type { Load } from './fleet.ts';
+import { comparePeer, peerReport } from './peer-nodered.ts';
 import { pushBench, type PushRow } from './push.ts';
 import { scaleIngest, scaleTable, type PublishResult } from './scale.ts';
 import { scaleSvg } from './scale-plot.ts';
@@ -80,12 +82,21 @@ const { values: opts } = parseArgs({
     'soak-minutes': { type: 'string', default: '10' },
     'soak-rate': { type: 'string', default: '10000' },
     'soak-png': { type: 'string' },
+    /**
+     * instead of the rest: the hydrants load (its six rates unless --rates) through the service
+     * and through a peer, on the same Mosquitto and InfluxDB, with a bare subscriber for the
+     * broker's own limit; `nodered` (Node-RED and node-red-contrib-influxdb, installed from the
+     * npm registry into the temp dir on first use, bench/peer-nodered.ts)
+     */
+    peer: { type: 'string' },
   },
 });
 const SECONDS = Number(opts.seconds);
 const COUNTS = opts.devices!.split(',').map((d) => Number(d.replace(/_/g, '')));
 if (COUNTS.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--devices: whole numbers ≥ 1, comma-separated, not ${opts.devices}`);
-const LOAD = opts.load as Load;
+if (opts.peer !== undefined && opts.peer !== 'nodered') throw new Error(`--peer: nodered, not ${opts.peer}`);
+if (opts.peer && COUNTS.length !== 1) throw new Error(`--peer: one estate size, not ${opts.devices}`);
+const LOAD = (opts.peer ? 'hydrants' : opts.load) as Load;
 if (LOAD !== 'mix' && LOAD !== 'hydrants') throw new Error(`--load: mix or hydrants, not ${opts.load}`);
 const PARTS = new Set(opts.only!.split(','));
 const NODE_ARGS = opts['node-args']!.split(' ').filter(Boolean);
@@ -133,6 +144,15 @@ async function main(): Promise<void> {
   for (const tree of trees) {
     const build = spawnSync(process.execPath, [join(tree, 'scripts/ensure-build.mjs'), 'start'], { cwd: tree, stdio: 'inherit' });
     if (build.status !== 0) throw new Error(`build failed in ${tree}`);
+  }
+  if (opts.peer) {
+    const peer = await comparePeer({ root: ROOT, tree: TREE, rates: RATES, seconds: SECONDS, devices: COUNTS[0]!, nodeArgs: NODE_ARGS, publish, cpuSeconds, startTimeoutMs: Number(opts['start-timeout']) * 1000 });
+    console.log('\n' + peerReport(peer));
+    if (opts.json) {
+      writeFileSync(resolve(opts.json), JSON.stringify(peer, null, 1) + '\n');
+      console.log(`figures written to ${resolve(opts.json)}`);
+    }
+    return;
   }
   if (PARTS.has('start')) {
     console.log('npm start: spawn to /readyz 200 and RSS, 3 starts on the embedded defaults…');
