@@ -352,9 +352,13 @@ async function startNodeRedConsumer(e: Env, qos: 0 | 1): Promise<Consumer> {
   };
 }
 
-async function startBareConsumer(e: Env): Promise<Consumer> {
-  // Node's own type stripping rather than tsx: the process is mqtt.js and nothing else.
-  const child = spawn(process.execPath, [join(e.root, 'bench/bare-sub.ts'), e.broker.url], { cwd: e.root, stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * A subscriber that does nothing with its messages: bench/bare-sub.ts (mqtt.js), or
+ * bench/bare-packet-sub.ts (mqtt-packet on a plain socket, the receive path without mqtt.js).
+ */
+async function startBareConsumer(e: Env, script = 'bench/bare-sub.ts'): Promise<Consumer> {
+  // Node's own type stripping rather than tsx: the process is the MQTT client and nothing else.
+  const child = spawn(process.execPath, [join(e.root, script), e.broker.url, BARE_CLIENT], { cwd: e.root, stdio: ['ignore', 'pipe', 'inherit'] });
   let n: number | undefined;
   let ready = false;
   let partial = '';
@@ -414,6 +418,8 @@ export interface PeerRow {
   service: SideFigures;
   nodered: SideFigures;
   bare: SideFigures;
+  /** the same with mqtt-packet directly (bench/bare-packet-sub.ts) */
+  packet: SideFigures;
   load1: number;
 }
 
@@ -549,7 +555,8 @@ export async function comparePeer(o: PeerOptions): Promise<PeerResult> {
       const service = await phase('service', () => startServiceConsumer(e), qos, rate);
       const nodered = await phase('Node-RED', () => startNodeRedConsumer(e, qos), qos, rate);
       const bare = await phase('bare subscriber', () => startBareConsumer(e), qos, rate);
-      result.rows.push({ qos, rate, service, nodered, bare, load1: loadavg()[0]! });
+      const packet = await phase('bare mqtt-packet subscriber', () => startBareConsumer(e, 'bench/bare-packet-sub.ts'), qos, rate);
+      result.rows.push({ qos, rate, service, nodered, bare, packet, load1: loadavg()[0]! });
     }
   } finally {
     await Promise.all([broker.destroy(), influx.destroy()]);
@@ -569,12 +576,12 @@ function ofSent(s: SideFigures): string {
 /** The side-by-side table: a row per rate, for each consumer what landed of what was sent, CPU per message landed, peak RSS. */
 export function peerTable(r: PeerResult): string {
   const side = (name: string) => [`${name} landed / sent`, 'received', 'caught up s', 'CPU µs/msg', 'peak RSS MB'];
-  const head = ['QoS', 'msg/s', ...side('service'), ...side('Node-RED'), 'bare subscriber received / sent', 'CPU µs/msg', 'peak RSS MB', 'service ÷ Node-RED CPU'];
+  const head = ['QoS', 'msg/s', ...side('service'), ...side('Node-RED'), 'bare subscriber received / sent', 'CPU µs/msg', 'peak RSS MB', 'mqtt-packet subscriber received / sent', 'CPU µs/msg', 'service ÷ Node-RED CPU'];
   const lines = ['| ' + head.join(' | ') + ' |', '|' + head.map(() => '---').join('|') + '|'];
   for (const x of r.rows) {
     const cells = (s: SideFigures) => [ofSent(s), num(s.received), num(s.catchUpS, 1), num(s.cpuUsPerMessage, 1), num(s.peakRssMb)];
     const ratio = x.service.cpuUsPerMessage !== null && x.nodered.cpuUsPerMessage !== null ? x.service.cpuUsPerMessage / x.nodered.cpuUsPerMessage : null;
-    lines.push('| ' + [String(x.qos), num(x.rate), ...cells(x.service), ...cells(x.nodered), ofSent(x.bare), num(x.bare.cpuUsPerMessage, 1), num(x.bare.peakRssMb), num(ratio, 2)].join(' | ') + ' |');
+    lines.push('| ' + [String(x.qos), num(x.rate), ...cells(x.service), ...cells(x.nodered), ofSent(x.bare), num(x.bare.cpuUsPerMessage, 1), num(x.bare.peakRssMb), ofSent(x.packet), num(x.packet.cpuUsPerMessage, 1), num(ratio, 2)].join(' | ') + ' |');
   }
   return lines.join('\n');
 }
@@ -585,13 +592,13 @@ export function peerReport(r: PeerResult): string {
     `Hydrants side by side (${r.devices.toLocaleString('en')} hydrants, ${r.seconds} s per rate; Node-RED ${r.nodeRed} with node-red-contrib-influxdb ${r.influxNodes}; ${r.node}; ${r.cores} cores; load average ${r.loadavgAtStart.map((x) => x.toFixed(2)).join(' ')} at the start, ${r.loadavgAtEnd.map((x) => x.toFixed(2)).join(' ')} at the end):`,
     peerTable(r),
     'Per rate, one after the other on the same Mosquitto (default settings) and InfluxDB, each in a process started for it: the service (npm start, database bench), ' +
-      'Node-RED (mqtt in → function → join → influxdb batch, database nodered), the bare subscriber (bench/bare-sub.ts). Landed: readings counted in the consumer\'s own database ' +
+      'Node-RED (mqtt in → function → join → influxdb batch, database nodered), the bare subscriber (bench/bare-sub.ts, mqtt.js), the same with mqtt-packet on a plain socket (bench/bare-packet-sub.ts). Landed: readings counted in the consumer\'s own database ' +
       "within the rate's own timestamps; received: the service's estate_mqtt_messages_total, the count in Node-RED's function node, what the bare subscriber counted. " +
       'Caught up: s from the end of the publishing until the last reading landed (when all did). CPU: the process\'s utime+stime from before the publishing until nothing ' +
       'more landed, ÷ what landed (the bare subscriber: ÷ what it received). Peak RSS: VmHWM of the process at the end of its phase. Each phase first warms its consumer ' +
       'up with 2 s of the same load, not counted.',
     ...r.rows.flatMap((x) =>
-      (['service', 'nodered', 'bare'] as const).flatMap((k) => (x[k].problems.length ? [`note: QoS ${x.qos} ${x.rate.toLocaleString('en')}, ${k}: ${x[k].problems.length} errors or warnings in its log, the first: ${x[k].problems[0]}`] : [])),
+      (['service', 'nodered', 'bare', 'packet'] as const).flatMap((k) => (x[k].problems.length ? [`note: QoS ${x.qos} ${x.rate.toLocaleString('en')}, ${k}: ${x[k].problems.length} errors or warnings in its log, the first: ${x[k].problems[0]}`] : [])),
     ),
   ].join('\n');
 }
