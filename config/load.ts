@@ -61,9 +61,14 @@ export function formatPath(path: YamlPath): string {
 
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
-/** Replaces ${VAR} and ${VAR:-default} in every string of the tree; reports unset variables. */
+/**
+ * Replaces ${VAR} and ${VAR:-default} in every string of the tree, as a new tree; reports
+ * unset variables. `path` is where `value` is: one stack, pushed and popped on the way down
+ * and copied only into a problem (a path array per node was garbage of a 100,000-device file).
+ */
 function substitute(value: unknown, env: NodeJS.ProcessEnv, path: (string | number)[], problems: { path: YamlPath; message: string }[]): unknown {
   if (typeof value === 'string') {
+    if (!value.includes('${')) return value;
     return value.replace(VAR, (_, name: string, fallback: string | undefined) => {
       const v = env[name];
       if (v !== undefined && v !== '') return v;
@@ -72,10 +77,23 @@ function substitute(value: unknown, env: NodeJS.ProcessEnv, path: (string | numb
       return '';
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => substitute(v, env, [...path, i], problems));
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) {
+      path.push(i);
+      out[i] = substitute(value[i], env, path, problems);
+      path.pop();
+    }
+    return out;
+  }
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = substitute(v, env, [...path, k], problems);
+    for (const k in value) {
+      if (!Object.hasOwn(value, k)) continue;
+      path.push(k);
+      out[k] = substitute((value as Record<string, unknown>)[k], env, path, problems);
+      path.pop();
+    }
     return out;
   }
   return value;
