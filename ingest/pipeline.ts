@@ -159,7 +159,6 @@ export class IngestPipeline {
     if (d.unregistered) this.deps.rejects.unknownDevice(d.unregistered, topic, now, d.rejects[0]?.detail ?? '');
     const device = d.device;
     if (!device) return;
-    this.devices.seen(device.id, now);
     let tags = this.tags.get(device);
     if (!tags) this.tags.set(device, (tags = makeTags(device)));
     for (const r of d.readings) {
