@@ -79,28 +79,41 @@ export interface PipelineDeps {
 
 /**
  * One frozen tags object per device and measurement, so the encoder can cache its escaping.
- * The events' tags (one per event code) only for a device that sent one: most never do, and
- * an empty Map per device was 15 MB at 100,000 devices (docs/performance.md, "City scale").
+ * The status's and the events' tags (one per event code) only for a device that sent one:
+ * most never do, and an empty Map per device was 15 MB at 100,000 devices
+ * (docs/performance.md, "City scale").
  */
-interface DeviceTags {
-  reading: Readonly<Record<string, string>>;
-  status: Readonly<Record<string, string>>;
-  events: Map<string, Readonly<Record<string, string>>> | undefined;
-}
+class DeviceTags {
+  readonly reading: Readonly<Record<string, string>>;
+  private statusTags: Readonly<Record<string, string>> | undefined;
+  private eventTags: Map<string, Readonly<Record<string, string>>> | undefined;
 
-function makeTags(d: RegisteredDevice): DeviceTags {
-  return {
-    reading: Object.freeze({ site: d.site, building: d.building, device: d.id }),
-    status: Object.freeze({ site: d.site, device: d.id, kind: d.kind }),
-    events: undefined,
-  };
+  constructor(private readonly d: RegisteredDevice) {
+    this.reading = Object.freeze({ site: d.site, building: d.building, device: d.id });
+  }
+
+  get status(): Readonly<Record<string, string>> {
+    return (this.statusTags ??= Object.freeze({ site: this.d.site, device: this.d.id, kind: this.d.kind }));
+  }
+
+  event(code: string): Readonly<Record<string, string>> {
+    this.eventTags ??= new Map();
+    let tags = this.eventTags.get(code);
+    if (!tags) {
+      const d = this.d;
+      tags = Object.freeze({ site: d.site, building: d.building, device: d.id, kind: d.kind, code });
+      this.eventTags.set(code, tags);
+    }
+    return tags;
+  }
 }
 
 export class IngestPipeline {
   readonly decoder: Decoder;
   readonly devices: DeviceStates;
   readonly counters: IngestCounters = { messages: 0, accepted: 0, duplicates: 0, backOnline: 0 };
-  private readonly tags = new WeakMap<RegisteredDevice, DeviceTags>();
+  /** by registered device (they live as long as the pipeline) */
+  private readonly tags = new Map<RegisteredDevice, DeviceTags>();
   private readonly now: () => number;
 
   // The current turn.
@@ -160,7 +173,7 @@ export class IngestPipeline {
     const device = d.device;
     if (!device) return;
     let tags = this.tags.get(device);
-    if (!tags) this.tags.set(device, (tags = makeTags(device)));
+    if (!tags) this.tags.set(device, (tags = new DeviceTags(device)));
     for (const r of d.readings) {
       if (r.seq !== undefined && !this.deps.dedup.check(r.device, r.seq, now, r.fp)) {
         this.turnDuplicates++;
@@ -175,13 +188,7 @@ export class IngestPipeline {
         this.turnDuplicates++;
         continue;
       }
-      tags.events ??= new Map();
-      let eventTags = tags.events.get(e.code);
-      if (!eventTags) {
-        eventTags = Object.freeze({ site: device.site, building: device.building, device: device.id, kind: device.kind, code: e.code });
-        tags.events.set(e.code, eventTags);
-      }
-      if (this.push(topic, payload, { measurement: 'events', tags: eventTags, fields: { active: e.active, detail: e.detail }, ts: e.ts }, now)) {
+      if (this.push(topic, payload, { measurement: 'events', tags: tags.event(e.code), fields: { active: e.active, detail: e.detail }, ts: e.ts }, now)) {
         this.events.push(e);
       }
     }
