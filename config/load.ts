@@ -150,7 +150,25 @@ function validate(raw: unknown, env: NodeJS.ProcessEnv): { estate?: Estate; foun
   }
   // On the raw data, so that reference mistakes come in the same report as schema mistakes.
   found.push(...checkReferences(substituted));
-  return found.length === 0 && parsed.success ? { estate: deepFreeze(parsed.data), found } : { found };
+  return found.length === 0 && parsed.success ? { estate: deepFreeze(shareAttributes(parsed.data)), found } : { found };
+}
+
+/**
+ * Devices whose attributes are alike share one attributes object (most carry their kind's
+ * defaults): one object per device and set of defaults was 6.6 MB at 100,000 devices
+ * (docs/performance.md, "City scale"). They are frozen with the rest.
+ */
+function shareAttributes(estate: Estate): Estate {
+  const shared = new Map<string, Record<string, unknown>>();
+  for (const site of estate.sites) {
+    for (const d of site.devices) {
+      const key = `${d.kind}\0${JSON.stringify(d.attributes)}`;
+      const same = shared.get(key);
+      if (same) (d as { attributes: unknown }).attributes = same;
+      else shared.set(key, d.attributes);
+    }
+  }
+  return estate;
 }
 
 /** Whether a mapping or list is reached twice: js-yaml makes an alias the same object as its anchor. */
