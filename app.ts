@@ -311,7 +311,9 @@ export function createApp(opts: AppOptions): App {
   });
   const alertActions = new AlertActions(alerts, alertStore, audit, tokens);
 
-  const dedup = new SeqDedup(join(env.DATA_DIR, 'dedup'), undefined, registry.devices.size);
+  const dedup = new SeqDedup(join(env.DATA_DIR, 'dedup'), undefined, registry.devices.size, (err) =>
+    log.error({ err }, 'the de-duplication snapshot could not be written; the journals keep everything, and the next fold tries again'),
+  );
   const pipeline = new IngestPipeline({
     registry,
     store,

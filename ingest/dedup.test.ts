@@ -8,11 +8,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Fingerprint, SeqDedup, SNAPSHOT_FILE, WINDOW, readSnapshot } from './dedup.ts';
+import { Fingerprint, SeqDedup, SNAPSHOT_FILE, WINDOW, journals, readSnapshot } from './dedup.ts';
 
 const DAY = 24 * 3600_000;
 /** The service's clock: compaction forgets keys by the wall clock, so the tests live near it. */
 const T = Date.now();
+
+/** The journal being written to (the newest generation). */
+const current = (dir: string) => journals(dir).at(-1)!.file;
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -111,7 +114,7 @@ describe('across restarts', () => {
     const a = opened(dir);
     mark(a);
     a.close();
-    expect(readFileSync(join(dir, 'journal'), 'utf8')).toBe(''); // folded into the snapshot
+    expect(readFileSync(current(dir), 'utf8')).toBe(''); // folded into the snapshot
     expect([...readSnapshot(dir).keys()].sort()).toEqual(['D-0', 'D-1', 'D-2', 'D-3', 'D-4']);
     const b = opened(dir);
     expect(b.size).toBe(5);
@@ -125,7 +128,7 @@ describe('across restarts', () => {
     mark(a);
     // No close(): the process "dies" here. The snapshot knows nothing; the journal has it all.
     expect(readSnapshot(dir).size).toBe(0);
-    expect(readFileSync(join(dir, 'journal'), 'utf8').split('\n')).toHaveLength(5 * 20 + 1);
+    expect(readFileSync(current(dir), 'utf8').split('\n')).toHaveLength(5 * 20 + 1);
     const b = opened(dir);
     expectMarked(b);
     b.close();
@@ -185,26 +188,97 @@ describe('across restarts', () => {
     const a = opened(dir);
     expect(run(a, 'HY-03', [1, 2])).toEqual([true, true]);
     a.flush();
-    appendFileSync(join(dir, 'journal'), `HY-03\t3\t${String(T).slice(0, 6)}`); // no newline: torn
+    appendFileSync(current(dir), `HY-03\t3\t${String(T).slice(0, 6)}`); // no newline: torn
     const b = opened(dir);
     expect(run(b, 'HY-03', [1, 2, 3])).toEqual([false, false, true]);
     b.close();
   });
 
-  it('fold the journal into the snapshot when it passes its size and the snapshot\'s', () => {
+  it('fold the journal into the snapshot when it passes its size and the snapshot\'s', async () => {
     const dir = tempDir();
     const a = opened(dir, 128);
     for (let s = 0; s < 200; s++) {
       expect(a.check('EL-1', s, T)).toBe(true);
       a.flush();
+      await a.folded;
     }
-    // The snapshot of one key is about 300 bytes: the journal grows to that before it is folded.
+    // The snapshot of one key is about 570 bytes: the journal grows to that before it is folded.
     const snapshot = statSync(join(dir, SNAPSHOT_FILE)).size;
     expect(snapshot).toBeGreaterThan(128);
-    expect(statSync(join(dir, 'journal')).size).toBeLessThan(snapshot);
-    expect(statSync(join(dir, 'journal')).size).toBeGreaterThan(0);
+    expect(statSync(current(dir)).size).toBeLessThan(snapshot);
+    expect(statSync(current(dir)).size).toBeGreaterThan(0);
+    // Only the journal since the last fold is left.
+    expect(journals(dir)).toHaveLength(1);
     const b = opened(dir);
     expect(run(b, 'EL-1', [199 - WINDOW + 1, 150, 199, 200])).toEqual([false, false, false, true]);
+    b.close();
+  });
+
+  /** A dedup whose next flush starts a fold of `keys` keys, each marked at seq 1 with fingerprint 10. */
+  function aboutToFold(dir: string, keys: number): SeqDedup {
+    const d = opened(dir, 64 * 1024);
+    for (let k = 0; k < keys; k++) expect(d.check(`K-${k}`, 1, T, 10)).toBe(true);
+    return d;
+  }
+
+  it('a fold in the background is the moment it began; what is marked meanwhile is in the next journal, and a start has both', async () => {
+    const dir = tempDir();
+    const a = aboutToFold(dir, 9000); // past one chunk of rows, and a journal past 64 KB
+    a.flush(); // the fold begins: its first pieces are written while this test goes on
+    const folding = a.folded;
+    // Meanwhile: a new seq for a key of the first rows and of the last, a reused seq with other content, and a new key.
+    expect(a.check('K-0', 2, T, 20)).toBe(true);
+    expect(a.check('K-8999', 1, T, 11)).toBe(true);
+    expect(a.check('NEW', 5, T, 30)).toBe(true);
+    a.flush();
+    await folding;
+    const snap = readSnapshot(dir);
+    expect(snap.size).toBe(9000);
+    expect(snap.has('NEW')).toBe(false);
+    expect(snap.get('K-0')!.max).toBe(1);
+    expect(snap.get('K-8999')!.fps[1]).toBe(10); // as it was when the fold began
+    expect(journals(dir)).toHaveLength(1);
+    // No close(): a crash. The snapshot and the journal after it give back everything.
+    const b = opened(dir);
+    expect(b.check('K-0', 2, T, 20)).toBe(false);
+    expect(b.check('K-0', 1, T, 10)).toBe(false);
+    expect(b.check('K-8999', 1, T, 11)).toBe(false);
+    expect(b.check('K-4000', 1, T, 10)).toBe(false);
+    expect(b.check('NEW', 5, T, 30)).toBe(false);
+    b.close();
+  });
+
+  it('a crash while a fold is written loses nothing: the start replays the journals from the snapshot\'s generation on', async () => {
+    const dir = tempDir();
+    const a = aboutToFold(dir, 9000);
+    a.flush();
+    expect(a.check('AFTER', 7, T, 70)).toBe(true);
+    a.flush();
+    // The process dies before the fold is in place: the old snapshot and both journals are there.
+    const b = opened(dir);
+    expect(b.check('K-123', 1, T, 10)).toBe(false);
+    expect(b.check('AFTER', 7, T, 70)).toBe(false);
+    expect(b.size).toBe(9001);
+    b.close();
+    await a.folded; // the first one's fold finishes late, over the second's files
+    const c = opened(dir);
+    expect(c.check('K-8000', 1, T, 10)).toBe(false);
+    expect(c.check('AFTER', 7, T, 70)).toBe(false);
+    c.close();
+  });
+
+  it('close() while a fold is written: the snapshot of the stop stands', async () => {
+    const dir = tempDir();
+    const a = aboutToFold(dir, 9000);
+    a.flush();
+    expect(a.check('LAST', 3, T, 33)).toBe(true);
+    a.close();
+    await a.folded;
+    expect(readSnapshot(dir).get('LAST')?.max).toBe(3);
+    expect(journals(dir)).toHaveLength(1);
+    const b = opened(dir);
+    expect(b.check('LAST', 3, T, 33)).toBe(false);
+    expect(b.check('K-1', 1, T, 10)).toBe(false);
     b.close();
   });
 

@@ -24,23 +24,51 @@
  * Remembered across restarts: a turn's accepted seqs are appended to a journal once the turn
  * is in the spool and judged (its alert changes committed), just before it is acknowledged:
  * after it, so a crash between the two can only let a duplicate through (taken again, judged
- * again), never drop a reading or the alert it causes. The journal is folded into a snapshot
- * when it grows and at a clean stop. (Batching the journal over 250 ms instead was tried: the pending text
- * outlived young-generation collections and cost 3 MB/s of old-generation growth at
- * 30,000 msg/s, for no measurable CPU saving.)
+ * again), never drop a reading or the alert it causes. (Batching the journal over 250 ms
+ * instead was tried: the pending text outlived young-generation collections and cost 3 MB/s
+ * of old-generation growth at 30,000 msg/s, for no measurable CPU saving.)
+ *
+ * The journal is folded into a snapshot when it has grown as large as the last snapshot, and
+ * at a clean stop. Journals and snapshots carry a generation: snapshot g holds everything
+ * before journal g. A fold starts journal g+1 and writes snapshot g+1 from the rows as they
+ * were at that moment, in chunks between which ingest goes on: a row changed before its chunk
+ * is written keeps its earlier values aside for the snapshot (copy on write). Once snapshot
+ * g+1 is in place, journal g goes. A start reads the snapshot and replays the journals from
+ * its generation on, so a crash at any point loses nothing and replays nothing twice
+ * (docs/ingest.md#de-duplication).
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const WINDOW = 128;
 const DAY_MS = 24 * 3600_000;
-/** The snapshot's file and its first bytes (a format of its own: magic, then one record per key). */
+/** The snapshot's file and its first bytes (a format of its own: magic, then the keys and the rows' columns). */
 export const SNAPSHOT_FILE = 'snapshot.bin';
 const MAGIC = Buffer.from('estate-dedup 2\n');
-/** The formats before: the same records with a window of 256 (MAGIC_256), and JSON of key → [max, at, base64 of a 256 window]. */
+/** The formats before: one record per key with a window of 256 (MAGIC_256), and JSON of key → [max, at, base64 of a 256 window]. */
 const MAGIC_256 = Buffer.from('estate-dedup 1\n');
 const OLD_SNAPSHOT_FILE = 'snapshot.json';
 const OLD_WINDOW = 256;
+/** The journal of the formats before, without a generation: replayed first. */
+const OLD_JOURNAL_FILE = 'journal';
+/** Rows per chunk of a snapshot written while ingest goes on (2 MB of windows). */
+const CHUNK_ROWS = 4096;
+
+/** The journal of generation `gen`. */
+export function journalFile(dir: string, gen: number): string {
+  return join(dir, `journal.${gen}`);
+}
+
+/** The journals in a directory, by generation, oldest first. */
+export function journals(dir: string): { gen: number; file: string }[] {
+  const out: { gen: number; file: string }[] = [];
+  for (const name of readdirSync(dir)) {
+    const m = /^journal\.(\d+)$/.exec(name);
+    if (m) out.push({ gen: Number(m[1]), file: join(dir, name) });
+  }
+  return out.sort((a, b) => a.gen - b.gen);
+}
 
 export interface KeyState {
   max: number;
@@ -63,6 +91,14 @@ export class Fingerprint {
   }
 }
 
+/** A snapshot being written: the rows below `n` whose windows are not written yet keep their values at its start in `saved`. */
+interface Snapshotting {
+  n: number;
+  /** rows below this are written whole */
+  done: number;
+  saved: Map<number, { max: number; at: number; fps: Uint32Array }>;
+}
+
 /** The keys' rows: key → row, and per row its highest seq, last time and window, in arrays that grow by half. */
 class Rows {
   readonly index = new Map<string, number>();
@@ -72,6 +108,7 @@ class Rows {
   private free: number[] = [];
   /** rows handed out so far (the arrays' first `used` rows) */
   used = 0;
+  snapshotting: Snapshotting | undefined;
 
   constructor(capacity: number) {
     this.grow(Math.max(16, capacity));
@@ -89,6 +126,13 @@ class Rows {
     this.fps = fps;
   }
 
+  /** Row r is about to change: while a snapshot is written and r's window is not yet, its values go aside first. */
+  touch(r: number): void {
+    const s = this.snapshotting;
+    if (!s || r >= s.n || r < s.done || s.saved.has(r)) return;
+    s.saved.set(r, { max: this.max[r]!, at: this.at[r]!, fps: this.fps.slice(r * WINDOW, (r + 1) * WINDOW) });
+  }
+
   /** A key's row, made (empty) if it has none. */
   row(key: string): number {
     let r = this.index.get(key);
@@ -104,6 +148,7 @@ class Rows {
   }
 
   reset(r: number, max: number, at: number): void {
+    this.touch(r);
     this.max[r] = max;
     this.at[r] = at;
     this.fps.fill(0, r * WINDOW, (r + 1) * WINDOW);
@@ -113,7 +158,46 @@ class Rows {
     const r = this.index.get(key);
     if (r === undefined) return;
     this.index.delete(key);
+    this.reset(r, 0, 0);
     this.free.push(r);
+  }
+}
+
+/**
+ * The snapshot of `rows` as they are (or, for rows saved aside, as they were), in the pieces
+ * it is written in: the head with the keys, then each column in chunks of CHUNK_ROWS. Each
+ * piece is a copy, so that it can be written while the rows change. `onChunk(b)` runs before
+ * the windows of rows b… are copied.
+ */
+function* snapshotPieces(rows: Rows, keys: readonly string[], gen: number, saved: Snapshotting['saved'] | undefined, onChunk?: (from: number) => void): Generator<Uint8Array> {
+  const n = keys.length;
+  let keyBytes = 0;
+  for (const k of keys) keyBytes += Buffer.byteLength(k);
+  const head = Buffer.allocUnsafe(MAGIC.length + 12 + 2 * n + keyBytes);
+  let off = MAGIC.copy(head, 0);
+  off = head.writeUInt32LE(n, off);
+  off = head.writeUInt32LE(WINDOW, off);
+  off = head.writeUInt32LE(gen, off);
+  for (const key of keys) {
+    const len = head.write(key, off + 2, 'utf8');
+    head.writeUInt16LE(len, off);
+    off += 2 + len;
+  }
+  yield head;
+  for (const column of ['max', 'at'] as const) {
+    for (let a = 0; a < n; a += CHUNK_ROWS) {
+      const b = Math.min(n, a + CHUNK_ROWS);
+      const part = rows[column].slice(a, b);
+      for (const [r, v] of saved ?? []) if (r >= a && r < b) part[r - a] = v[column];
+      yield new Uint8Array(part.buffer);
+    }
+  }
+  for (let a = 0; a < n; a += CHUNK_ROWS) {
+    onChunk?.(a);
+    const b = Math.min(n, a + CHUNK_ROWS);
+    const part = rows.fps.slice(a * WINDOW, b * WINDOW);
+    for (const [r, v] of saved ?? []) if (r >= a && r < b) part.set(v.fps, (r - a) * WINDOW);
+    yield new Uint8Array(part.buffer);
   }
 }
 
@@ -121,17 +205,24 @@ export class SeqDedup {
   private readonly rows: Rows;
   private journalFd = -1;
   private journalBytes = 0;
+  /** the current journal's generation */
+  private gen = 0;
   /** the size of the last snapshot written: the journal may grow as large before the next */
   private snapshotBytes = 0;
   private pending = '';
   /** slots marked since the last flush (index into the fingerprints) and what each held, for `rollback` */
   private marked: number[] = [];
+  /** the snapshot being written while ingest goes on, if any */
+  private folding: Promise<void> | undefined;
+  private closed = false;
 
   constructor(
     private readonly dir: string | undefined,
     private readonly compactBytes = 4 * 1024 * 1024,
     /** how many keys to make room for at once (the registry's devices) */
     expectedKeys = 0,
+    /** a fold in the background that failed (the journals keep everything; the next fold tries again) */
+    private readonly onFoldError: (err: Error) => void = () => undefined,
   ) {
     this.rows = new Rows(expectedKeys);
   }
@@ -139,29 +230,35 @@ export class SeqDedup {
   open(): void {
     if (!this.dir) return;
     mkdirSync(this.dir, { recursive: true });
-    for (const [key, state] of readSnapshot(this.dir)) {
+    const snap = readSnapshotWithGen(this.dir);
+    for (const [key, state] of snap.keys) {
       const r = this.rows.row(key);
       this.rows.max[r] = state.max;
       this.rows.at[r] = state.at;
       this.rows.fps.set(state.fps, r * WINDOW);
     }
-    const journal = join(this.dir, 'journal');
-    if (existsSync(journal)) {
-      const lines = readFileSync(journal, 'utf8').split('\n');
-      // The last piece has no newline after it: empty, or a line torn by a crash mid-write.
-      lines.pop();
-      for (const line of lines) {
-        // key \t seq \t fingerprint \t at (a key is a device id, which holds no tab)
-        const parts = line.split('\t');
-        if (parts.length !== 4) continue;
-        const seq = Number(parts[1]);
-        const fp = Number(parts[2]);
-        const at = Number(parts[3]);
-        if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(fp) || !Number.isFinite(at)) continue;
-        this.check(parts[0]!, seq, at, fp, false);
-      }
-    }
+    // The journal of the formats before belongs to a snapshot without a generation; then every journal from the snapshot's on.
+    const replay = [...(snap.gen === 0 && existsSync(join(this.dir, OLD_JOURNAL_FILE)) ? [join(this.dir, OLD_JOURNAL_FILE)] : []), ...journals(this.dir).filter((j) => j.gen >= snap.gen).map((j) => j.file)];
+    for (const file of replay) this.replay(file);
+    this.gen = Math.max(snap.gen, ...journals(this.dir).map((j) => j.gen));
+    for (const name of readdirSync(this.dir)) if (name.startsWith(`${SNAPSHOT_FILE}.tmp`)) rmSync(join(this.dir, name), { force: true });
     this.compact();
+  }
+
+  private replay(file: string): void {
+    const lines = readFileSync(file, 'utf8').split('\n');
+    // The last piece has no newline after it: empty, or a line torn by a crash mid-write.
+    lines.pop();
+    for (const line of lines) {
+      // key \t seq \t fingerprint \t at (a key is a device id, which holds no tab)
+      const parts = line.split('\t');
+      if (parts.length !== 4) continue;
+      const seq = Number(parts[1]);
+      const fp = Number(parts[2]);
+      const at = Number(parts[3]);
+      if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(fp) || !Number.isFinite(at)) continue;
+      this.check(parts[0]!, seq, at, fp, false);
+    }
   }
 
   /**
@@ -178,13 +275,14 @@ export class SeqDedup {
     if (!known || now - rows.at[r]! > DAY_MS || seq <= max - WINDOW) {
       rows.reset(r, seq, now);
     } else if (seq > max) {
+      rows.touch(r);
       const gap = seq - max;
       if (gap >= WINDOW) rows.fps.fill(0, base, base + WINDOW);
       else for (let q = max + 1; q <= seq; q++) rows.fps[base + (q % WINDOW)] = 0;
       rows.max[r] = seq;
     } else if (rows.fps[slot] === fp) {
       return false;
-    }
+    } else rows.touch(r);
     const before = rows.fps[slot]!;
     rows.fps[slot] = fp;
     rows.at[r] = now;
@@ -221,7 +319,7 @@ export class SeqDedup {
     // Folded once the journal is as large as the snapshot (and at least compactBytes), so that
     // writing snapshots costs a bounded share of the journal's bytes at any number of devices
     // (100,000 devices' snapshot is about 55 MB; docs/performance.md, "City scale").
-    if (this.journalBytes >= Math.max(this.compactBytes, this.snapshotBytes)) this.compact();
+    if (!this.folding && this.journalBytes >= Math.max(this.compactBytes, this.snapshotBytes)) this.fold();
   }
 
   /** Writes what was accepted to the journal now. */
@@ -231,64 +329,118 @@ export class SeqDedup {
 
   /** Forgets what was marked since the last flush: the turn could not be made durable. */
   rollback(): void {
-    for (let i = this.marked.length - 2; i >= 0; i -= 2) this.rows.fps[this.marked[i]!] = this.marked[i + 1]!;
+    for (let i = this.marked.length - 2; i >= 0; i -= 2) {
+      const slot = this.marked[i]!;
+      this.rows.touch((slot / WINDOW) | 0);
+      this.rows.fps[slot] = this.marked[i + 1]!;
+    }
     this.marked.length = 0;
     this.pending = '';
   }
 
+  /** A fold in the background, if one is being written (tests wait for it). */
+  get folded(): Promise<void> {
+    return this.folding ?? Promise.resolve();
+  }
+
+  /** The keys by row, the rows of keys silent for 24 h freed first. */
+  private keysByRow(): string[] {
+    const rows = this.rows;
+    const now = Date.now();
+    for (const [key, r] of rows.index) if (now - rows.at[r]! > DAY_MS) rows.drop(key);
+    const keys: string[] = new Array(rows.used).fill('');
+    for (const [key, r] of rows.index) keys[r] = key;
+    return keys;
+  }
+
+  /** Starts the next journal; returns the generation of the snapshot that is to hold everything before it. */
+  private nextJournal(): number {
+    if (this.journalFd >= 0) closeSync(this.journalFd);
+    this.gen++;
+    this.journalFd = openSync(journalFile(this.dir!, this.gen), 'w');
+    this.journalBytes = 0;
+    return this.gen;
+  }
+
+  /** Snapshot `gen` is in place: the journals before it, and the files of the formats before, go. */
+  private installed(gen: number): void {
+    const dir = this.dir!;
+    for (const j of journals(dir)) if (j.gen < gen) rmSync(j.file, { force: true });
+    rmSync(join(dir, OLD_JOURNAL_FILE), { force: true });
+    rmSync(join(dir, OLD_SNAPSHOT_FILE), { force: true });
+  }
+
+  /** Folds in the background: a new journal now, the snapshot of this moment written in chunks. */
+  private fold(): void {
+    const dir = this.dir!;
+    const keys = this.keysByRow();
+    const gen = this.nextJournal();
+    const snapshotting: Snapshotting = { n: keys.length, done: 0, saved: new Map() };
+    this.rows.snapshotting = snapshotting;
+    const tmp = join(dir, `${SNAPSHOT_FILE}.tmp-${gen}`);
+    const write = async () => {
+      const fh = await openFile(tmp, 'w');
+      let bytes = 0;
+      try {
+        for (const piece of snapshotPieces(this.rows, keys, gen, snapshotting.saved, (from) => {
+          snapshotting.done = from;
+          for (const r of snapshotting.saved.keys()) if (r < from) snapshotting.saved.delete(r);
+        })) {
+          let at = 0;
+          while (at < piece.length) at += (await fh.write(piece, at, piece.length - at)).bytesWritten;
+          bytes += piece.length;
+          if (this.closed) return;
+        }
+      } finally {
+        await fh.close();
+      }
+      this.snapshotBytes = bytes;
+      renameSync(tmp, join(dir, SNAPSHOT_FILE));
+      this.installed(gen);
+    };
+    this.folding = write()
+      // The journals stay: the next fold, or the next start, has everything.
+      .catch((err: unknown) => this.onFoldError(err as Error))
+      .finally(() => {
+        if (this.rows.snapshotting === snapshotting) this.rows.snapshotting = undefined;
+        rmSync(tmp, { force: true });
+        this.folding = undefined;
+      });
+  }
+
   /**
-   * Folds the journal into a new snapshot, written straight from the rows' arrays (the
-   * snapshot's layout is theirs: docs/ingest.md#de-duplication): a block of each row's key
-   * (u16 length, UTF-8; an empty key for a free row), then the rows' highest seqs and times
-   * (f64 each) and their windows (u32 × WINDOW each). Only the keys are copied: at 100,000
-   * keys about 55 MB written in one pass of write calls, without a buffer of its size.
+   * Folds the journal into a new snapshot now, at a start and a clean stop (`fold` does it
+   * while ingest goes on): the keys (u16 length, UTF-8; an empty key for a free row), then the
+   * rows' highest seqs and times (f64 each) and their windows (u32 × WINDOW each), the layout
+   * the rows are kept in (docs/ingest.md#de-duplication).
    */
   compact(): void {
     if (!this.dir) return;
-    const now = Date.now();
-    const rows = this.rows;
-    const keys: string[] = new Array(rows.used).fill('');
-    let keyBytes = 0;
-    for (const [key, r] of rows.index) {
-      if (now - rows.at[r]! > DAY_MS) {
-        rows.drop(key);
-        rows.reset(r, 0, 0);
-        continue;
-      }
-      keys[r] = key;
-      keyBytes += Buffer.byteLength(key);
-    }
-    const n = rows.used;
-    const head = Buffer.allocUnsafe(MAGIC.length + 8 + 2 * n + keyBytes);
-    let off = MAGIC.copy(head, 0);
-    off = head.writeUInt32LE(n, off);
-    off = head.writeUInt32LE(WINDOW, off);
-    for (const key of keys) {
-      const len = head.write(key, off + 2, 'utf8');
-      head.writeUInt16LE(len, off);
-      off += 2 + len;
-    }
+    this.rows.snapshotting = undefined;
+    const keys = this.keysByRow();
+    const gen = this.nextJournal();
     const tmp = join(this.dir, `${SNAPSHOT_FILE}.tmp`);
     const fd = openSync(tmp, 'w');
+    let bytes = 0;
     try {
-      for (const part of [head, new Uint8Array(rows.max.buffer, 0, n * 8), new Uint8Array(rows.at.buffer, 0, n * 8), new Uint8Array(rows.fps.buffer, 0, n * WINDOW * 4)]) {
+      for (const piece of snapshotPieces(this.rows, keys, gen, undefined)) {
         let at = 0;
-        while (at < part.length) at += writeSync(fd, part, at, part.length - at);
+        while (at < piece.length) at += writeSync(fd, piece, at, piece.length - at);
+        bytes += piece.length;
       }
     } finally {
       closeSync(fd);
     }
-    this.snapshotBytes = head.length + n * (16 + WINDOW * 4);
+    this.snapshotBytes = bytes;
     renameSync(tmp, join(this.dir, SNAPSHOT_FILE));
-    rmSync(join(this.dir, OLD_SNAPSHOT_FILE), { force: true });
-    if (this.journalFd >= 0) closeSync(this.journalFd);
-    this.journalFd = openSync(join(this.dir, 'journal'), 'w');
-    this.journalBytes = 0;
+    this.installed(gen);
   }
 
   close(): void {
     this.flush();
     if (this.journalFd >= 0) {
+      // A fold still being written is left: this one supersedes it.
+      this.closed = true;
       this.compact();
       closeSync(this.journalFd);
       this.journalFd = -1;
@@ -312,6 +464,11 @@ function narrowed(max: number, old: Uint32Array): Uint32Array {
 
 /** The keys of a directory's snapshot (SNAPSHOT_FILE, of this format or the one before, else the older JSON one). */
 export function readSnapshot(dir: string): Map<string, KeyState> {
+  return readSnapshotWithGen(dir).keys;
+}
+
+/** The snapshot's keys and its generation (0 for the formats before, and for none). */
+function readSnapshotWithGen(dir: string): { keys: Map<string, KeyState>; gen: number } {
   const out = new Map<string, KeyState>();
   const file = join(dir, SNAPSHOT_FILE);
   if (existsSync(file)) {
@@ -337,7 +494,7 @@ export function readSnapshot(dir: string): Map<string, KeyState> {
       off += OLD_WINDOW * 4;
       out.set(key, { max, at, fps: narrowed(max, fps) });
     }
-    return out;
+    return { keys: out, gen: 0 };
   }
   const old = join(dir, OLD_SNAPSHOT_FILE);
   if (existsSync(old)) {
@@ -350,16 +507,17 @@ export function readSnapshot(dir: string): Map<string, KeyState> {
       out.set(key, { max, at, fps: narrowed(max, words) });
     }
   }
-  return out;
+  return { keys: out, gen: 0 };
 }
 
-/** A snapshot of this format (`compact`): the keys, then the rows' columns. */
-function readColumns(buf: Buffer, file: string): Map<string, KeyState> {
+/** A snapshot of this format (`compact`): its generation, the keys, then the rows' columns. */
+function readColumns(buf: Buffer, file: string): { keys: Map<string, KeyState>; gen: number } {
   const out = new Map<string, KeyState>();
   let off = MAGIC.length;
   const n = buf.readUInt32LE(off);
   const window = buf.readUInt32LE(off + 4);
-  off += 8;
+  const gen = buf.readUInt32LE(off + 8);
+  off += 12;
   const keys: string[] = [];
   for (let r = 0; r < n; r++) {
     const len = buf.readUInt16LE(off);
@@ -377,5 +535,5 @@ function readColumns(buf: Buffer, file: string): Map<string, KeyState> {
     new Uint8Array(fps.buffer).set(buf.subarray(start, start + window * 4));
     out.set(keys[r]!, { max, at, fps: window === WINDOW ? fps : narrowed(max, fps) });
   }
-  return out;
+  return { keys: out, gen };
 }
