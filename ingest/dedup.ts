@@ -166,10 +166,13 @@ class Rows {
 /**
  * The snapshot of `rows` as they are (or, for rows saved aside, as they were), in the pieces
  * it is written in: the head with the keys, then each column in chunks of CHUNK_ROWS. Each
- * piece is a copy, so that it can be written while the rows change. `onChunk(b)` runs before
- * the windows of rows b… are copied.
+ * chunk is copied into one scratch buffer, so that it can be written while the rows change;
+ * the caller writes a piece before it asks for the next (one 2 MB buffer a fold, instead of a
+ * new one per chunk that the heap takes back only later). `onChunk(b)` runs before the
+ * windows of rows b… are copied.
  */
 function* snapshotPieces(rows: Rows, keys: readonly string[], gen: number, saved: Snapshotting['saved'] | undefined, onChunk?: (from: number) => void): Generator<Uint8Array> {
+  const scratch = new ArrayBuffer(CHUNK_ROWS * WINDOW * 4);
   const n = keys.length;
   let keyBytes = 0;
   for (const k of keys) keyBytes += Buffer.byteLength(k);
@@ -187,17 +190,19 @@ function* snapshotPieces(rows: Rows, keys: readonly string[], gen: number, saved
   for (const column of ['max', 'at'] as const) {
     for (let a = 0; a < n; a += CHUNK_ROWS) {
       const b = Math.min(n, a + CHUNK_ROWS);
-      const part = rows[column].slice(a, b);
+      const part = new Float64Array(scratch, 0, b - a);
+      part.set(rows[column].subarray(a, b));
       for (const [r, v] of saved ?? []) if (r >= a && r < b) part[r - a] = v[column];
-      yield new Uint8Array(part.buffer);
+      yield new Uint8Array(scratch, 0, part.byteLength);
     }
   }
   for (let a = 0; a < n; a += CHUNK_ROWS) {
     onChunk?.(a);
     const b = Math.min(n, a + CHUNK_ROWS);
-    const part = rows.fps.slice(a * WINDOW, b * WINDOW);
+    const part = new Uint32Array(scratch, 0, (b - a) * WINDOW);
+    part.set(rows.fps.subarray(a * WINDOW, b * WINDOW));
     for (const [r, v] of saved ?? []) if (r >= a && r < b) part.set(v.fps, (r - a) * WINDOW);
-    yield new Uint8Array(part.buffer);
+    yield new Uint8Array(scratch, 0, part.byteLength);
   }
 }
 
