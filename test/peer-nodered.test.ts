@@ -5,7 +5,7 @@
  * the registry and is `npm run bench -- --peer nodered`.
  */
 import { describe, expect, it } from 'vitest';
-import { HYDRANT_TOPIC, hydrantFlow, hydrantFunction } from '../bench/peer-nodered.ts';
+import { HYDRANT_TOPIC, hydrantFlow, hydrantFunction } from '../bench/nodered.ts';
 import { METRICS } from '../config/index.ts';
 
 type Msg = { topic: string; payload: unknown };
