@@ -4,7 +4,6 @@
  * the time from publish to the webhook's arrival at a local receiver is measured (one clock:
  * this process publishes and receives). Target: p99 ≤ 200 ms (GB 25506 allows 10 s).
  */
-import { createServer } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -12,6 +11,7 @@ import type { Influxd } from '../test/harness/influxd.ts';
 import type { Mosquitto } from '../test/harness/mosquitto.ts';
 import { freePort, sleep, waitFor } from '../test/harness/ports.ts';
 import { tempDir } from '../test/harness/service.ts';
+import { alertReceiver, percentile } from './alert-receiver.ts';
 import { npmStart } from './npm-start.ts';
 
 export interface LatencyResult {
@@ -23,28 +23,11 @@ export interface LatencyResult {
   backgroundRate: number;
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-
 export async function alertLatency(opts: { root: string; influx: Influxd; broker: Mosquitto; nodeArgs: string[]; seconds?: number; backgroundRate?: number; publish: (args: object) => Promise<unknown> }): Promise<LatencyResult> {
   const seconds = opts.seconds ?? 60;
   const rate = opts.backgroundRate ?? 10_000;
-  const arrivals = new Map<string, number>();
-  const hookPort = await freePort();
-  const receiver = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += c));
-    req.on('end', () => {
-      const at = performance.timeOrigin + performance.now();
-      try {
-        const b = JSON.parse(raw) as { event: string; alert: { device: string } };
-        if (b.event === 'alert.firing' && req.url === '/market' && !arrivals.has(b.alert.device)) arrivals.set(b.alert.device, at);
-      } catch {
-        // not ours
-      }
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(hookPort, '127.0.0.1', r));
+  const receiver = await alertReceiver('/market');
+  const arrivals = receiver.arrivals;
 
   const dir = tempDir('estate-bench-alerts-');
   const hydrants = Array.from({ length: 1000 }, (_, i) => `H${String(i).padStart(4, '0')}`);
@@ -55,12 +38,12 @@ export async function alertLatency(opts: { root: string; influx: Influxd; broker
     `sites:
   - id: bench
     name: 压测小区
-    property: { name: 测试物业, channels: [ { type: webhook, url: "http://127.0.0.1:${hookPort}/property" } ] }
+    property: { name: 测试物业, channels: [ { type: webhook, url: "${receiver.url}/property" } ] }
     devices:
 ${hydrants.map((d) => `      - { id: ${d}, kind: hydrant, building: "1栋", intervalSec: 3600 }`).join('\n')}
 ${elevators.map((d) => `      - { id: ${d}, kind: elevator, building: "2栋", intervalSec: 3600 }`).join('\n')}
 departments:
-  - { id: market-supervision, name: 区市场监管局, channels: [ { type: webhook, url: "http://127.0.0.1:${hookPort}/market", secret: bench } ] }
+  - { id: market-supervision, name: 区市场监管局, channels: [ { type: webhook, url: "${receiver.url}/market", secret: bench } ] }
 `,
   );
   const port = await freePort();
@@ -91,8 +74,8 @@ departments:
     await client.endAsync();
   } finally {
     await service.stop();
-    await new Promise((r) => receiver.close(r));
+    await receiver.close();
   }
   const latencies = [...sent].filter(([d]) => arrivals.has(d)).map(([d, t]) => arrivals.get(d)! - t).sort((a, b) => a - b);
-  return { sent: sent.size, received: latencies.length, p50: pct(latencies, 50), p99: pct(latencies, 99), max: latencies.at(-1) ?? NaN, backgroundRate: rate };
+  return { sent: sent.size, received: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? NaN, backgroundRate: rate };
 }

@@ -41,17 +41,18 @@
  * nothing for them during the others.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { startInfluxd, type Influxd } from '../test/harness/influxd.ts';
 import { startMosquitto, type Mosquitto } from '../test/harness/mosquitto.ts';
 import { freePort, sleep } from '../test/harness/ports.ts';
+import { sum } from '../test/harness/prometheus.ts';
 import { removeDir, tempDir } from '../test/harness/service.ts';
 import { Fleet, type FleetSpec } from './fleet.ts';
 import { npmStart } from './npm-start.ts';
-import type { Publish } from './scale.ts';
+import { countLanded, procKb, type Publish } from './scale.ts';
 import { PEER_DB, ended, hydrantFlow, installNodeRed, startNodeRed, type NodeRedInstall } from './nodered.ts';
 
 export { HYDRANT_TOPIC, INFLUXDB_NODES_VERSION, NODE_RED_VERSION, hydrantFlow, hydrantFunction } from './nodered.ts';
@@ -73,10 +74,7 @@ interface Consumer {
   stop(): Promise<void>;
 }
 
-async function countHydrants(influx: Influxd, db: string, from: number, to: number): Promise<number> {
-  const r = await influx.query(`SELECT count(pressure_mpa) FROM hydrant WHERE time >= ${from}ms AND time < ${to}ms`, db).catch(() => undefined);
-  return Number(r?.results?.[0]?.series?.[0]?.values?.[0]?.[1] ?? 0);
-}
+const countHydrants = (influx: Influxd, db: string, from: number, to: number) => countLanded(influx, db, ['hydrant'], from, to);
 
 /** Ends a persistent session: a clean connect under its client id, then a disconnect. */
 async function dropSession(url: string, clientId: string): Promise<void> {
@@ -133,12 +131,7 @@ async function startServiceConsumer(e: Env): Promise<Consumer> {
   }
   return {
     pid: svc.pid,
-    async received() {
-      const text = await (await fetch(`${url}/metrics`)).text();
-      let n = 0;
-      for (const m of text.matchAll(/^estate_mqtt_messages_total(?:\{[^}]*\})? (\S+)$/gm)) n += Number(m[1]);
-      return n;
-    },
+    received: async () => sum(await (await fetch(`${url}/metrics`)).text(), 'estate_mqtt_messages_total'),
     landed: (from, to) => countHydrants(e.influx, SERVICE_DB, from, to),
     stop,
   };
@@ -266,12 +259,7 @@ export interface PeerOptions {
 }
 
 function vmHwmMb(pid: number): number | null {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : null;
-  } catch {
-    return null;
-  }
+  return procKb(pid, 'VmHWM') / 1024 || null;
 }
 
 export async function comparePeer(o: PeerOptions): Promise<PeerResult> {

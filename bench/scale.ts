@@ -30,7 +30,6 @@
  * from its environment, which it inherits from here; set to 0 (no limit).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { startInfluxd, type Influxd } from '../test/harness/influxd.ts';
@@ -38,6 +37,7 @@ import { startMosquitto } from '../test/harness/mosquitto.ts';
 import { freePort, sleep } from '../test/harness/ports.ts';
 import { removeDir, tempDir } from '../test/harness/service.ts';
 import mqtt from 'mqtt';
+import { alertReceiver, percentile, type AlertReceiver } from './alert-receiver.ts';
 import { COUNT_FIELD, Fleet, type Device, type FleetSpec, type Kind, type Load } from './fleet.ts';
 import { npmStart, type NpmStarted } from './npm-start.ts';
 
@@ -141,7 +141,7 @@ export interface ScaleOptions {
 
 const mb = (kb: number) => kb / 1024;
 
-function procKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+export function procKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
     const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return Number(m?.[1] ?? 0);
@@ -168,7 +168,7 @@ function metricByLabels(text: string, name: string): Record<string, number> {
   return out;
 }
 
-async function countLanded(influx: Influxd, db: string, kinds: Kind[], from: number, to: number): Promise<number> {
+export async function countLanded(influx: Influxd, db: string, kinds: Kind[], from: number, to: number): Promise<number> {
   const q = kinds.map((k) => `SELECT count(${COUNT_FIELD[k]}) FROM ${k} WHERE time >= ${from}ms AND time < ${to}ms`).join('; ');
   const r = await influx.query(q, db).catch(() => undefined);
   let n = 0;
@@ -217,7 +217,7 @@ async function oneCount(opts: ScaleOptions, n: number, log: (l: string) => void)
   const dir = tempDir('estate-bench-scale-');
   const config = join(dir, 'estate.yaml');
   const g0 = performance.now();
-  const receiver = await webhookReceiver();
+  const receiver = await alertReceiver('/market', 'trapped');
   // Market supervision (the elevators' department) gets its alerts at the receiver; nobody else has a channel.
   const yaml = fleet.estateYaml() + (n > 0 ? `departments:\n  - { id: market-supervision, name: 区市场监管局, channels: [ { type: webhook, url: "${receiver.url}/market", secret: bench } ] }\n` : '');
   writeFileSync(config, yaml);
@@ -385,42 +385,12 @@ async function oneCount(opts: ScaleOptions, n: number, log: (l: string) => void)
   return c;
 }
 
-interface Receiver {
-  url: string;
-  /** device → when its first alert.firing reached /market (ms, this process's clock) */
-  arrivals: Map<string, number>;
-  close(): Promise<void>;
-}
-
-async function webhookReceiver(): Promise<Receiver> {
-  const arrivals = new Map<string, number>();
-  const server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (chunk) => (raw += chunk));
-    req.on('end', () => {
-      const at = performance.timeOrigin + performance.now();
-      try {
-        const b = JSON.parse(raw) as { event: string; alert: { device: string; rule: string } };
-        if (b.event === 'alert.firing' && req.url === '/market' && b.alert.rule === 'trapped' && !arrivals.has(b.alert.device)) arrivals.set(b.alert.device, at);
-      } catch {
-        // not an alert
-      }
-      res.writeHead(204).end();
-    });
-  });
-  const port = await freePort();
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${port}`, arrivals, close: () => new Promise((r) => server.close(() => r())) };
-}
-
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-
 /**
  * One `trapped` event a second, each from another elevator of the fleet, while the load
  * flows; the time from its publish (QoS 1, acknowledged) to the firing's arrival at the
  * market department's webhook, one clock (this process publishes and receives).
  */
-async function timeAlerts(o: { brokerUrl: string; targets: Device[]; receiver: Receiver; publish: () => Promise<unknown>; qos: 0 | 1; rate: number }): Promise<AlertLatency> {
+async function timeAlerts(o: { brokerUrl: string; targets: Device[]; receiver: AlertReceiver; publish: () => Promise<unknown>; qos: 0 | 1; rate: number }): Promise<AlertLatency> {
   const client = await mqtt.connectAsync(o.brokerUrl, { clientId: 'bench-events', protocolVersion: 4 });
   const sent = new Map<string, number>();
   const background = o.publish();
@@ -438,7 +408,7 @@ async function timeAlerts(o: { brokerUrl: string; targets: Device[]; receiver: R
     await client.endAsync();
   }
   const ms = [...sent].filter(([d]) => o.receiver.arrivals.has(d)).map(([d, t]) => o.receiver.arrivals.get(d)! - t).sort((a, b) => a - b);
-  return { qos: o.qos, rate: o.rate, sent: sent.size, received: ms.length, p50Ms: pct(ms, 50), p99Ms: pct(ms, 99), maxMs: ms.at(-1) ?? NaN };
+  return { qos: o.qos, rate: o.rate, sent: sent.size, received: ms.length, p50Ms: percentile(ms, 50), p99Ms: percentile(ms, 99), maxMs: ms.at(-1) ?? NaN };
 }
 
 const f0 = (x: number | null | undefined, d = 0) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toLocaleString('en', { minimumFractionDigits: d, maximumFractionDigits: d }));
