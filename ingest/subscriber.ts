@@ -12,7 +12,8 @@
  * MQTT 5) mqtt.js acknowledges on arrival.
  *
  * Holding the PUBACK packet needs mqtt.js's own `_sendPacket` (the write it makes after our
- * `done`): it is wrapped for `puback` only, and mqtt.js is pinned (package.json); the tests
+ * `done`): it is wrapped for `puback` only, the held ones are written as one buffer
+ * (ingest/puback.ts), and mqtt.js is pinned (package.json); the tests
  * of docs/faults.md fail if a new version changes it.
  *
  * Security (docs/mqtt-security.md): mqtts:// with the CA, client certificate and key that the
@@ -25,6 +26,7 @@ import type { AckTurn, IngestPipeline } from './pipeline.ts';
 import { crashPoint } from '../crash-points.ts';
 import type { Spool } from '../storage/index.ts';
 import { brokerError, type BrokerError } from './broker-error.ts';
+import { encodePubacks, type HeldPuback } from './puback.ts';
 
 export interface SubscriberOptions {
   url: string;
@@ -72,13 +74,12 @@ type SendPacket = (packet: Packet, cb?: (err?: Error) => void, ...rest: unknown[
 interface Held {
   turn: AckTurn;
   stream: MqttClient['stream'];
-  packets: Packet[];
+  packets: HeldPuback[];
 }
 
 export class MqttSubscriber {
   private client: MqttClient | undefined;
-  /** mqtt.js's own packet writer, and the turn whose PUBACKs it is holding right now */
-  private send: SendPacket | undefined;
+  /** the turn whose PUBACKs mqtt.js's packet writer is holding right now */
   private holding: Held | undefined;
   private waiting: Waiting | undefined;
   private waitTimer: NodeJS.Timeout | undefined;
@@ -230,11 +231,10 @@ export class MqttSubscriber {
   private holdPubacks(client: MqttClient): void {
     const c = client as unknown as { _sendPacket: SendPacket };
     const send = c._sendPacket.bind(client);
-    this.send = send;
     c._sendPacket = (packet, cb, ...rest) => {
       const held = this.holding;
       if (packet.cmd === 'puback' && held) {
-        held.packets.push(packet);
+        held.packets.push(packet as Packet & HeldPuback);
         cb?.(); // mqtt.js goes on with the next packet at once
         return;
       }
@@ -286,15 +286,16 @@ export class MqttSubscriber {
     }
   }
 
-  /** The turn is durable and judged: its PUBACKs go, in one write, if their connection is still the one open. */
+  /**
+   * The turn is durable and judged: its PUBACKs go, as one buffer in one write (ingest/puback.ts),
+   * if their connection is still the one open. mqtt.js keeps no state for a PUBACK it sends.
+   */
   private release(h: Held, judged: boolean): void {
     if (this.held === h) this.held = undefined;
     const packets = h.packets.splice(0);
     if (packets.length === 0 || h.stream !== this.client?.stream || h.stream.destroyed) return;
     if (judged) crashPoint('before-puback');
-    h.stream.cork();
-    for (const p of packets) this.send!(p);
-    h.stream.uncork();
+    h.stream.write(encodePubacks(packets));
     if (judged) crashPoint('after-puback');
   }
 
