@@ -141,6 +141,9 @@ export class SeqDedup {
   /** the size of the last snapshot written: the journal may grow as large before the next */
   private snapshotBytes = 0;
   private pending = '';
+  /** the time of the last journal line, and its text (a tab before it, a newline after) */
+  private pendingAt = NaN;
+  private pendingAtText = '';
   /** slots marked since the last flush (index into the fingerprints) and what each held, for `rollback` */
   private marked: number[] = [];
   /** the snapshot being written while ingest goes on, if any */
@@ -198,8 +201,9 @@ export class SeqDedup {
    */
   check(key: string, seq: number, now: number, fp = 1, journal = true): boolean {
     const rows = this.rows;
-    const known = rows.index.has(key);
-    const r = rows.row(key);
+    let r = rows.index.get(key);
+    const known = r !== undefined;
+    if (r === undefined) r = rows.row(key);
     const base = r * WINDOW;
     const max = rows.max[r]!;
     const slot = base + (seq % WINDOW);
@@ -219,7 +223,14 @@ export class SeqDedup {
     rows.at[r] = now;
     if (journal) {
       this.marked.push(slot, before);
-      if (this.dir) this.pending += `${key}\t${seq}\t${fp}\t${now}\n`;
+      if (this.dir) {
+        // A turn's lines share their time: its text is made once per millisecond, not per line.
+        if (now !== this.pendingAt) {
+          this.pendingAt = now;
+          this.pendingAtText = `\t${now}\n`;
+        }
+        this.pending += `${key}\t${seq}\t${fp}${this.pendingAtText}`;
+      }
     }
     return true;
   }

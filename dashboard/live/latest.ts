@@ -114,9 +114,11 @@ export class LatestCache {
   }
 
   reading(r: Reading): void {
-    const at = this.place(r.device);
-    if (!at) return;
-    const [t, row] = at;
+    // Without place()'s pair: this runs for every reading.
+    const p = this.rows.get(r.device);
+    if (!p) return;
+    const t = this.tables[p.kind];
+    const row = p.row;
     for (const m in r.metrics) {
       const c = t.column.get(m);
       if (c !== undefined) t.set(row, c, r.metrics[m], r.ts);

@@ -21,6 +21,7 @@ export class LineProtocolError extends Error {
 
 const tagSets = new WeakMap<object, string>();
 const fieldKeys = new Map<string, string>();
+const measurements = new Map<string, string>();
 
 const NEWLINE = /[\n\r]/;
 // eslint-disable-next-line no-control-regex
@@ -60,10 +61,21 @@ function fieldKey(name: string): string {
   return k;
 }
 
+/** A measurement checked and escaped, cached like field names (ingest writes a handful). */
+function measurement(name: string): string {
+  let m = measurements.get(name);
+  if (m === undefined) {
+    checkName(`measurement ${JSON.stringify(name)}`, name);
+    // A line that starts with # is a comment to InfluxDB.
+    if (name.startsWith('#')) throw new LineProtocolError(`measurement ${JSON.stringify(name)} starts with #`);
+    m = escape.measurement(name);
+    if (measurements.size < 10_000) measurements.set(name, m);
+  }
+  return m;
+}
+
 export function toLine(p: Point): string {
-  checkName(`measurement ${JSON.stringify(p.measurement)}`, p.measurement);
-  // A line that starts with # is a comment to InfluxDB.
-  if (p.measurement.startsWith('#')) throw new LineProtocolError(`measurement ${JSON.stringify(p.measurement)} starts with #`);
+  const m = measurement(p.measurement);
   let fields = '';
   for (const name in p.fields) {
     const v = p.fields[name];
@@ -85,5 +97,5 @@ export function toLine(p: Point): string {
   }
   if (!fields) throw new LineProtocolError(`point of ${p.measurement} has no fields`);
   if (!Number.isSafeInteger(p.ts)) throw new LineProtocolError(`timestamp ${p.ts} is not an integer number of ms`);
-  return `${escape.measurement(p.measurement)}${tagSet(p.tags)} ${fields} ${p.ts}`;
+  return `${m}${tagSet(p.tags)} ${fields} ${p.ts}`;
 }
