@@ -66,16 +66,26 @@ const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
  * unset variables. `path` is where `value` is: one stack, pushed and popped on the way down
  * and copied only into a problem (a path array per node was garbage of a 100,000-device file).
  */
+/**
+ * A string of the parsed file as a string of its own: V8 makes a string of 13 characters or
+ * more cut out of a larger one a slice that keeps the larger one alive, and one department's
+ * webhook URL kept the whole estate file's text (11.6 MB at 100,000 devices; docs/performance.md,
+ * "City scale"). Copied through UTF-16, which keeps every code unit as it is.
+ */
+function own(s: string): string {
+  return s.length < 13 ? s : Buffer.from(s, 'utf16le').toString('utf16le');
+}
+
 function substitute(value: unknown, env: NodeJS.ProcessEnv, path: (string | number)[], problems: { path: YamlPath; message: string }[]): unknown {
   if (typeof value === 'string') {
-    if (!value.includes('${')) return value;
-    return value.replace(VAR, (_, name: string, fallback: string | undefined) => {
+    if (!value.includes('${')) return own(value);
+    return own(value.replace(VAR, (_, name: string, fallback: string | undefined) => {
       const v = env[name];
       if (v !== undefined && v !== '') return v;
       if (fallback !== undefined) return fallback;
       problems.push({ path: [...path], message: `environment variable ${name} is not set` });
       return '';
-    });
+    }));
   }
   if (Array.isArray(value)) {
     const out = new Array<unknown>(value.length);
