@@ -5,7 +5,7 @@
  * length, as mqtt.js's own writer does. Written by hand rather than
  * through mqtt.js's packet writer, which writes three buffers per PUBACK and one writev of
  * all of them per turn: 7 % of the service's CPU at 10,000 msg/s (docs/performance.md,
- * "Where a message's CPU goes").
+ * "City scale").
  */
 export interface HeldPuback {
   messageId: number;
