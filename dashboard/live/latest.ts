@@ -77,18 +77,16 @@ class KindTable {
 export class LatestCache {
   private readonly tables = {} as Record<Kind, KindTable>;
   /** device → its kind and row */
-  private readonly rows = new Map<string, { kind: Kind; row: number }>();
+  /** device → its kind's table and its row there (one record per device, so a lookup allocates nothing) */
+  private readonly rows = new Map<string, { table: KindTable; row: number }>();
   private readonly alerts = new Map<string, Map<string, 'warning' | 'critical'>>();
 
   constructor(private readonly registry: Registry) {
     const counts = Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<Kind, number>;
-    for (const d of registry.devices.values()) this.rows.set(d.id, { kind: d.kind, row: counts[d.kind]++ });
+    for (const d of registry.devices.values()) counts[d.kind]++;
     for (const k of KINDS) this.tables[k] = new KindTable(k, counts[k]);
-  }
-
-  private place(device: string): [KindTable, number] | undefined {
-    const p = this.rows.get(device);
-    return p ? [this.tables[p.kind], p.row] : undefined;
+    for (const k of KINDS) counts[k] = 0;
+    for (const d of registry.devices.values()) this.rows.set(d.id, { table: this.tables[d.kind], row: counts[d.kind]++ });
   }
 
   /** Loads the newest stored values (best effort: a store that is away leaves them empty). */
@@ -98,7 +96,7 @@ export class LatestCache {
       const t = this.tables[kind];
       for (const [device, v] of latest) {
         const p = this.rows.get(device);
-        if (!p || p.kind !== kind) continue;
+        if (!p || p.table !== t) continue;
         for (const [m, value] of Object.entries(v.fields as Record<string, unknown>)) {
           const c = t.column.get(m);
           // A value that came over the bus while loading is newer: kept.
@@ -114,11 +112,9 @@ export class LatestCache {
   }
 
   reading(r: Reading): void {
-    // Without place()'s pair: this runs for every reading.
-    const p = this.rows.get(r.device);
-    if (!p) return;
-    const t = this.tables[p.kind];
-    const row = p.row;
+    const at = this.rows.get(r.device);
+    if (!at) return;
+    const { table: t, row } = at;
     for (const m in r.metrics) {
       const c = t.column.get(m);
       if (c !== undefined) t.set(row, c, r.metrics[m], r.ts);
@@ -127,9 +123,9 @@ export class LatestCache {
   }
 
   status(s: DeviceStatus): void {
-    const at = this.place(s.device);
+    const at = this.rows.get(s.device);
     if (!at) return;
-    const [t, row] = at;
+    const { table: t, row } = at;
     t.online[row] = s.online ? 1 : 0;
     t.lastSeen[row] = Date.now();
   }
@@ -148,9 +144,9 @@ export class LatestCache {
 
   /** One metric's latest value and its reading time. */
   value(device: string, metric: string): [number | boolean, number] | undefined {
-    const at = this.place(device);
+    const at = this.rows.get(device);
     if (!at) return undefined;
-    const [t, row] = at;
+    const { table: t, row } = at;
     const c = t.column.get(metric);
     if (c === undefined) return undefined;
     const ts = t.at[row * t.metrics.length + c]!;
@@ -159,9 +155,9 @@ export class LatestCache {
 
   /** What is known of the device now, as a new object. */
   get(device: string): DeviceNow | undefined {
-    const at = this.place(device);
+    const at = this.rows.get(device);
     if (!at) return undefined;
-    const [t, row] = at;
+    const { table: t, row } = at;
     const values: DeviceNow['values'] = {};
     const base = row * t.metrics.length;
     for (let c = 0; c < t.metrics.length; c++) {
@@ -175,12 +171,12 @@ export class LatestCache {
 
   /** The device's state for people: alarm, warning, offline, ok, or unknown (never heard). */
   state(device: string): 'critical' | 'warning' | 'offline' | 'ok' | 'unknown' {
-    const at = this.place(device);
+    const at = this.rows.get(device);
     if (!at) return 'unknown';
     let worst: 'critical' | 'warning' | undefined;
     for (const s of this.alerts.get(device)?.values() ?? []) if (s === 'critical' || !worst) worst = s;
     if (worst) return worst;
-    const [t, row] = at;
+    const { table: t, row } = at;
     if (t.online[row] === 0) return 'offline';
     if (!t.heard(row)) return 'unknown';
     return 'ok';

@@ -54,31 +54,33 @@ function tagSet(tags: Readonly<Record<string, string>>): string {
   return s;
 }
 
-function fieldKey(name: string): string {
-  let k = fieldKeys.get(name);
-  if (k === undefined) {
-    checkName(`field name ${JSON.stringify(name)}`, name);
-    k = escape.tag(name);
-    if (fieldKeys.size < 10_000) fieldKeys.set(name, k);
+/**
+ * A name checked and escaped once, then cached: ingest writes a handful of measurements and
+ * field names; the cap keeps names from hostile input from growing it without end.
+ */
+function cachedName(cache: Map<string, string>, name: string, make: (name: string) => string): string {
+  let v = cache.get(name);
+  if (v === undefined) {
+    v = make(name);
+    if (cache.size < 10_000) cache.set(name, v);
   }
-  return k;
+  return v;
 }
 
-/** A measurement checked and escaped, cached like field names (ingest writes a handful). */
+function fieldKey(name: string): string {
+  checkName(`field name ${JSON.stringify(name)}`, name);
+  return escape.tag(name);
+}
+
 function measurement(name: string): string {
-  let m = measurements.get(name);
-  if (m === undefined) {
-    checkName(`measurement ${JSON.stringify(name)}`, name);
-    // A line that starts with # is a comment to InfluxDB.
-    if (name.startsWith('#')) throw new LineProtocolError(`measurement ${JSON.stringify(name)} starts with #`);
-    m = escape.measurement(name);
-    if (measurements.size < 10_000) measurements.set(name, m);
-  }
-  return m;
+  checkName(`measurement ${JSON.stringify(name)}`, name);
+  // A line that starts with # is a comment to InfluxDB.
+  if (name.startsWith('#')) throw new LineProtocolError(`measurement ${JSON.stringify(name)} starts with #`);
+  return escape.measurement(name);
 }
 
 export function toLine(p: Point): string {
-  const m = measurement(p.measurement);
+  const m = cachedName(measurements, p.measurement, measurement);
   let fields = '';
   for (const name in p.fields) {
     const v = p.fields[name];
@@ -96,7 +98,7 @@ export function toLine(p: Point): string {
     } else {
       continue;
     }
-    fields += (fields ? ',' : '') + fieldKey(name) + '=' + enc;
+    fields += (fields ? ',' : '') + cachedName(fieldKeys, name, fieldKey) + '=' + enc;
   }
   if (!fields) throw new LineProtocolError(`point of ${p.measurement} has no fields`);
   if (!Number.isSafeInteger(p.ts)) throw new LineProtocolError(`timestamp ${p.ts} is not an integer number of ms`);
