@@ -293,7 +293,7 @@ export function createApp(opts: AppOptions): App {
     outbox,
     senders: createSenders(estate.smtp ? { smtp: estate.smtp } : {}),
     log: log.child({ part: 'delivery' }),
-    // A channel that fails for good raises one system alert per recipient and channel type (alerts/engine.ts).
+    // A channel that fails for good raises one system alert per recipient and channel type (alerts/system-alerts.ts).
     onGaveUp: (d, error, reason) => {
       metrics.deliveriesFailed.inc({ channel: d.channel.type, reason });
       bus.emit('delivery.failed', { key: `/${d.recipient}/${d.channel.type}`, detail: `${d.recipient} ${JSON.stringify(redactChannel(d.channel))}: ${error}`, recipient: d.recipient, channelType: d.channel.type });

@@ -1,7 +1,7 @@
 /**
  * How far each device's simulated time already went on this broker. The service judges a
  * device's readings in time order: one a little older than the last it judged (up to 5
- * minutes) is ignored, and a jump back further counts as no time passing (alerts/engine.ts,
+ * minutes) is ignored, and a jump back further counts as no time passing (alerts/watches.ts,
  * CLOCK_JUMP_MS). Either way a run's durations would not be its own, so a run must begin after
  * whatever any earlier run (a scenario, `npm run simulate`, the demo) sent for its devices. Each simulated device leaves its last reading's time, retained, on its
  * clock topic (`clockTopic`, outside `estate/`); a run reads them before it begins and

@@ -18,7 +18,7 @@
  * | H0007 | 4 min ahead | normal pressure | stored at its own ts; nothing |
  * | H0008 | 40 days behind | normal pressure | every reading refused (bad_timestamp) |
  *
- * Before the fix in alerts/engine.ts (CLOCK_JUMP_MS), H0004 never fired (every reading after
+ * Before the fix in alerts/watches.ts (CLOCK_JUMP_MS), H0004 never fired (every reading after
  * the jump was older than the last one judged, so the rules ignored them for a day) and H0005
  * fired although its pressure had been normal in between (those normal readings were ignored).
  */
