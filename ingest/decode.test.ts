@@ -62,6 +62,9 @@ const rejects: RejectCase[] = [
   // device
   { name: 'device not in the estate file', topic: 'estate/jinfo-garden/hydrant/HY-99/telemetry', payload: { metrics: { pressure_mpa: 0.3 } }, reason: 'unknown_device', detail: /^device "HY-99" is not in the estate file$/ },
   { name: 'device under another site', topic: 'estate/nancheng-mansion/hydrant/HY-03/telemetry', payload: { metrics: { pressure_mpa: 0.3 } }, reason: 'unknown_device', detail: /^device "HY-03" is registered as hydrant at site jinfo-garden, not hydrant at nancheng-mansion$/ },
+  { name: 'a site the registered one is the start of', topic: 'estate/jinfo-gardens/hydrant/HY-03/telemetry', payload: { metrics: { pressure_mpa: 0.3 } }, reason: 'unknown_device', detail: /registered as hydrant at site jinfo-garden, not hydrant at jinfo-gardens/ },
+  { name: 'a channel with more after it', topic: 'estate/jinfo-garden/hydrant/HY-03/telemetryx', payload: {}, reason: 'bad_topic', detail: /^unknown channel "telemetryx"$/ },
+  { name: 'an empty channel', topic: 'estate/jinfo-garden/hydrant/HY-03/', payload: {}, reason: 'bad_topic', detail: /^unknown channel ""$/ },
   { name: 'device under another kind', topic: 'estate/jinfo-garden/water/HY-03/telemetry', payload: { metrics: { ph: 7 } }, reason: 'unknown_device', detail: /registered as hydrant at site jinfo-garden, not water at jinfo-garden/ },
   // JSON shape
   { name: 'not UTF-8', topic: HY, payload: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), reason: 'bad_payload', detail: /^payload is not UTF-8$/ },

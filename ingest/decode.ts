@@ -6,7 +6,7 @@
  * message and has a budget of a few microseconds.
  */
 import { isUtf8 } from 'node:buffer';
-import { EVENT_CODE_SETS, METRICS, TOPIC_CHANNELS, type Registry, type RegisteredDevice } from '../config/index.ts';
+import { EVENT_CODE_SETS, METRICS, TOPIC_CHANNELS, type Registry, type TopicChannel, type RegisteredDevice } from '../config/index.ts';
 import type { DeviceEvent, DeviceStatus, Reading } from '../bus.ts';
 import { parseTopic, type Topic } from './topic.ts';
 import { Fingerprint } from './dedup.ts';
@@ -27,7 +27,6 @@ export interface Reject {
 
 export interface Decoded {
   device?: RegisteredDevice;
-  topic?: Topic;
   /** `fp`: the content's fingerprint for de-duplication, where the element has a seq */
   readings: (Reading & { fp?: number })[];
   events: (DeviceEvent & { fp?: number })[];
@@ -138,17 +137,9 @@ function readingFingerprint(ts: unknown, metrics: Record<string, number | boolea
   return f.value();
 }
 
-/** A topic already seen to be well-formed and registered: the hot path skips parsing it. */
-interface Route {
-  topic: Topic;
-  device: RegisteredDevice;
-}
-
-const MAX_ROUTES = 200_000;
-
 export class Decoder {
-  /** Valid topics of registered devices only, so hostile topics cannot grow it past devices × channels. */
-  private readonly routes = new Map<string, Route>();
+  /** the channel of the topic `match` found */
+  private channel: TopicChannel = 'telemetry';
   // The message and element being judged, for `fail` (no closure per message on the hot path).
   private out!: Decoded;
   private topicName = '';
@@ -169,29 +160,43 @@ export class Decoder {
     this.reject(reason, `[${this.index}] ${detail}`, elementText(this.element, this.payload));
   };
 
-  private route(topicName: string): Route | undefined {
+  /**
+   * The registered device a topic names when the topic is exactly
+   * `estate/{its site}/{its kind}/{its id}/{channel}`, checked in place against the registry's
+   * own strings, its channel left in `this.channel`. No parse and no cache of topics: the one
+   * string made is the id's, and nothing is kept per device or per topic (a cache of routes by
+   * topic was about 190 bytes a device at 100,000 devices; docs/performance.md, "City scale").
+   * Anything else is undefined, for `explain` to say what is wrong.
+   */
+  private match(t: string): RegisteredDevice | undefined {
+    if (!t.startsWith('estate/')) return undefined;
+    const a = t.indexOf('/', 7);
+    const b = a < 0 ? -1 : t.indexOf('/', a + 1);
+    const c = b < 0 ? -1 : t.indexOf('/', b + 1);
+    if (c < 0 || t.indexOf('/', c + 1) >= 0) return undefined;
+    const d = this.registry.device(t.slice(b + 1, c));
+    if (!d || d.site.length !== a - 7 || !t.startsWith(d.site, 7) || d.kind.length !== b - a - 1 || !t.startsWith(d.kind, a + 1)) return undefined;
+    const rest = t.length - c - 1;
+    for (const ch of TOPIC_CHANNELS) {
+      if (ch.length === rest && t.startsWith(ch, c + 1)) {
+        this.channel = ch;
+        return d;
+      }
+    }
+    return undefined;
+  }
+
+  /** Why a topic `match` refused is refused: not of the form, or not a registered device as it says. */
+  private explain(topicName: string): void {
     const topic = parseTopic(topicName);
     if (typeof topic === 'string') {
       this.reject('bad_topic', topic);
-      return undefined;
+      return;
     }
-    this.out.topic = topic;
     const device = this.registry.device(topic.device);
-    if (!device) {
-      this.reject('unknown_device', `device "${topic.device}" is not in the estate file`);
-      this.out.unregistered = topic;
-      return undefined;
-    }
-    if (device.site !== topic.site || device.kind !== topic.kind) {
-      this.reject('unknown_device', `device "${topic.device}" is registered as ${device.kind} at site ${device.site}, not ${topic.kind} at ${topic.site}`);
-      this.out.unregistered = topic;
-      return undefined;
-    }
-    // Kept with the registry's own strings, not the topic's pieces: one route per device and
-    // channel stays alive, and 100,000 devices' split strings were 9 MB (docs/performance.md, "City scale").
-    const route = { topic: { site: device.site, kind: device.kind, device: device.id, channel: TOPIC_CHANNELS.find((c) => c === topic.channel)! }, device };
-    if (this.routes.size < MAX_ROUTES) this.routes.set(topicName, route);
-    return route;
+    this.out.unregistered = topic;
+    if (!device) this.reject('unknown_device', `device "${topic.device}" is not in the estate file`);
+    else this.reject('unknown_device', `device "${topic.device}" is registered as ${device.kind} at site ${device.site}, not ${topic.kind} at ${topic.site}`);
   }
 
   decode(topicName: string, payload: Buffer, now: number): Decoded {
@@ -205,10 +210,12 @@ export class Decoder {
       this.reject('bad_payload', `payload is ${payload.length} bytes; the limit is 16 KiB`);
       return out;
     }
-    const route = this.routes.get(topicName) ?? this.route(topicName);
-    if (!route) return out;
-    const { topic, device } = route;
-    out.topic = topic;
+    const device = this.match(topicName);
+    if (!device) {
+      this.explain(topicName);
+      return out;
+    }
+    const channel = this.channel;
     out.device = device;
     if (!isUtf8(payload)) {
       this.reject('bad_payload', 'payload is not UTF-8');
@@ -229,7 +236,7 @@ export class Decoder {
     }
     const many = Array.isArray(body);
     this.many = many;
-    if (many && topic.channel === 'status') {
+    if (many && channel === 'status') {
       // The whole message is of the wrong shape: one reject, not one per element.
       this.reject('bad_payload', 'a status is one object, not an array');
       return out;
@@ -243,8 +250,8 @@ export class Decoder {
         fail('bad_payload', `expected a JSON object${many ? '' : ' or an array of them'}`);
         continue;
       }
-      if (topic.channel === 'telemetry') this.telemetry(el, device, now, out, fail);
-      else if (topic.channel === 'event') this.event(el, device, now, out, fail);
+      if (channel === 'telemetry') this.telemetry(el, device, now, out, fail);
+      else if (channel === 'event') this.event(el, device, now, out, fail);
       else this.status(el, device, now, out, fail);
     }
     return out;
