@@ -32,28 +32,28 @@ export const CLOCK_JUMP_MS = 5 * 60_000;
 
 const TRAPPED = new Set(['trapped', 'trapped_derived']);
 
-interface DeviceWatch {
-  device: RegisteredDevice;
-  evaluator: DeviceEvaluator;
-  /** its rules by id (shared with the devices alike: alerts/rules/plans.ts) */
-  rules: ReadonlyMap<string, EffectiveRule>;
-  silent?: EffSilent;
-  /** wall-clock time of its last message (or of the start, or of the broker's return) */
-  lastSeen: number;
-  offline: boolean;
-  /** a silent (or offline) alert of it is open or on its way: its next message clears it */
-  silentOpen: boolean;
-  /** the latest time the device's rules were judged at, and how far its clock was found to have jumped back */
-  ruleTs: number;
-  shift: number;
-  /** its place among the silence deadlines (alerts/deadlines.ts) */
-  slot: number;
-}
+/** A device's flags (DeviceWatches.flags). */
+const OFFLINE = 1;
+/** a silent (or offline) alert of it is open or on its way: its next message clears it */
+const SILENT_OPEN = 2;
 
+/**
+ * Every device's watch, at its registry index: its evaluator (its rules and their state, the
+ * plan shared with the devices alike: alerts/rules/plans.ts), and in typed arrays the wall-clock
+ * time of its last message (or of the start, or of the broker's return), the latest time its
+ * rules were judged at, how far its clock was found to have jumped back, and its flags. No object
+ * or Map entry of its own per device (about 170 bytes a device at 100,000 devices;
+ * docs/performance.md, "City scale").
+ */
 export class DeviceWatches {
-  private readonly watches = new Map<string, DeviceWatch>();
+  private readonly devices: readonly RegisteredDevice[];
+  private readonly evaluators: DeviceEvaluator[];
+  private readonly lastSeen: Float64Array;
+  private readonly ruleTs: Float64Array;
+  private readonly shift: Float64Array;
+  private readonly flags: Uint8Array;
   /** when each watched device would count as silent, earliest first (alerts/deadlines.ts) */
-  private readonly quiet = new Deadlines<DeviceWatch>();
+  private readonly quiet: Deadlines;
   private readonly outages: SiteOutages;
 
   constructor(
@@ -63,30 +63,29 @@ export class DeviceWatches {
   ) {
     this.outages = new SiteOutages(registry, estate.alerting.siteOutage);
     const plans = new RulePlans(estate.rules);
-    for (const device of registry.devices.values()) {
-      const plan = plans.of(device);
-      const silent = plan.rules.find((r): r is EffSilent => r.type === 'silent');
-      this.watches.set(device.id, {
-        device,
-        evaluator: new DeviceEvaluator(plan),
-        rules: plan.byId,
-        ...(silent ? { silent } : {}),
-        lastSeen: 0,
-        offline: false,
-        silentOpen: false,
-        ruleTs: -Infinity,
-        shift: 0,
-        slot: -1,
-      });
-    }
+    const n = registry.count;
+    this.devices = registry.all;
+    this.evaluators = new Array<DeviceEvaluator>(n);
+    for (let i = 0; i < n; i++) this.evaluators[i] = new DeviceEvaluator(plans.of(registry.all[i]!));
+    this.lastSeen = new Float64Array(n);
+    this.ruleTs = new Float64Array(n).fill(-Infinity);
+    this.shift = new Float64Array(n);
+    this.flags = new Uint8Array(n);
+    this.quiet = new Deadlines(n);
+  }
+
+  private silentRule(i: number): EffSilent | undefined {
+    return this.evaluators[i]!.plan.silent;
+  }
+
+  private index(device: string): number {
+    return this.registry.device(device)?.index ?? -1;
   }
 
   /** A start: a full interval before anyone counts as silent. */
   started(start: number): void {
-    for (const w of this.watches.values()) {
-      w.lastSeen = start;
-      this.watchSilence(w);
-    }
+    this.lastSeen.fill(start);
+    for (let i = 0; i < this.devices.length; i++) this.watchSilence(i);
   }
 
   /**
@@ -100,13 +99,13 @@ export class DeviceWatches {
       this.outages.restore(a);
       return null;
     }
-    const w = this.watches.get(a.device);
-    if (!w || w.device.site !== a.site) return `device ${a.device} left the estate file`;
-    if (!w.rules.has(a.rule) || !w.evaluator.restore(a)) return `rule ${a.rule} no longer applies to ${a.device}`;
+    const i = this.index(a.device);
+    if (i < 0 || this.devices[i]!.site !== a.site) return `device ${a.device} left the estate file`;
+    const evaluator = this.evaluators[i]!;
+    if (!evaluator.plan.byId.has(a.rule) || !evaluator.restore(a)) return `rule ${a.rule} no longer applies to ${a.device}`;
     if (a.rule === 'device_silent') {
-      w.silentOpen = true;
-      w.offline = a.offline;
-      this.outages.dark(w.device, a.firedAt ?? a.startsAt);
+      this.flags[i] = SILENT_OPEN | (a.offline ? OFFLINE : 0);
+      this.outages.dark(this.devices[i]!, a.firedAt ?? a.startsAt);
     }
     return null;
   }
@@ -121,25 +120,29 @@ export class DeviceWatches {
   /** The devices whose silence deadline has come by `now` (only those: a quiet second costs nothing however many there are). */
   due(now: number, out: Outcome[]): void {
     const sites = new Set<string>();
-    for (let w = this.quiet.pop(now); w; w = this.quiet.pop(now)) {
-      if (!w.silent || w.silentOpen) continue; // its next message puts it back
-      if (now - w.lastSeen > w.silent.afterMs) {
-        this.silent(w, false, out);
-        if (this.outages.dark(w.device, now)) sites.add(w.device.site);
-      } else this.watchSilence(w); // heard from since: at its new deadline
+    for (let i = this.quiet.pop(now); i >= 0; i = this.quiet.pop(now)) {
+      const rule = this.silentRule(i);
+      if (!rule || this.flags[i]! & SILENT_OPEN) continue; // its next message puts it back
+      if (now - this.lastSeen[i]! > rule.afterMs) {
+        this.silent(i, false, out);
+        const d = this.devices[i]!;
+        if (this.outages.dark(d, now)) sites.add(d.site);
+      } else this.watchSilence(i); // heard from since: at its new deadline
     }
     for (const site of sites) this.siteOutage(site, out);
   }
 
   /** Back from a broker outage: devices were unreachable, not silent, so each gets a fresh interval, and what was held back as silent meanwhile ends. */
   brokerBack(now: number, out: Outcome[]): void {
-    for (const w of this.watches.values()) {
-      w.lastSeen = Math.max(w.lastSeen, now);
-      this.watchSilence(w);
-      if (w.silentOpen && !w.offline && w.silent) {
-        w.silentOpen = false;
-        out.push({ opening: this.opening(w, w.silent, null), clear: true });
-        if (this.outages.light(w.device)) this.siteOutage(w.device.site, out);
+    for (let i = 0; i < this.devices.length; i++) {
+      this.lastSeen[i] = Math.max(this.lastSeen[i]!, now);
+      this.watchSilence(i);
+      const rule = this.silentRule(i);
+      if (this.flags[i] === SILENT_OPEN && rule) {
+        this.flags[i] = 0;
+        out.push({ opening: this.opening(i, rule, null), clear: true });
+        const d = this.devices[i]!;
+        if (this.outages.light(d)) this.siteOutage(d.site, out);
       }
     }
   }
@@ -150,19 +153,20 @@ export class DeviceWatches {
       const kinds = new Set((a.devices ?? []).map((d) => this.registry.device(d)?.kind).filter((k) => k !== undefined));
       return [...kinds].map((k) => KIND_DEPARTMENT[k]);
     }
-    const w = this.watches.get(a.device);
-    const rule = w?.rules.get(a.rule);
-    if (rule) return [rule.department];
-    return w ? [KIND_DEPARTMENT[w.device.kind]] : [];
+    const i = this.index(a.device);
+    if (i < 0) return [];
+    const rule = this.evaluators[i]!.plan.byId.get(a.rule);
+    return [rule ? rule.department : KIND_DEPARTMENT[this.devices[i]!.kind]];
   }
 
   /** Elevator inspection mode of a device now. */
   inspecting(device: string): boolean {
-    return this.watches.get(device)?.evaluator.inInspection === true;
+    const i = this.index(device);
+    return i >= 0 && this.evaluators[i]!.inInspection;
   }
 
-  private opening(w: DeviceWatch, rule: EffectiveRule, metric: string | null): life.Opening {
-    const d = w.device;
+  private opening(i: number, rule: EffectiveRule, metric: string | null): life.Opening {
+    const d = this.devices[i]!;
     const spec = metric ? METRICS[d.kind].get(metric) : undefined;
     return {
       key: `${d.site}/${d.id}/${rule.id}`,
@@ -180,9 +184,10 @@ export class DeviceWatches {
     };
   }
 
-  private signals(w: DeviceWatch, signals: Signal[], out: Outcome[], detail?: string): void {
+  private signals(i: number, signals: Signal[], out: Outcome[], detail?: string): void {
+    const d = this.devices[i]!;
     for (const s of signals) {
-      const opening = this.opening(w, s.rule, s.metric);
+      const opening = this.opening(i, s.rule, s.metric);
       if (s.outcome === 'clear') {
         out.push({ opening, clear: true });
         continue;
@@ -196,25 +201,24 @@ export class DeviceWatches {
           since: s.since,
           value: s.value,
           threshold: s.threshold,
-          summary: summarize({ kind: w.device.kind, device: w.device.id, building: w.device.building, rule: s.rule.id, metric: s.metric, value: s.value, threshold: s.threshold, ...(direction ? { direction } : {}), ...(detail ? { detail } : {}) }),
+          summary: summarize({ kind: d.kind, device: d.id, building: d.building, rule: s.rule.id, metric: s.metric, value: s.value, threshold: s.threshold, ...(direction ? { direction } : {}), ...(detail ? { detail } : {}) }),
         },
       });
     }
   }
 
-  /** A message from the device: it is heard from, so not silent, and online again if it was offline (docs/interfaces.md#payloads). */
-  private seen(device: string, out: Outcome[]): DeviceWatch | undefined {
-    const w = this.watches.get(device);
-    if (!w) return undefined;
-    w.lastSeen = this.now();
-    w.offline = false;
-    if (w.slot < 0) this.watchSilence(w);
-    if (w.silentOpen && w.silent) {
-      w.silentOpen = false;
-      out.push({ opening: this.opening(w, w.silent, null), clear: true });
-    }
-    if (this.outages.light(w.device)) this.siteOutage(w.device.site, out);
-    return w;
+  /** A message from the device: it is heard from, so not silent, and online again if it was offline (docs/interfaces.md#payloads). Its index, or -1 for a device not in the registry. */
+  private seen(device: string, out: Outcome[]): number {
+    const i = this.index(device);
+    if (i < 0) return i;
+    this.lastSeen[i] = this.now();
+    if (!this.quiet.has(i)) this.watchSilence(i);
+    const rule = this.silentRule(i);
+    if (this.flags[i]! & SILENT_OPEN && rule) out.push({ opening: this.opening(i, rule, null), clear: true });
+    this.flags[i] = 0;
+    const d = this.devices[i]!;
+    if (this.outages.light(d)) this.siteOutage(d.site, out);
+    return i;
   }
 
   /**
@@ -222,36 +226,39 @@ export class DeviceWatches {
    * (by more than CLOCK_JUMP_MS), when the jump is counted as no time passing; a jump forward
    * again gives that back first.
    */
-  private ruleTime(w: DeviceWatch, ts: number): number {
-    let t = ts + w.shift;
-    if (t < w.ruleTs - CLOCK_JUMP_MS) {
-      w.shift += w.ruleTs - t;
-      t = w.ruleTs;
-    } else if (w.shift > 0 && t > w.ruleTs + CLOCK_JUMP_MS) {
-      const back = Math.min(w.shift, t - w.ruleTs);
-      w.shift -= back;
+  private ruleTime(i: number, ts: number): number {
+    const last = this.ruleTs[i]!;
+    let shift = this.shift[i]!;
+    let t = ts + shift;
+    if (t < last - CLOCK_JUMP_MS) {
+      shift += last - t;
+      t = last;
+    } else if (shift > 0 && t > last + CLOCK_JUMP_MS) {
+      const back = Math.min(shift, t - last);
+      shift -= back;
       t -= back;
     }
-    if (t > w.ruleTs) w.ruleTs = t;
+    this.shift[i] = shift;
+    if (t > last) this.ruleTs[i] = t;
     return t;
   }
 
   private onReading(r: Reading, out: Outcome[]): void {
-    const w = this.seen(r.device, out);
-    if (!w) return;
+    const i = this.seen(r.device, out);
+    if (i < 0) return;
     const signals: Signal[] = [];
-    const t = this.ruleTime(w, r.ts);
-    w.evaluator.onReading(t === r.ts ? r : { ...r, ts: t }, signals);
-    if (signals.length) this.signals(w, signals, out);
+    const t = this.ruleTime(i, r.ts);
+    this.evaluators[i]!.onReading(t === r.ts ? r : { ...r, ts: t }, signals);
+    if (signals.length) this.signals(i, signals, out);
   }
 
   private onEvent(e: DeviceEvent, out: Outcome[]): void {
-    const w = this.seen(e.device, out);
-    if (!w) return;
+    const i = this.seen(e.device, out);
+    if (i < 0) return;
     const signals: Signal[] = [];
-    const t = this.ruleTime(w, e.ts);
-    w.evaluator.onEvent(t === e.ts ? e : { ...e, ts: t }, signals);
-    if (signals.length) this.signals(w, signals, out, e.detail || undefined);
+    const t = this.ruleTime(i, e.ts);
+    this.evaluators[i]!.onEvent(t === e.ts ? e : { ...e, ts: t }, signals);
+    if (signals.length) this.signals(i, signals, out, e.detail || undefined);
   }
 
   private onStatus(s: DeviceStatus, out: Outcome[]): void {
@@ -259,21 +266,23 @@ export class DeviceWatches {
       this.seen(s.device, out);
       return;
     }
-    const w = this.watches.get(s.device);
-    if (!w) return;
-    w.offline = true;
+    const i = this.index(s.device);
+    if (i < 0) return;
+    this.flags[i]! |= OFFLINE;
     // A retained online:false (the device's last will) raises "silent" at once.
-    if (w.silent && !w.silentOpen) this.silent(w, true, out);
-    if (this.outages.dark(w.device, this.now())) this.siteOutage(w.device.site, out);
+    if (this.silentRule(i) && !(this.flags[i]! & SILENT_OPEN)) this.silent(i, true, out);
+    const d = this.devices[i]!;
+    if (this.outages.dark(d, this.now())) this.siteOutage(d.site, out);
   }
 
-  private silent(w: DeviceWatch, offline: boolean, out: Outcome[]): void {
-    const rule = w.silent!;
-    w.silentOpen = true;
+  private silent(i: number, offline: boolean, out: Outcome[]): void {
+    const rule = this.silentRule(i)!;
+    this.flags[i]! |= SILENT_OPEN;
     const now = this.now();
-    const seconds = Math.round((now - w.lastSeen) / 1000);
+    const seconds = Math.round((now - this.lastSeen[i]!) / 1000);
+    const d = this.devices[i]!;
     out.push({
-      opening: this.opening(w, rule, null),
+      opening: this.opening(i, rule, null),
       clear: false,
       condition: {
         severity: rule.severity,
@@ -281,14 +290,15 @@ export class DeviceWatches {
         value: offline ? null : seconds,
         threshold: offline ? null : rule.afterMs / 1000,
         offline,
-        summary: summarize({ kind: w.device.kind, device: w.device.id, building: w.device.building, rule: offline ? 'device_offline' : 'device_silent', metric: null, value: null, threshold: null, ...(offline ? {} : { detail: `${seconds} s` }) }),
+        summary: summarize({ kind: d.kind, device: d.id, building: d.building, rule: offline ? 'device_offline' : 'device_silent', metric: null, value: null, threshold: null, ...(offline ? {} : { detail: `${seconds} s` }) }),
       },
     });
   }
 
   /** Puts the device among the silence deadlines at the moment it would count as silent (if it is watched for silence). */
-  private watchSilence(w: DeviceWatch): void {
-    if (w.silent) this.quiet.add(w, w.lastSeen + w.silent.afterMs + 1);
+  private watchSilence(i: number): void {
+    const rule = this.silentRule(i);
+    if (rule) this.quiet.add(i, this.lastSeen[i]! + rule.afterMs + 1);
   }
 
   /** A site's devices dark together: its one outage alert raised, updated or resolved. */

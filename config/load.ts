@@ -67,31 +67,38 @@ const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
  * and copied only into a problem (a path array per node was garbage of a 100,000-device file).
  */
 /**
- * A string of the parsed file as a string of its own: V8 makes a string of 13 characters or
- * more cut out of a larger one a slice that keeps the larger one alive, and one department's
- * webhook URL kept the whole estate file's text (11.6 MB at 100,000 devices; docs/performance.md,
- * "City scale"). Copied through UTF-16, which keeps every code unit as it is.
+ * A string of the parsed file as a string of its own, one for each text: V8 makes a string of
+ * 13 characters or more cut out of a larger one a slice that keeps the larger one alive (one
+ * department's webhook URL kept the whole estate file's text, 11.6 MB at 100,000 devices), and
+ * the parser makes every occurrence a string of its own (each device's kind and building were
+ * 48 bytes of copies; docs/performance.md, "City scale"). Copied through UTF-16, which keeps
+ * every code unit as it is; `strings` holds the texts met so far in this file.
  */
-function own(s: string): string {
-  return s.length < 13 ? s : Buffer.from(s, 'utf16le').toString('utf16le');
+function own(s: string, strings: Map<string, string>): string {
+  let t = strings.get(s);
+  if (t === undefined) {
+    t = s.length < 13 ? s : Buffer.from(s, 'utf16le').toString('utf16le');
+    strings.set(t, t);
+  }
+  return t;
 }
 
-function substitute(value: unknown, env: NodeJS.ProcessEnv, path: (string | number)[], problems: { path: YamlPath; message: string }[]): unknown {
+function substitute(value: unknown, env: NodeJS.ProcessEnv, path: (string | number)[], problems: { path: YamlPath; message: string }[], strings: Map<string, string>): unknown {
   if (typeof value === 'string') {
-    if (!value.includes('${')) return own(value);
+    if (!value.includes('${')) return own(value, strings);
     return own(value.replace(VAR, (_, name: string, fallback: string | undefined) => {
       const v = env[name];
       if (v !== undefined && v !== '') return v;
       if (fallback !== undefined) return fallback;
       problems.push({ path: [...path], message: `environment variable ${name} is not set` });
       return '';
-    }));
+    }), strings);
   }
   if (Array.isArray(value)) {
     const out = new Array<unknown>(value.length);
     for (let i = 0; i < value.length; i++) {
       path.push(i);
-      out[i] = substitute(value[i], env, path, problems);
+      out[i] = substitute(value[i], env, path, problems, strings);
       path.pop();
     }
     return out;
@@ -101,7 +108,7 @@ function substitute(value: unknown, env: NodeJS.ProcessEnv, path: (string | numb
     for (const k in value) {
       if (!Object.hasOwn(value, k)) continue;
       path.push(k);
-      out[k] = substitute((value as Record<string, unknown>)[k], env, path, problems);
+      out[k] = substitute((value as Record<string, unknown>)[k], env, path, problems, strings);
       path.pop();
     }
     return out;
@@ -146,7 +153,7 @@ export function quickly(text: string, env: NodeJS.ProcessEnv): Estate | undefine
 /** Substitution, the schema and the cross-references on the parsed tree: the estate, frozen, and every problem found (by YAML path). */
 function validate(raw: unknown, env: NodeJS.ProcessEnv): { estate?: Estate; found: { path: YamlPath; message: string }[] } {
   const found: { path: YamlPath; message: string }[] = [];
-  const substituted = substitute(raw ?? {}, env, [], found);
+  const substituted = substitute(raw ?? {}, env, [], found, new Map());
   const parsed = estateSchema.safeParse(substituted);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {

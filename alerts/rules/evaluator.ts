@@ -7,7 +7,7 @@
  */
 import type { Severity } from '../../config/index.ts';
 import type { DeviceEvent, Reading } from '../../bus.ts';
-import type { EffBoolean, EffDerived, EffectiveRule, EffEvent, EffThreshold } from './effective.ts';
+import type { EffBoolean, EffDerived, EffectiveRule, EffEvent, EffSilent, EffThreshold } from './effective.ts';
 
 export type Outcome = 'clear' | 'pending' | Severity;
 
@@ -29,7 +29,7 @@ const RANK: Record<Outcome, number> = { clear: 0, pending: 1, warning: 2, critic
 /** The metrics `derivedNeed` reads. */
 const DERIVED_INPUTS = ['running', 'door_open', 'passengers_present', 'in_door_zone'] as const;
 
-function derivedNeed(rule: EffDerived, m: Record<string, number | boolean>): number | null {
+function derivedNeed(rule: EffDerived, m: Readonly<Record<string, number | boolean>>): number | null {
   if (rule.derive === 'trapped') {
     const trapped = m.running === false && m.door_open === false && m.passengers_present === true;
     if (!trapped) return null;
@@ -37,6 +37,9 @@ function derivedNeed(rule: EffDerived, m: Record<string, number | boolean>): num
   }
   return m.running === false && m.in_door_zone === false ? 60_000 : null;
 }
+
+/** A device's latest values before it sent any its rules read. */
+const NONE_KEPT: Readonly<Record<string, number | boolean>> = Object.freeze({});
 
 const OUTCOMES: readonly Outcome[] = ['clear', 'pending', 'warning', 'critical'];
 
@@ -84,11 +87,15 @@ export class RulePlan {
    */
   readonly keeps = new Set<string>(['service_mode']);
   readonly size: number;
+  /** the device-silent rule, judged by the wall clock (alerts/watches.ts), if the devices have one */
+  readonly silent: EffSilent | undefined;
 
   constructor(readonly rules: readonly EffectiveRule[]) {
     let at = 0;
+    let silent: EffSilent | undefined;
     for (const r of rules) {
       this.byId.set(r.id, r);
+      if (r.type === 'silent') silent ??= r;
       if (r.type === 'threshold' || r.type === 'boolean') {
         const c: Check = {
           rule: r,
@@ -115,6 +122,7 @@ export class RulePlan {
       }
     }
     this.size = at;
+    this.silent = silent;
   }
 
   /**
@@ -178,8 +186,16 @@ function judge(c: Check, f: Float64Array, at: number, v: number | boolean, ts: n
 }
 
 export class DeviceEvaluator {
-  /** the latest value of each metric its rules read (RulePlan.keeps), merged over readings */
-  readonly latest: Record<string, number | boolean> = {};
+  /**
+   * The latest value of each metric its rules read (RulePlan.keeps), merged over readings; made
+   * at the first such value (most hydrants, fire lanes and water devices have none, and an empty
+   * object each was 4 MB at 100,000 devices; docs/performance.md, "City scale").
+   */
+  private kept: Record<string, number | boolean> | undefined;
+
+  get latest(): Readonly<Record<string, number | boolean>> {
+    return this.kept ?? NONE_KEPT;
+  }
   readonly plan: RulePlan;
   /** where its row of the plan's state begins */
   private readonly base: number;
@@ -231,7 +247,7 @@ export class DeviceEvaluator {
 
   /** Elevator inspection mode (service_mode 2): a technician is working. */
   get inInspection(): boolean {
-    return this.latest.service_mode === 2;
+    return this.kept?.service_mode === 2;
   }
 
   onReading(r: Reading, out: Signal[]): void {
@@ -240,7 +256,7 @@ export class DeviceEvaluator {
     const keeps = this.plan.keeps;
     for (const name in m) {
       const v = m[name]!;
-      if (keeps.has(name)) this.latest[name] = v;
+      if (keeps.has(name)) (this.kept ??= {})[name] = v;
       const checks = byMetric.get(name);
       if (checks === undefined) continue;
       for (let i = 0; i < checks.length; i++) {
@@ -257,7 +273,7 @@ export class DeviceEvaluator {
     if (!slot) return;
     const rule = slot.rule;
     let outcome: Outcome = 'clear';
-    if (e.active) outcome = rule.criticalIf && this.latest[rule.criticalIf] === true ? 'critical' : rule.severity;
+    if (e.active) outcome = rule.criticalIf && this.kept?.[rule.criticalIf] === true ? 'critical' : rule.severity;
     const f = this.plan.state;
     if (RANK[outcome] === f[this.base + slot.at]) return;
     f[this.base + slot.at] = RANK[outcome];
