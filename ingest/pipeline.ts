@@ -112,8 +112,8 @@ export class IngestPipeline {
   readonly decoder: Decoder;
   readonly devices: DeviceStates;
   readonly counters: IngestCounters = { messages: 0, accepted: 0, duplicates: 0, backOnline: 0 };
-  /** by registered device (they live as long as the pipeline) */
-  private readonly tags = new Map<RegisteredDevice, DeviceTags>();
+  /** at each registered device's index (they live as long as the pipeline; no Map entry each) */
+  private readonly tags: (DeviceTags | undefined)[];
   private readonly now: () => number;
 
   // The current turn.
@@ -131,6 +131,7 @@ export class IngestPipeline {
 
   constructor(private readonly deps: PipelineDeps) {
     this.decoder = new Decoder(deps.registry);
+    this.tags = new Array<DeviceTags | undefined>(deps.registry.count);
     this.devices = new DeviceStates(deps.registry);
     this.now = deps.now ?? Date.now;
   }
@@ -172,8 +173,7 @@ export class IngestPipeline {
     if (d.unregistered) this.deps.rejects.unknownDevice(d.unregistered, topic, now, d.rejects[0]?.detail ?? '');
     const device = d.device;
     if (!device) return;
-    let tags = this.tags.get(device);
-    if (!tags) this.tags.set(device, (tags = new DeviceTags(device)));
+    const tags = (this.tags[device.index] ??= new DeviceTags(device));
     for (const r of d.readings) {
       if (r.seq !== undefined && !this.deps.dedup.check(r.device, r.seq, now, r.fp)) {
         this.turnDuplicates++;

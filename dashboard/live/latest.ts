@@ -76,9 +76,8 @@ class KindTable {
 
 export class LatestCache {
   private readonly tables = {} as Record<Kind, KindTable>;
-  /** device → its kind and row */
-  /** device → its kind's table and its row there (one record per device, so a lookup allocates nothing) */
-  private readonly rows = new Map<string, { table: KindTable; row: number }>();
+  /** each device's row in its kind's table, at its registry index (no Map or record per device) */
+  private readonly rowOf: Int32Array;
   private readonly alerts = new Map<string, Map<string, 'warning' | 'critical'>>();
 
   constructor(private readonly registry: Registry) {
@@ -86,7 +85,8 @@ export class LatestCache {
     for (const d of registry.devices.values()) counts[d.kind]++;
     for (const k of KINDS) this.tables[k] = new KindTable(k, counts[k]);
     for (const k of KINDS) counts[k] = 0;
-    for (const d of registry.devices.values()) this.rows.set(d.id, { table: this.tables[d.kind], row: counts[d.kind]++ });
+    this.rowOf = new Int32Array(registry.count);
+    for (const d of registry.all) this.rowOf[d.index] = counts[d.kind]++;
   }
 
   /** Loads the newest stored values (best effort: a store that is away leaves them empty). */
@@ -95,14 +95,15 @@ export class LatestCache {
       const latest = await store.latest(kind).catch(() => new Map());
       const t = this.tables[kind];
       for (const [device, v] of latest) {
-        const p = this.rows.get(device);
-        if (!p || p.table !== t) continue;
+        const d = this.registry.device(device);
+        if (!d || d.kind !== kind) continue;
+        const row = this.rowOf[d.index]!;
         for (const [m, value] of Object.entries(v.fields as Record<string, unknown>)) {
           const c = t.column.get(m);
           // A value that came over the bus while loading is newer: kept.
-          if (c !== undefined && Number.isNaN(t.at[p.row * t.metrics.length + c]!)) t.set(p.row, c, value, v.ts);
+          if (c !== undefined && Number.isNaN(t.at[row * t.metrics.length + c]!)) t.set(row, c, value, v.ts);
         }
-        if (Number.isNaN(t.lastSeen[p.row]!)) t.lastSeen[p.row] = v.ts;
+        if (Number.isNaN(t.lastSeen[row]!)) t.lastSeen[row] = v.ts;
       }
     }
   }
@@ -112,9 +113,10 @@ export class LatestCache {
   }
 
   reading(r: Reading): void {
-    const at = this.rows.get(r.device);
-    if (!at) return;
-    const { table: t, row } = at;
+    const d = this.registry.device(r.device);
+    if (!d) return;
+    const t = this.tables[d.kind];
+    const row = this.rowOf[d.index]!;
     for (const m in r.metrics) {
       const c = t.column.get(m);
       if (c !== undefined) t.set(row, c, r.metrics[m], r.ts);
@@ -123,15 +125,16 @@ export class LatestCache {
   }
 
   status(s: DeviceStatus): void {
-    const at = this.rows.get(s.device);
-    if (!at) return;
-    const { table: t, row } = at;
+    const d = this.registry.device(s.device);
+    if (!d) return;
+    const t = this.tables[d.kind];
+    const row = this.rowOf[d.index]!;
     t.online[row] = s.online ? 1 : 0;
     t.lastSeen[row] = Date.now();
   }
 
   alert(a: Alert): void {
-    if (!this.rows.has(a.device)) return;
+    if (!this.registry.device(a.device)) return;
     let open = this.alerts.get(a.device);
     if (a.state === 'firing' || a.state === 'acknowledged') {
       if (!open) this.alerts.set(a.device, (open = new Map()));
@@ -144,9 +147,10 @@ export class LatestCache {
 
   /** One metric's latest value and its reading time. */
   value(device: string, metric: string): [number | boolean, number] | undefined {
-    const at = this.rows.get(device);
-    if (!at) return undefined;
-    const { table: t, row } = at;
+    const d = this.registry.device(device);
+    if (!d) return undefined;
+    const t = this.tables[d.kind];
+    const row = this.rowOf[d.index]!;
     const c = t.column.get(metric);
     if (c === undefined) return undefined;
     const ts = t.at[row * t.metrics.length + c]!;
@@ -155,9 +159,10 @@ export class LatestCache {
 
   /** What is known of the device now, as a new object. */
   get(device: string): DeviceNow | undefined {
-    const at = this.rows.get(device);
-    if (!at) return undefined;
-    const { table: t, row } = at;
+    const d = this.registry.device(device);
+    if (!d) return undefined;
+    const t = this.tables[d.kind];
+    const row = this.rowOf[d.index]!;
     const values: DeviceNow['values'] = {};
     const base = row * t.metrics.length;
     for (let c = 0; c < t.metrics.length; c++) {
@@ -171,12 +176,13 @@ export class LatestCache {
 
   /** The device's state for people: alarm, warning, offline, ok, or unknown (never heard). */
   state(device: string): 'critical' | 'warning' | 'offline' | 'ok' | 'unknown' {
-    const at = this.rows.get(device);
-    if (!at) return 'unknown';
+    const d = this.registry.device(device);
+    if (!d) return 'unknown';
     let worst: 'critical' | 'warning' | undefined;
     for (const s of this.alerts.get(device)?.values() ?? []) if (s === 'critical' || !worst) worst = s;
     if (worst) return worst;
-    const { table: t, row } = at;
+    const t = this.tables[d.kind];
+    const row = this.rowOf[d.index]!;
     if (t.online[row] === 0) return 'offline';
     if (!t.heard(row)) return 'unknown';
     return 'ok';
