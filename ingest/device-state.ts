@@ -1,9 +1,8 @@
 /**
  * What ingest knows of each registered device's online state, from its retained status
  * channel (also its MQTT last will): what brings an offline device back online when it sends
- * anything else (docs/interfaces.md#payloads). Kept only for devices whose status channel said
- * something. When a device was last heard from is the alert engine's (the silent rule) and the
- * live view's (dashboard/live/latest.ts).
+ * anything else (docs/interfaces.md#payloads). When a device was last heard from is the alert
+ * engine's (the silent rule) and the live view's (dashboard/live/latest.ts).
  */
 import type { Registry } from '../config/index.ts';
 import type { DeviceStatus } from '../bus.ts';
@@ -15,23 +14,41 @@ export interface DeviceState {
   statusAt: number;
 }
 
-export class DeviceStates {
-  private readonly states = new Map<string, DeviceState>();
+/** online[] when the device's status channel said nothing yet */
+const UNKNOWN = -1;
 
-  constructor(private readonly registry: Registry) {}
+/**
+ * At each device's registry index: its last status (1 online, 0 offline, -1 none yet) and that
+ * status's own time, in typed arrays (an object and a Map entry per device were about 90 bytes
+ * at 100,000 devices; docs/performance.md, "City scale").
+ */
+export class DeviceStates {
+  private readonly online: Int8Array;
+  private readonly statusAt: Float64Array;
+
+  constructor(private readonly registry: Registry) {
+    this.online = new Int8Array(registry.count).fill(UNKNOWN);
+    this.statusAt = new Float64Array(registry.count);
+  }
 
   status(st: DeviceStatus): void {
-    if (!this.registry.devices.has(st.device)) return;
-    const s = this.states.get(st.device);
-    if (!s) return void this.states.set(st.device, { device: st.device, online: st.online, statusAt: st.ts });
+    const d = this.registry.device(st.device);
+    if (!d) return;
     // A late or replayed status must not overwrite a newer one.
-    if (st.ts < s.statusAt) return;
-    s.online = st.online;
-    s.statusAt = st.ts;
+    if (this.online[d.index] !== UNKNOWN && st.ts < this.statusAt[d.index]!) return;
+    this.online[d.index] = st.online ? 1 : 0;
+    this.statusAt[d.index] = st.ts;
+  }
+
+  /** Whether the device at `index` said it is offline in its last status. */
+  offline(index: number): boolean {
+    return this.online[index] === 0;
   }
 
   /** The device's last status, or undefined when its status channel said nothing yet. */
   get(device: string): Readonly<DeviceState> | undefined {
-    return this.states.get(device);
+    const d = this.registry.device(device);
+    if (!d || this.online[d.index] === UNKNOWN) return undefined;
+    return { device: d.id, online: this.online[d.index] === 1, statusAt: this.statusAt[d.index]! };
   }
 }

@@ -200,7 +200,7 @@ export class IngestPipeline {
     }
     // Any telemetry or event from a device marked offline brings it online (docs/interfaces.md#payloads):
     // recorded as its status, as if it had said {"online": true}.
-    if ((d.readings.length > 0 || d.events.length > 0) && d.statuses.length === 0 && this.devices.get(device.id)?.online === false && !this.backOnline.has(device.id)) {
+    if ((d.readings.length > 0 || d.events.length > 0) && d.statuses.length === 0 && this.devices.offline(device.index) && !this.backOnline.has(device.id)) {
       const s: DeviceStatus = { site: device.site, kind: device.kind, device: device.id, ts: now, online: true };
       if (this.push(topic, payload, { measurement: 'status', tags: tags.status, fields: { online: true }, ts: now }, now)) {
         this.statuses.push(s);
