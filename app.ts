@@ -3,33 +3,28 @@
  * in order and stops them in reverse (after zigbee2mqtt's controller; STYLE.md). `main.ts`
  * calls `run()`; tests call `createApp()` and drive the whole service in-process.
  *
- * The parts, in the order they start:
- *   broker (the embedded one, when MQTT_URL is unset) → operational store (its tables brought
- *   up to date) → series (store, spool, de-duplication, writer) → alerts (open alerts and rule
- *   state loaded) → delivery (the outbox's worker) → reports → ingest (the MQTT subscription)
- *   → http (API, dashboard, live updates).
+ * The parts and the order they start in are app-parts.ts.
  * Parts talk through the bus (bus.ts) and the interfaces they are given, never each other's files.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { Registry, checkWarnings, loadEstate, readMqttTls, type Estate, type ServiceEnv } from './config/index.ts';
+import { Registry, loadEstate, readMqttTls, type Estate, type ServiceEnv } from './config/index.ts';
 import { Bus, type BusEvents } from './bus.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { EmbeddedStore, InfluxStore, SeriesWriter, Spool, createOperationalStore, prepareOperationalStore, type OpDb, type Point, type SeriesStore } from './storage/index.ts';
+import { EmbeddedStore, InfluxStore, OpsProbe, SeriesWriter, Spool, createOperationalStore, type OpDb, type Point, type SeriesStore } from './storage/index.ts';
 import {
   AdapterIntake,
   INGEST_SCHEMA,
   IngestPipeline,
   MqttSubscriber,
+  createSubscribers,
   RejectLog,
   RejectStore,
   SeqDedup,
   planShard,
   shardEstate,
-  startEmbeddedBroker,
-  type EmbeddedBroker,
   type ShardPlan,
 } from './ingest/index.ts';
 import { LatestCache, LiveHub, buildServer, type Readiness } from './dashboard/index.ts';
@@ -51,6 +46,7 @@ import {
   type AckTokens,
 } from './alerts/index.ts';
 import { REPORTS_SCHEMA, Reports } from './reports/index.ts';
+import { appParts, type Part } from './app-parts.ts';
 
 export interface App {
   env: ServiceEnv;
@@ -89,12 +85,7 @@ export interface App {
   stop(): Promise<void>;
 }
 
-/** One part of the service: started in order, stopped in reverse. */
-export interface Part {
-  name: string;
-  start(): Promise<void> | void;
-  stop(): Promise<void> | void;
-}
+export type { Part } from './app-parts.ts';
 
 export interface AppOptions {
   env: ServiceEnv;
@@ -109,74 +100,6 @@ export interface AppOptions {
 
 /** Every part's tables in the operational store. */
 export const OPERATIONAL_SCHEMAS = [INGEST_SCHEMA, ALERTS_SCHEMA, DELIVERY_SCHEMA, AUDIT_SCHEMA, REPORTS_SCHEMA];
-
-/** How often delivered outbox rows older than `alerting.outboxRetentionDays` are deleted. */
-const PRUNE_EVERY_MS = 3600_000;
-
-/** The operational store's cheap check for /readyz: `SELECT 1` this often, given this long to answer. */
-export const OPS_PROBE_EVERY_MS = 5000;
-export const OPS_PROBE_TIMEOUT_MS = 2000;
-
-/**
- * Whether the operational store answers: a `SELECT 1` every OPS_PROBE_EVERY_MS, its result
- * kept, so /readyz reads a cached answer and never waits on the store. A probe unanswered
- * after OPS_PROBE_TIMEOUT_MS counts as down (PostgreSQL stalled) until one answers again.
- */
-class OpsProbe {
-  up = true;
-  checkedAt: number | null = null;
-  error: string | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight = false;
-
-  constructor(private readonly db: OpDb) {}
-
-  start(): void {
-    this.checkedAt = Date.now();
-    this.timer = setInterval(() => this.check(), OPS_PROBE_EVERY_MS);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-  }
-
-  /** Usable now: open, its last probe answered. */
-  get usable(): boolean {
-    return this.db.open && this.up;
-  }
-
-  check(): void {
-    if (this.inFlight) return; // the one in flight sets its own verdict, on time or late
-    this.inFlight = true;
-    let settled = false;
-    const late = setTimeout(() => {
-      if (settled) return;
-      this.up = false;
-      this.error = `no answer within ${OPS_PROBE_TIMEOUT_MS} ms`;
-    }, OPS_PROBE_TIMEOUT_MS);
-    late.unref();
-    void this.db
-      .query('SELECT 1 AS one')
-      .then(
-        () => {
-          this.up = true;
-          this.error = undefined;
-          this.checkedAt = Date.now();
-        },
-        (err: unknown) => {
-          this.up = false;
-          this.error = err instanceof Error ? err.message : String(err);
-        },
-      )
-      .finally(() => {
-        settled = true;
-        clearTimeout(late);
-        this.inFlight = false;
-      });
-  }
-}
 
 export function createApp(opts: AppOptions): App {
   const env = opts.env;
@@ -360,56 +283,21 @@ export function createApp(opts: AppOptions): App {
   });
   const adapterTopics = intake.subscriptions();
 
-  let broker: EmbeddedBroker | undefined;
-  const mqttUrl = env.MQTT_URL ?? `mqtt://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${env.MQTT_PORT}`;
-  // An adapter on a broker of its own (ChirpStack's, a vendor gateway's) has a subscriber of its own.
-  const adapterSubscribers = adapterTopics
-    .filter((a) => a.mqtt)
-    .map(
-      (a) =>
-        new MqttSubscriber(
-          {
-            url: a.mqtt!.url,
-            clientId: `${env.MQTT_CLIENT_ID}-${a.adapter}`,
-            ...(a.mqtt!.username ? { username: a.mqtt!.username } : {}),
-            ...(a.mqtt!.password ? { password: a.mqtt!.password } : {}),
-            filters: [a.filter],
-            protocolVersion: 5,
-            readLingerMs: env.MQTT_READ_LINGER_MS,
-            log: log.child({ part: 'mqtt', adapter: a.adapter }),
-            onState: (up, error) => (up ? log.info({ adapter: a.adapter }, "connected to the adapter's broker") : log.warn({ adapter: a.adapter, error }, "lost the adapter's broker; reconnecting")),
-            onSpoolFull: (topic, payload) =>
-              rejects.add({ reason: 'spool_full', topic, detail: 'the spool is at its size cap (SPOOL_MAX_BYTES)', payload: payload.toString('utf8').slice(0, 16384) }, Date.now()),
-            route: (topic, payload) => intake.mqtt(topic, payload),
-          },
-          pipeline,
-          spool,
-        ),
-    );
-  const subscriber = new MqttSubscriber(
-    {
-      url: mqttUrl,
-      clientId: env.MQTT_CLIENT_ID,
-      ...(env.MQTT_USERNAME ? { username: env.MQTT_USERNAME } : {}),
-      ...(env.MQTT_PASSWORD ? { password: env.MQTT_PASSWORD } : {}),
-      ...(tls ? { tls } : {}),
-      filters: [...shard.filters, ...adapterTopics.filter((a) => !a.mqtt).map((a) => a.filter)],
-      route: (topic, payload) => intake.mqtt(topic, payload),
-      ...(shard.foreign ? { foreign: shard.foreign } : {}),
-      ...(env.MQTT_SHARE_GROUP ? { shareGroup: env.MQTT_SHARE_GROUP } : {}),
-      protocolVersion: env.MQTT_URL ? 5 : 4,
-      readLingerMs: env.MQTT_READ_LINGER_MS,
-      log: log.child({ part: 'mqtt' }),
-      onState: (up, error) => {
-        metrics.brokerUp.set(up ? 1 : 0);
-        bus.emit('broker', { up, ...(error ? { error } : {}) });
-      },
-      onSpoolFull: (topic, payload) =>
-        rejects.add({ reason: 'spool_full', topic, detail: 'the spool is at its size cap (SPOOL_MAX_BYTES)', payload: payload.toString('utf8').slice(0, 16384) }, Date.now()),
-    },
+  const { subscriber, adapterSubscribers, mqttUrl } = createSubscribers({
+    env,
+    ...(tls ? { tls } : {}),
+    shard,
+    intake,
+    adapterTopics,
     pipeline,
     spool,
-  );
+    rejects,
+    log,
+    onBrokerState: (up, error) => {
+      metrics.brokerUp.set(up ? 1 : 0);
+      bus.emit('broker', { up, ...(error ? { error } : {}) });
+    },
+  });
 
   /** Set the moment a stop begins: /readyz answers 503 from then on, before the HTTP server closes. */
   let stopping = false;
@@ -472,107 +360,32 @@ export function createApp(opts: AppOptions): App {
     trustProxy: env.TRUST_PROXY,
   });
   const live = new LiveHub({ estate, registry, latest, alerts: alertActions, bus, log: log.child({ part: 'live' }), metrics: metrics.registry });
-  let pruneTimer: NodeJS.Timeout | undefined;
-  let listening = false;
-
-  const parts: Part[] = [
-    {
-      name: 'broker',
-      async start() {
-        if (env.MQTT_URL) return;
-        broker = await startEmbeddedBroker(env.HOST, env.MQTT_PORT);
-        log.info({ port: broker.port }, 'embedded MQTT broker listening');
-      },
-      async stop() {
-        await broker?.close();
-      },
-    },
-    {
-      name: 'operational store',
-      async start() {
-        await prepareOperationalStore(db, OPERATIONAL_SCHEMAS, opsTarget);
-        opsProbe.start();
-      },
-      async stop() {
-        opsProbe.stop();
-        await rejects.flush();
-        await db.close();
-      },
-    },
-    {
-      name: 'series',
-      async start() {
-        await store.init().catch((err: Error) => log.warn({ err: err.message }, 'could not prepare the series store yet; will retry on write'));
-        await latest.load(store);
-        spool.open();
-        dedup.open();
-        writer.start();
-        metrics.storeUp.set(1);
-      },
-      async stop() {
-        const drained = await writer.drain(10_000);
-        if (!drained) log.warn({}, 'stopped with points still in the spool; they are written at the next start');
-        writer.stop();
-        spool.close();
-        dedup.close();
-        await store.close();
-      },
-    },
-    {
-      name: 'alerts',
-      async start() {
-        for (const w of checkWarnings(estate)) log.warn({}, w);
-        await alerts.start();
-        for (const a of alerts.book.all()) latest.alert(a);
-      },
-      stop: () => alerts.stop(),
-    },
-    {
-      name: 'delivery',
-      start() {
-        const channels = estate.departments.some((d) => d.channels.length > 0) || estate.sites.some((s) => (s.property?.channels.length ?? 0) + (s.subdistrict?.channels.length ?? 0) > 0);
-        if (channels && !env.publicUrlGiven) log.warn({ publicUrl: env.PUBLIC_URL }, 'PUBLIC_URL is not set: acknowledgement and report links in notifications point at this address, which receivers elsewhere cannot open');
-        delivery.start();
-        const prune = () =>
-          outbox.prune(Date.now() - estate.alerting.outboxRetentionDays * 86_400_000).then(
-            (n) => n > 0 && log.info({ deleted: n }, 'outbox pruned'),
-            (err: unknown) => log.warn({ err }, 'could not prune the outbox; trying again later'),
-          );
-        void prune();
-        pruneTimer = setInterval(() => void prune(), PRUNE_EVERY_MS);
-        pruneTimer.unref();
-      },
-      async stop() {
-        if (pruneTimer) clearInterval(pruneTimer);
-        await delivery.stop(5000);
-      },
-    },
-    { name: 'reports', start: () => reports.start(), stop: () => reports.stop() },
-    {
-      name: 'ingest',
-      start() {
-        // Not awaited: an unreachable broker is retried, and /readyz says so meanwhile.
-        subscriber.start().catch((err: Error) => log.warn({ err: err.message, url: mqttUrl }, 'MQTT broker not reachable yet; retrying'));
-        for (const s of adapterSubscribers) s.start().catch((err: Error) => log.warn({ err: err.message }, "an adapter's MQTT broker is not reachable yet; retrying"));
-      },
-      async stop() {
-        await Promise.all([subscriber.stop(), ...adapterSubscribers.map((s) => s.stop())]);
-        pipeline.flush();
-      },
-    },
-    {
-      name: 'http',
-      async start() {
-        live.start(http.server);
-        await http.listen({ host: env.HOST, port: env.PORT });
-        listening = true;
-      },
-      async stop() {
-        await live.stop();
-        if (listening) await http.close();
-      },
-    },
-  ];
+  const { parts, listening } = appParts({
+    env,
+    estate,
+    log,
+    metrics,
+    db,
+    opsTarget,
+    schemas: OPERATIONAL_SCHEMAS,
+    opsProbe,
+    rejects,
+    store,
+    latest,
+    spool,
+    dedup,
+    writer,
+    alerts,
+    delivery,
+    outbox,
+    reports,
+    subscriber,
+    adapterSubscribers,
+    mqttUrl,
+    pipeline,
+    live,
+    http,
+  });
   let started: Part[] = [];
 
   return {
@@ -614,7 +427,7 @@ export function createApp(opts: AppOptions): App {
       // balancer stops sending); then, after the drain, only what started is stopped, in
       // reverse; a part that fails to stop does not keep the others running.
       stopping = true;
-      if ((opts.drainMs ?? 0) > 0 && listening) await new Promise((r) => setTimeout(r, opts.drainMs));
+      if ((opts.drainMs ?? 0) > 0 && listening()) await new Promise((r) => setTimeout(r, opts.drainMs));
       const running = started.reverse();
       started = [];
       for (const p of running) {

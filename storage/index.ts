@@ -11,4 +11,5 @@ export { openOperationalStore, createOperationalStore, prepareOperationalStore }
 export type { OpDb, Queryable, QueryResult, Dialect, Schema } from './operational/db.ts';
 export { isStoreUnavailable, first, placeholders, PostgresError, isPostgresUrl, redactUrl } from './operational/db.ts';
 export { partVersions } from './operational/migrate.ts';
+export { OpsProbe, OPS_PROBE_EVERY_MS, OPS_PROBE_TIMEOUT_MS } from './operational/probe.ts';
 export { copyStore, TABLES as OPERATIONAL_TABLES } from './operational/copy.ts';
