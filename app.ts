@@ -234,7 +234,7 @@ export function createApp(opts: AppOptions): App {
   });
   const alertActions = new AlertActions(alerts, alertStore, audit, tokens);
 
-  const dedup = new SeqDedup(join(env.DATA_DIR, 'dedup'), undefined, registry.devices.size, (err) =>
+  const dedup = new SeqDedup(join(env.DATA_DIR, 'dedup'), undefined, registry.count, (err) =>
     log.error({ err }, 'the de-duplication snapshot could not be written; the journals keep everything, and the next fold tries again'),
   );
   const pipeline = new IngestPipeline({

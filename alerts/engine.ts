@@ -73,7 +73,7 @@ export class AlertEngine {
       inhibitor: new Inhibitor(deps.estate.inhibit),
       silences: this.silences,
       ackUrl: deps.ackUrl,
-      ruleDepartments: (a) => this.ruleDepartments(a),
+      ruleDepartments: (a) => this.watches.departments(a),
       inspecting: (device) => this.watches.inspecting(device),
     });
     this.committer = new Committer({
@@ -267,7 +267,7 @@ export class AlertEngine {
         continue;
       }
       if (a.housekeeping && a.rule === 'device_silent' && a.monitoringLostAt === null && a.firedAt !== null && now - a.firedAt >= alerting.monitoringLostAfterMin * 60_000) {
-        const department = this.ruleDepartments(a)[0];
+        const department = this.watches.departments(a)[0];
         if (department) this.applier.apply(w, life.monitoringLost(a, department, now));
         continue;
       }
@@ -284,15 +284,5 @@ export class AlertEngine {
         }
       }
     }
-  }
-
-  /** The rule's own departments: its default department; a site's outage, those of the kinds that went dark. */
-  private ruleDepartments(a: Alert): readonly string[] {
-    return this.watches.departments(a);
-  }
-
-  /** Elevator inspection mode of a device now. */
-  inspecting(device: string): boolean {
-    return this.watches.inspecting(device);
   }
 }

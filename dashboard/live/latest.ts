@@ -82,7 +82,7 @@ export class LatestCache {
 
   constructor(private readonly registry: Registry) {
     const counts = Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<Kind, number>;
-    for (const d of registry.devices.values()) counts[d.kind]++;
+    for (const d of registry.all) counts[d.kind]++;
     for (const k of KINDS) this.tables[k] = new KindTable(k, counts[k]);
     for (const k of KINDS) counts[k] = 0;
     this.rowOf = new Int32Array(registry.count);
