@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { checkWarnings, type Estate, type ServiceEnv } from './config/index.ts';
 import type { Metrics } from './metrics.ts';
 import { prepareOperationalStore, type OpDb, type OpsProbe, type Schema, type SeriesStore, type SeriesWriter, type Spool } from './storage/index.ts';
-import { startEmbeddedBroker, type EmbeddedBroker, type IngestPipeline, type MqttSubscriber, type RejectLog, type SeqDedup } from './ingest/index.ts';
+import { startEmbeddedBroker, type EmbeddedBroker, type BrokerSessions, type IngestPipeline, type MqttSubscriber, type RejectLog, type SeqDedup } from './ingest/index.ts';
 import type { LatestCache, LiveHub } from './dashboard/index.ts';
 import type { AlertEngine, DeliveryWorker, Outbox } from './alerts/index.ts';
 import type { Reports } from './reports/index.ts';
@@ -47,7 +47,7 @@ export interface Built {
   delivery: DeliveryWorker;
   outbox: Outbox;
   reports: Reports;
-  subscriber: MqttSubscriber;
+  subscriber: BrokerSessions;
   adapterSubscribers: readonly MqttSubscriber[];
   mqttUrl: string;
   pipeline: IngestPipeline;

@@ -18,7 +18,7 @@ import {
   AdapterIntake,
   INGEST_SCHEMA,
   IngestPipeline,
-  MqttSubscriber,
+  type BrokerSessions,
   createSubscribers,
   RejectLog,
   RejectStore,
@@ -62,7 +62,8 @@ export interface App {
   spool: Spool;
   writer: SeriesWriter;
   pipeline: IngestPipeline;
-  subscriber: MqttSubscriber;
+  /** the service's two sessions on its broker (ingest/subscribers.ts) */
+  subscriber: BrokerSessions;
   http: FastifyInstance;
   /** socket.io live updates, on the HTTP server */
   live: LiveHub;

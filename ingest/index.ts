@@ -10,4 +10,4 @@ export { startEmbeddedBroker, BrokerPortError, type EmbeddedBroker } from './bro
 export { planShard, shardEstate, shardOf, fnv1a64, jumpHash, type Shard, type ShardPlan, type Strays } from './shard.ts';
 export { brokerError, type BrokerError, type BrokerErrorCode } from './broker-error.ts';
 export { AdapterIntake, onenetSignature, CODEC_IMPLEMENTATIONS, type PushAnswer, type AdapterSubscription } from './adapters/index.ts';
-export { createSubscribers, type SubscriptionDeps } from './subscribers.ts';
+export { createSubscribers, BrokerSessions, type SubscriptionDeps } from './subscribers.ts';

@@ -64,6 +64,16 @@ describe('shard i of N', () => {
     expect(planShard(SITES).filters).toEqual(['estate/#']);
   });
 
+  it("gives the events session the same sites' event topics", () => {
+    expect(planShard(SITES).eventFilters).toEqual(['estate/+/+/+/event']);
+    // Shard 1 taking the strays: every event, the other shards' left alone as foreign.
+    expect(planShard(SITES, { index: 1, count: 3 }, 'first').eventFilters).toEqual(['estate/+/+/+/event']);
+    const two = planShard(SITES, { index: 2, count: 3 }, 'first');
+    expect(two.eventFilters).toEqual(two.own.map((s) => `estate/${s}/+/+/event`));
+    const none = planShard(SITES, { index: 1, count: 3 }, 'none');
+    expect(none.eventFilters).toEqual(none.own.map((s) => `estate/${s}/+/+/event`));
+  });
+
   it('gives the rest of the service an estate of its own sites', () => {
     const estate = parseEstate(
       `sites:

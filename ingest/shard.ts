@@ -12,6 +12,7 @@
  * takes its own sites, refuses the strays as usual (bad_topic, unknown_device) and drops the
  * sites of other shards without a word (they are theirs). With `strays: 'none'` every shard
  * subscribes to its own sites only, and the broker's ACL must keep devices to their topics.
+ * The events session (ingest/subscribers.ts) subscribes to the same sites' event topics.
  */
 import type { Estate } from '../config/index.ts';
 
@@ -29,6 +30,8 @@ export interface ShardPlan {
   own: readonly string[];
   /** topic filters to subscribe to */
   filters: readonly string[];
+  /** the filters of the events session (ingest/subscribers.ts): the same sites' `estate/…/+/+/event` */
+  eventFilters: readonly string[];
   /** true for a message on another shard's site that this instance receives (through estate/#) and must leave alone */
   foreign: ((topic: string) => boolean) | undefined;
 }
@@ -64,9 +67,10 @@ export function shardOf(site: string, count: number): number {
 }
 
 const WHOLE: Shard = { index: 1, count: 1 };
+const ALL_EVENTS = 'estate/+/+/+/event';
 
 export function planShard(siteIds: readonly string[], shard: Shard = WHOLE, strays: Strays = 'first'): ShardPlan {
-  if (shard.count === 1) return { shard, own: [...siteIds], filters: ['estate/#'], foreign: undefined };
+  if (shard.count === 1) return { shard, own: [...siteIds], filters: ['estate/#'], eventFilters: [ALL_EVENTS], foreign: undefined };
   const own = siteIds.filter((s) => shardOf(s, shard.count) === shard.index);
   if (strays === 'first' && shard.index === 1) {
     const others = new Set(siteIds.filter((s) => shardOf(s, shard.count) !== shard.index));
@@ -76,9 +80,9 @@ export function planShard(siteIds: readonly string[], shard: Shard = WHOLE, stra
       const end = topic.indexOf('/', 7);
       return others.has(end < 0 ? topic.slice(7) : topic.slice(7, end));
     };
-    return { shard, own, filters: ['estate/#'], foreign };
+    return { shard, own, filters: ['estate/#'], eventFilters: [ALL_EVENTS], foreign };
   }
-  return { shard, own, filters: own.map((s) => `estate/${s}/#`), foreign: undefined };
+  return { shard, own, filters: own.map((s) => `estate/${s}/#`), eventFilters: own.map((s) => `estate/${s}/+/+/event`), foreign: undefined };
 }
 
 /** The estate as this shard sees it: its own sites only. Everything else in the file stays. */

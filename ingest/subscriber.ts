@@ -1,6 +1,7 @@
 /**
- * The MQTT subscription: a persistent session (clean: false, stable client id, session
- * expiry), QoS 1 on `estate/+/+/+/+`, optionally as an MQTT 5 shared subscription.
+ * One MQTT session: persistent (clean: false, a stable client id, session expiry), QoS 1 on
+ * its topic filters, optionally as an MQTT 5 shared subscription. The service holds two on its
+ * broker, one for telemetry and one for events (ingest/subscribers.ts).
  *
  * Acknowledgements (docs/ingest.md, "Acknowledged once judged"): on MQTT 5, mqtt.js lets us
  * handle QoS 1 before its PUBACK (`customHandleAcks`). The PUBACK mqtt.js then writes is held
@@ -41,6 +42,8 @@ export interface SubscriberOptions {
   filters?: readonly string[];
   /** a message on another shard's site, received through estate/#: acknowledged and left alone */
   foreign?: (topic: string) => boolean;
+  /** a message another of the service's sessions takes (an event, on the events session: ingest/subscribers.ts): acknowledged and left alone */
+  elsewhere?: (topic: string) => boolean;
   /**
    * After a socket read, wait this long before the next (0: do not wait). Messages that arrive
    * meanwhile come in one read, one spool write and one batch of PUBACKs instead of one each:
@@ -50,6 +53,8 @@ export interface SubscriberOptions {
    */
   readLingerMs?: number;
   log: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
+  /** the code of the broker error logged last, shared by sessions on one broker so that a refusal both meet is logged once */
+  errorLog?: { code: string | undefined };
   onState: (up: boolean, error?: string) => void;
   /** a QoS 0 message arrived while the spool is at its cap */
   onSpoolFull: (topic: string, payload: Buffer) => void;
@@ -88,12 +93,15 @@ export class MqttSubscriber {
   lastError: BrokerError | undefined;
   /** messages of other shards' sites received and left alone */
   foreignMessages = 0;
+  private readonly errorLog: { code: string | undefined };
 
   constructor(
     private readonly opts: SubscriberOptions,
     private readonly pipeline: IngestPipeline,
     private readonly spool: Spool,
-  ) {}
+  ) {
+    this.errorLog = opts.errorLog ?? { code: undefined };
+  }
 
   get filters(): string[] {
     // estate/# rather than estate/+/+/+/+: a topic with too few or too many levels must
@@ -136,8 +144,10 @@ export class MqttSubscriber {
     this.client = client;
     if (v5) this.holdPubacks(client);
     const foreign = this.opts.foreign;
+    const elsewhere = this.opts.elsewhere;
     client.on('message', (topic, payload, packet) => {
       if (v5 && packet.qos > 0) return; // handled before its ack, in onQos1
+      if (elsewhere?.(topic)) return;
       if (foreign?.(topic)) {
         this.foreignMessages++;
         return;
@@ -149,6 +159,7 @@ export class MqttSubscriber {
       this.linger(client.stream);
       this.connected = true;
       this.lastError = undefined;
+      this.errorLog.code = undefined;
       this.opts.onState(true);
       const filters = this.filters;
       this.opts.log.info({ sessionPresent: connack.sessionPresent, filters: filters.length > 8 ? [...filters.slice(0, 8), `… ${filters.length} in all`] : filters }, 'connected to the MQTT broker');
@@ -170,7 +181,8 @@ export class MqttSubscriber {
     client.on('error', (err) => {
       const e = brokerError(err);
       // A broker that keeps refusing is logged once per reason, not at every retry.
-      const fresh = e.code !== this.lastError?.code;
+      const fresh = e.code !== this.errorLog.code;
+      this.errorLog.code = e.code;
       this.lastError = e;
       if (!fresh) return;
       this.opts.log.warn({ code: e.code, err: err.message }, e.message);
@@ -243,6 +255,7 @@ export class MqttSubscriber {
   }
 
   private onQos1(topic: string, payload: Buffer, done: Waiting['done']): void {
+    if (this.opts.elsewhere?.(topic)) return done(0);
     if (this.opts.foreign?.(topic)) {
       this.foreignMessages++;
       return done(0);

@@ -19,3 +19,15 @@ export function parseTopic(topic: string): Topic | string {
   if (!isTopicChannel(channel)) return `unknown channel "${channel}"`;
   return { site, kind, device, channel };
 }
+
+/**
+ * True for a topic of the form `estate/+/+/+/event`, what the events session subscribes to
+ * (ingest/subscribers.ts): exactly five levels, the last `event`. Such a topic may still be
+ * refused (an unknown kind, device or site); it is refused by the session that takes it.
+ */
+export function isEventTopic(topic: string): boolean {
+  if (!topic.startsWith('estate/') || !topic.endsWith('/event')) return false;
+  let slashes = 0;
+  for (let i = 7; i < topic.length; i++) if (topic.charCodeAt(i) === 47) slashes++;
+  return slashes === 3;
+}

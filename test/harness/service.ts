@@ -27,6 +27,8 @@ export interface ServiceOptions {
   dataDir?: string;
   /** AppOptions.drainMs: how long a stop keeps the server answering, unready */
   drainMs?: number;
+  /** the app, made and not yet started (a test that watches what it does from its first message) */
+  made?: (app: App) => void;
 }
 
 export interface TestService {
@@ -59,6 +61,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<TestServi
     ...opts.env,
   });
   const app = createApp({ env, ...(opts.estate ? { estate: opts.estate } : {}), ...(opts.drainMs ? { drainMs: opts.drainMs } : {}), log: pino({ level: env.LOG_LEVEL }) });
+  opts.made?.(app);
   await app.start();
   // Ready (it can serve) and subscribed: a test's devices publish at once, and the broker keeps
   // nothing for a session that does not exist yet.
