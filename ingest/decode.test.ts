@@ -174,7 +174,7 @@ describe('telemetry', () => {
     expect(d.rejects).toEqual([]);
     expect(d.device?.id).toBe('HY-03');
     expect(d.readings).toEqual([
-      { site: 'jinfo-garden', kind: 'hydrant', device: 'HY-03', building: '3栋', ts: NOW - 1000, seq: 42, fp: expect.any(Number), metrics: { pressure_mpa: 0.28, battery_pct: 87 } },
+      { site: 'jinfo-garden', kind: 'hydrant', device: 'HY-03', building: '3栋', ts: NOW - 1000, seq: 42, fp: expect.any(Number), sent: NOW - 1000, metrics: { pressure_mpa: 0.28, battery_pct: 87 } },
     ]);
   });
 
@@ -189,6 +189,10 @@ describe('telemetry', () => {
     expect(fp({ seq: 1, metrics: { pressure_mpa: 0.28 } })).toBe(b);
     expect(fp({ seq: 1, metrics: { pressure_mpa: 0.29 } })).not.toBe(b);
     expect(decode(HY, { metrics: { pressure_mpa: 0.28 } }).readings[0]!.fp).toBeUndefined();
+    // 16 bits, never 0 (ingest/dedup.ts); the ts it was sent with beside it, for the dedup's guard.
+    for (const f of [a, b]) expect(f! > 0 && f! < 65_536).toBe(true);
+    expect(decode(HY, { ts: NOW - 1000, seq: 1, metrics: { pressure_mpa: 0.28 } }).readings[0]!.sent).toBe(NOW - 1000);
+    expect(decode(HY, { seq: 1, metrics: { pressure_mpa: 0.28 } }).readings[0]!.sent).toBeUndefined();
   });
 
   it('keeps the good metrics of a message and rejects each bad one on its own', () => {
@@ -329,7 +333,7 @@ describe('events', () => {
   it('become events with the registry\'s fields', () => {
     const d = decode(EVENT, { ts: '2026-11-25T08:00:00Z', seq: 9, code: 'valve_open', active: true, detail: 'opened by staff' });
     expect(d.events).toEqual([
-      { site: 'jinfo-garden', kind: 'hydrant', device: 'HY-03', building: '3栋', ts: NOW, seq: 9, fp: expect.any(Number), code: 'valve_open', active: true, detail: 'opened by staff' },
+      { site: 'jinfo-garden', kind: 'hydrant', device: 'HY-03', building: '3栋', ts: NOW, seq: 9, fp: expect.any(Number), sent: NOW, code: 'valve_open', active: true, detail: 'opened by staff' },
     ]);
   });
 

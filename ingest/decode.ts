@@ -9,7 +9,7 @@ import { isUtf8 } from 'node:buffer';
 import { EVENT_CODE_SETS, METRICS, TOPIC_CHANNELS, type Registry, type TopicChannel, type RegisteredDevice } from '../config/index.ts';
 import type { DeviceEvent, DeviceStatus, Reading } from '../bus.ts';
 import { parseTopic, type Topic } from './topic.ts';
-import { Fingerprint } from './dedup.ts';
+import { Fingerprint, fold16 } from './dedup.ts';
 
 export const MAX_PAYLOAD = 16 * 1024;
 export const FUTURE_MS = 5 * 60_000;
@@ -27,9 +27,12 @@ export interface Reject {
 
 export interface Decoded {
   device?: RegisteredDevice;
-  /** `fp`: the content's fingerprint for de-duplication, where the element has a seq */
-  readings: (Reading & { fp?: number })[];
-  events: (DeviceEvent & { fp?: number })[];
+  /**
+   * For de-duplication, where the element has a seq: `fp`, the content's fingerprint, and
+   * `sent`, its ts where it was sent with one (ingest/dedup.ts)
+   */
+  readings: (Reading & { fp?: number; sent?: number })[];
+  events: (DeviceEvent & { fp?: number; sent?: number })[];
   statuses: DeviceStatus[];
   rejects: Reject[];
   /** topic parsed but the device is not in the estate file (for the unregistered list) */
@@ -130,7 +133,7 @@ function unknownKey(o: Record<string, unknown>, allowed: Set<string>): string | 
 function readingFingerprint(ts: unknown, metrics: Record<string, number | boolean>): number {
   if (typeof ts === 'number' && Number.isSafeInteger(ts)) {
     const h = Math.imul(Math.imul(0x811c9dc5 ^ (ts >>> 0), 0x01000193) ^ Math.floor(ts / 4294967296), 0x01000193);
-    return h >>> 0 || 1;
+    return fold16(h >>> 0);
   }
   const f = new Fingerprint().add(String(ts));
   if (ts === undefined) for (const name in metrics) f.add(name).add(String(metrics[name]));
@@ -305,6 +308,7 @@ export class Decoder {
       ts,
       seq,
       fp: seq === undefined ? undefined : readingFingerprint(el.ts, good),
+      sent: seq === undefined || el.ts === undefined ? undefined : ts,
       metrics: good,
     });
   }
@@ -334,7 +338,7 @@ export class Decoder {
       device: device.id,
       building: device.building,
       ts,
-      ...(el.seq !== undefined ? { seq: el.seq as number, fp: new Fingerprint().add(String(el.ts)).add(el.code).add(String(el.active)).add(detail).value() } : {}),
+      ...(el.seq !== undefined ? { seq: el.seq as number, fp: new Fingerprint().add(String(el.ts)).add(el.code).add(String(el.active)).add(detail).value(), ...(el.ts !== undefined ? { sent: ts } : {}) } : {}),
       code: el.code,
       active: el.active,
       detail,

@@ -1,9 +1,11 @@
 /**
  * The de-duplication state's files (docs/ingest.md#de-duplication): journals by generation,
  * and the snapshot in the rows' own layout: a head (magic, rows, window, generation), each
- * row's key (u16 length, UTF-8; empty for a free row), then the rows' highest seqs and times
- * (f64 each) and their windows (u32 × WINDOW each). The older formats are read here too: a
- * record of 256 fingerprints per key (`estate-dedup 1`), and `snapshot.json`.
+ * row's key (u16 length, UTF-8; empty for a free row), then the rows' highest seqs, times and
+ * newest ts sent (f64 each) and their windows (u16 × WINDOW each). The older formats are read
+ * here too, their 32-bit fingerprints folded to 16 bits as `fold16` folds new ones: the same
+ * columns without the newest ts and with u32 windows (`estate-dedup 2`), a record of 256
+ * fingerprints per key (`estate-dedup 1`), and `snapshot.json`.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,14 +13,16 @@ import { join } from 'node:path';
 export const WINDOW = 128;
 /** The snapshot's file and its first bytes (a format of its own: magic, then the keys and the rows' columns). */
 export const SNAPSHOT_FILE = 'snapshot.bin';
-export const MAGIC = Buffer.from('estate-dedup 2\n');
+export const MAGIC = Buffer.from('estate-dedup 3\n');
+/** The format before: the same columns without the newest ts, and 32-bit fingerprints. */
+export const MAGIC_32 = Buffer.from('estate-dedup 2\n');
 /** The formats before: one record per key with a window of 256 (MAGIC_256), and JSON of key → [max, at, base64 of a 256 window]. */
 export const MAGIC_256 = Buffer.from('estate-dedup 1\n');
 export const OLD_SNAPSHOT_FILE = 'snapshot.json';
 export const OLD_WINDOW = 256;
 /** The journal of the formats before, without a generation: replayed first. */
 export const OLD_JOURNAL_FILE = 'journal';
-/** Rows per chunk of a snapshot written while ingest goes on (2 MB of windows). */
+/** Rows per chunk of a snapshot written while ingest goes on (1 MB of windows). */
 export const CHUNK_ROWS = 4096;
 
 /** The journal of generation `gen`. */
@@ -36,22 +40,40 @@ export function journals(dir: string): { gen: number; file: string }[] {
   return out.sort((a, b) => a.gen - b.gen);
 }
 
+/**
+ * A 32-bit hash as a 16-bit fingerprint, never 0 (0 marks an empty slot): the halves xor-ed.
+ * Identity on values below 65,536, so a fingerprint already folded stays as it is.
+ */
+export function fold16(h: number): number {
+  return ((h ^ (h >>> 16)) & 0xffff) || 1;
+}
+
 export interface KeyState {
   max: number;
   at: number;
+  /** the newest ts a reading of the key was sent with (0: none) */
+  newest: number;
   /** fingerprint per seq % WINDOW; 0 = not seen */
-  fps: Uint32Array;
+  fps: Uint16Array;
 }
 
 /** The rows' columns as the snapshot copies them (ingest/dedup.ts keeps them). */
 export interface RowArrays {
   max: Float64Array;
   at: Float64Array;
-  fps: Uint32Array;
+  newest: Float64Array;
+  fps: Uint16Array;
 }
 
 /** Rows whose values at a snapshot's start were set aside before they changed, by row. */
-export type SavedRows = Map<number, { max: number; at: number; fps: Uint32Array }>;
+export type SavedRows = Map<number, { max: number; at: number; newest: number; fps: Uint16Array }>;
+
+/** 32-bit fingerprints of the formats before as 16-bit ones, empty slots kept empty. */
+function folded(fps: Uint32Array): Uint16Array {
+  const out = new Uint16Array(fps.length);
+  for (let i = 0; i < fps.length; i++) out[i] = fps[i] === 0 ? 0 : fold16(fps[i]!);
+  return out;
+}
 
 /**
  * The snapshot of `rows` as they are (or, for rows saved aside, as they were), in the pieces
@@ -62,7 +84,7 @@ export type SavedRows = Map<number, { max: number; at: number; fps: Uint32Array 
  * windows of rows b… are copied.
  */
 export function* snapshotPieces(rows: RowArrays, keys: readonly string[], gen: number, saved: SavedRows | undefined, onChunk?: (from: number) => void): Generator<Uint8Array> {
-  const scratch = new ArrayBuffer(CHUNK_ROWS * WINDOW * 4);
+  const scratch = new ArrayBuffer(CHUNK_ROWS * WINDOW * 2);
   const n = keys.length;
   let keyBytes = 0;
   for (const k of keys) keyBytes += Buffer.byteLength(k);
@@ -77,7 +99,7 @@ export function* snapshotPieces(rows: RowArrays, keys: readonly string[], gen: n
     off += 2 + len;
   }
   yield head;
-  for (const column of ['max', 'at'] as const) {
+  for (const column of ['max', 'at', 'newest'] as const) {
     for (let a = 0; a < n; a += CHUNK_ROWS) {
       const b = Math.min(n, a + CHUNK_ROWS);
       const part = new Float64Array(scratch, 0, b - a);
@@ -89,7 +111,7 @@ export function* snapshotPieces(rows: RowArrays, keys: readonly string[], gen: n
   for (let a = 0; a < n; a += CHUNK_ROWS) {
     onChunk?.(a);
     const b = Math.min(n, a + CHUNK_ROWS);
-    const part = new Uint32Array(scratch, 0, (b - a) * WINDOW);
+    const part = new Uint16Array(scratch, 0, (b - a) * WINDOW);
     part.set(rows.fps.subarray(a * WINDOW, b * WINDOW));
     for (const [r, v] of saved ?? []) if (r >= a && r < b) part.set(v.fps, (r - a) * WINDOW);
     yield new Uint8Array(scratch, 0, part.byteLength);
@@ -119,7 +141,8 @@ export function readSnapshotWithGen(dir: string): { keys: Map<string, KeyState>;
   if (existsSync(file)) {
     const buf = readFileSync(file);
     const head = buf.subarray(0, MAGIC.length);
-    if (head.equals(MAGIC)) return readColumns(buf, file);
+    if (head.equals(MAGIC)) return readColumns(buf, file, 3);
+    if (head.equals(MAGIC_32)) return readColumns(buf, file, 2);
     if (!head.equals(MAGIC_256)) throw new Error(`${file} is not a de-duplication snapshot`);
     // The format before: one record per key, each with a window of 256.
     let off = MAGIC_256.length;
@@ -137,7 +160,7 @@ export function readSnapshotWithGen(dir: string): { keys: Map<string, KeyState>;
       const fps = new Uint32Array(OLD_WINDOW);
       new Uint8Array(fps.buffer).set(buf.subarray(off, off + OLD_WINDOW * 4));
       off += OLD_WINDOW * 4;
-      out.set(key, { max, at, fps: narrowed(max, fps) });
+      out.set(key, { max, at, newest: 0, fps: folded(narrowed(max, fps)) });
     }
     return { keys: out, gen: 0 };
   }
@@ -149,36 +172,46 @@ export function readSnapshotWithGen(dir: string): { keys: Map<string, KeyState>;
       // its `.buffer` is the whole pool, not these bytes.
       const words = new Uint32Array(OLD_WINDOW);
       new Uint8Array(words.buffer).set(Buffer.from(fps, 'base64').subarray(0, OLD_WINDOW * 4));
-      out.set(key, { max, at, fps: narrowed(max, words) });
+      out.set(key, { max, at, newest: 0, fps: folded(narrowed(max, words)) });
     }
   }
   return { keys: out, gen: 0 };
 }
 
-/** A snapshot of this format (`compact`): its generation, the keys, then the rows' columns. */
-function readColumns(buf: Buffer, file: string): { keys: Map<string, KeyState>; gen: number } {
+/** A snapshot of this format (`compact`, version 3) or the one before (2): its generation, the keys, then the rows' columns. */
+function readColumns(buf: Buffer, file: string, version: 2 | 3): { keys: Map<string, KeyState>; gen: number } {
   const out = new Map<string, KeyState>();
   let off = MAGIC.length;
   const n = buf.readUInt32LE(off);
   const window = buf.readUInt32LE(off + 4);
   const gen = buf.readUInt32LE(off + 8);
   off += 12;
+  if (version === 3 && window !== WINDOW) throw new Error(`${file} has windows of ${window}, not ${WINDOW}`);
   const keys: string[] = [];
   for (let r = 0; r < n; r++) {
     const len = buf.readUInt16LE(off);
     keys.push(buf.toString('utf8', off + 2, off + 2 + len));
     off += 2 + len;
   }
-  if (off + n * (16 + window * 4) > buf.length) throw new Error(`${file} is shorter than its ${n} rows`);
+  const columns = version === 3 ? 3 : 2;
+  const width = version === 3 ? 2 : 4;
+  if (off + n * (8 * columns + window * width) > buf.length) throw new Error(`${file} is shorter than its ${n} rows`);
   for (let r = 0; r < n; r++) {
     if (!keys[r]) continue;
     const max = buf.readDoubleLE(off + r * 8);
     const at = buf.readDoubleLE(off + n * 8 + r * 8);
-    const start = off + n * 16 + r * window * 4;
+    const newest = version === 3 ? buf.readDoubleLE(off + n * 16 + r * 8) : 0;
+    const start = off + n * 8 * columns + r * window * width;
     // Copied into an array of its own, not a view of the file's buffer, which would stay alive whole.
-    const fps = new Uint32Array(window);
-    new Uint8Array(fps.buffer).set(buf.subarray(start, start + window * 4));
-    out.set(keys[r]!, { max, at, fps: window === WINDOW ? fps : narrowed(max, fps) });
+    if (version === 3) {
+      const fps = new Uint16Array(window);
+      new Uint8Array(fps.buffer).set(buf.subarray(start, start + window * 2));
+      out.set(keys[r]!, { max, at, newest, fps });
+    } else {
+      const fps = new Uint32Array(window);
+      new Uint8Array(fps.buffer).set(buf.subarray(start, start + window * 4));
+      out.set(keys[r]!, { max, at, newest, fps: folded(window === WINDOW ? fps : narrowed(max, fps)) });
+    }
   }
   return { keys: out, gen };
 }

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Fingerprint, SeqDedup, SNAPSHOT_FILE, WINDOW, journals, readSnapshot } from './dedup.ts';
+import { Fingerprint, SeqDedup, SNAPSHOT_FILE, WINDOW, fold16, journalFile, journals, readSnapshot } from './dedup.ts';
 
 const DAY = 24 * 3600_000;
 /** The service's clock: compaction forgets keys by the wall clock, so the tests live near it. */
@@ -339,10 +339,61 @@ describe('snapshots of the format before (a window of 256)', () => {
     expect(a.check('HY-03', 1000 - WINDOW + 1, T, 1000 - WINDOW + 1)).toBe(false);
     expect(a.check('HY-03', 990, T, 12345)).toBe(true); // the same seq, other content
     a.close();
-    expect(readFileSync(join(dir, SNAPSHOT_FILE)).subarray(0, 15).toString()).toBe('estate-dedup 2\n');
+    expect(readFileSync(join(dir, SNAPSHOT_FILE)).subarray(0, 15).toString()).toBe('estate-dedup 3\n');
     const b = opened(dir);
     expect(b.check('HY-03', 999, T, 999)).toBe(false);
     b.close();
+  });
+});
+
+describe('the format before (32-bit fingerprints, no newest ts)', () => {
+  /** A snapshot as the format before wrote it: head, keys, highest seqs, times, windows of u32. */
+  function snapshot32(rows: { key: string; max: number; at: number; fps: [seq: number, fp: number][] }[], gen: number): Buffer {
+    const keys = rows.map((r) => Buffer.from(r.key));
+    const head = Buffer.alloc(15 + 12);
+    head.write('estate-dedup 2\n', 0);
+    head.writeUInt32LE(rows.length, 15);
+    head.writeUInt32LE(WINDOW, 19);
+    head.writeUInt32LE(gen, 23);
+    const keyPart = Buffer.concat(keys.map((k) => Buffer.concat([Buffer.from([k.length & 0xff, k.length >> 8]), k])));
+    const max = new Float64Array(rows.map((r) => r.max));
+    const at = new Float64Array(rows.map((r) => r.at));
+    const windows = new Uint32Array(rows.length * WINDOW);
+    rows.forEach((r, i) => r.fps.forEach(([q, f]) => (windows[i * WINDOW + (q % WINDOW)] = f)));
+    return Buffer.concat([head, keyPart, Buffer.from(max.buffer), Buffer.from(at.buffer), Buffer.from(windows.buffer)]);
+  }
+  /** What the format before computed for a content: FNV-1a, 32 bits. */
+  const fp32 = (s: string) => {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    return h >>> 0 || 1;
+  };
+
+  it('a snapshot of it is read with its fingerprints folded to 16 bits: what it held is still a duplicate, and it is replaced', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, SNAPSHOT_FILE), snapshot32([{ key: 'EL-1', max: 40, at: T, fps: [[40, fp32('reading 40')], [39, fp32('reading 39')]] }], 3));
+    const d = opened(dir);
+    // The content fingerprinted now, as the pipeline does, matches the folded one.
+    expect(new Fingerprint().add('reading 40').value()).toBe(fold16(fp32('reading 40')));
+    expect(d.check('EL-1', 40, T, new Fingerprint().add('reading 40').value())).toBe(false);
+    expect(d.check('EL-1', 39, T, new Fingerprint().add('reading 39').value())).toBe(false);
+    expect(d.check('EL-1', 38, T, new Fingerprint().add('reading 38').value())).toBe(true);
+    d.close();
+    expect(readFileSync(join(dir, SNAPSHOT_FILE)).subarray(0, 15).toString()).toBe('estate-dedup 3\n');
+    const again = opened(dir);
+    expect(again.check('EL-1', 40, T, new Fingerprint().add('reading 40').value())).toBe(false);
+    again.close();
+  });
+
+  it("its journal's lines (four fields, 32-bit fingerprints) are replayed, folded", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, SNAPSHOT_FILE), snapshot32([], 5));
+    writeFileSync(journalFile(dir, 5), `HY-1\t7\t${fp32('seven')}\t${T}\nHY-1\t8\t${fp32('eight')}\t${T}\n`);
+    const d = opened(dir);
+    expect(d.check('HY-1', 7, T, new Fingerprint().add('seven').value())).toBe(false);
+    expect(d.check('HY-1', 8, T, new Fingerprint().add('eight').value())).toBe(false);
+    expect(d.check('HY-1', 8, T, new Fingerprint().add('other').value())).toBe(true);
+    d.close();
   });
 });
 
@@ -386,6 +437,34 @@ describe('SeqDedup: reused numbers with other content', () => {
     expect(b.check('K', 5, T, 1234)).toBe(false);
     expect(b.check('K', 5, T, 4321)).toBe(true);
     b.close();
+  });
+
+  it('a seq seen before with a ts newer than any sent is new, even where its 16-bit fingerprint matches', () => {
+    const d = opened(undefined);
+    expect(d.check('EL-3', 5, T, 42, T - 5000)).toBe(true);
+    expect(d.check('EL-3', 6, T, 43, T - 4000)).toBe(true);
+    // A redelivery carries the ts it had: not newer than the newest, so the fingerprint decides.
+    expect(d.check('EL-3', 5, T, 42, T - 5000)).toBe(false);
+    // A rebooted device reusing seq 5 with the same 16-bit fingerprint (1 in 65,535) but a newer ts.
+    expect(d.check('EL-3', 5, T, 42, T - 1000)).toBe(true);
+    expect(d.check('EL-3', 5, T, 42, T - 1000)).toBe(false);
+    // Without a ts, the fingerprint alone.
+    expect(d.check('EL-3', 6, T, 43)).toBe(false);
+  });
+
+  it('the newest ts survives a restart, through the journal and through the snapshot', () => {
+    const dir = tempDir();
+    const a = opened(dir);
+    expect(a.check('K', 5, T, 42, T - 5000)).toBe(true);
+    a.flush();
+    const b = opened(dir); // from the journal
+    expect(b.check('K', 5, T, 42, T - 5000)).toBe(false);
+    expect(b.check('K', 5, T, 42, T - 4000)).toBe(true);
+    b.close(); // into the snapshot
+    const c = opened(dir);
+    expect(c.check('K', 5, T, 42, T - 4000)).toBe(false);
+    expect(c.check('K', 5, T, 42, T - 3000)).toBe(true);
+    c.close();
   });
 
   it('rollback restores what a slot held before the turn', () => {

@@ -1,13 +1,13 @@
 /**
  * De-duplication by (device, seq) (docs/interfaces.md#de-duplication): the same seq again within 24 h is
- * taken once. Per key, the highest seq seen and, for the WINDOW seqs below it, a 32-bit
- * fingerprint of the content each carried (its ts as sent, and its metrics or event).
+ * taken once. Per key, the highest seq seen, the newest ts a reading was sent with, and, for
+ * the WINDOW seqs below the highest, a 16-bit fingerprint of the content each carried (its ts
+ * as sent, and its metrics or event).
  *
- * The keys' state lives in three typed arrays shared by all keys (the highest seq, when last
- * heard, WINDOW fingerprints), a key holding one row: 528 bytes a key, and no object, Map or
- * array buffer of its own (docs/performance.md, "City scale"). WINDOW is 128: what comes twice
- * is a QoS 1 message in flight when a connection or the service dropped (Mosquitto holds at
- * most 20 in flight to a client by default, max_inflight_messages) or a device's buffer sent
+ * The keys' state lives in four typed arrays shared by all keys (the highest seq, when last
+ * heard, the newest ts sent, WINDOW fingerprints), a key holding one row: 280 bytes a key, and
+ * no object, Map or array buffer of its own (docs/performance.md, "City scale"). WINDOW is 128: what comes twice
+ * is a QoS 1 message in flight when a connection or the service dropped, or a device's buffer sent
  * again from a point up to 128 readings back.
  *
  * - A seq seen before with the same fingerprint is a duplicate (a QoS 1 redelivery, a replayed
@@ -15,6 +15,10 @@
  * - A seq seen before with another fingerprint is a new reading under a reused number: the
  *   device rebooted, or its counter wrapped (an 8-bit counter goes 255 → 0). Taken. Without
  *   this, a device that rebooted after fewer than WINDOW messages would lose that many.
+ * - A seq seen before with a ts newer than any the key was sent with is new too, whatever its
+ *   fingerprint: a duplicate carries the ts of a reading already taken. So a 16-bit fingerprint
+ *   that happens to match (1 in 65,535) costs a rebooted device with a clock nothing; only a
+ *   reading without ts, or with a clock set back, relies on the fingerprint alone.
  * - A seq more than WINDOW below the highest: the device counts afresh. Taken.
  * - A key silent for 24 h is forgotten.
  *
@@ -40,13 +44,13 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OLD_JOURNAL_FILE, OLD_SNAPSHOT_FILE, SNAPSHOT_FILE, WINDOW, journalFile, journals, readSnapshotWithGen, snapshotPieces, type SavedRows } from './dedup-files.ts';
+import { OLD_JOURNAL_FILE, OLD_SNAPSHOT_FILE, SNAPSHOT_FILE, WINDOW, fold16, journalFile, journals, readSnapshotWithGen, snapshotPieces, type SavedRows } from './dedup-files.ts';
 
-export { SNAPSHOT_FILE, WINDOW, journalFile, journals, readSnapshot, type KeyState } from './dedup-files.ts';
+export { SNAPSHOT_FILE, WINDOW, fold16, journalFile, journals, readSnapshot, type KeyState } from './dedup-files.ts';
 
 const DAY_MS = 24 * 3600_000;
 
-/** FNV-1a over strings, never 0 (0 marks an empty slot). */
+/** FNV-1a over strings, folded to 16 bits (fold16), never 0 (0 marks an empty slot). */
 export class Fingerprint {
   private h = 0x811c9dc5;
   add(s: string): this {
@@ -56,7 +60,7 @@ export class Fingerprint {
     return this;
   }
   value(): number {
-    return this.h >>> 0 || 1;
+    return fold16(this.h >>> 0);
   }
 }
 
@@ -68,12 +72,14 @@ interface Snapshotting {
   saved: SavedRows;
 }
 
-/** The keys' rows: key → row, and per row its highest seq, last time and window, in arrays that grow by half. */
+/** The keys' rows: key → row, and per row its highest seq, last time, newest ts sent and window, in arrays that grow by half. */
 class Rows {
   readonly index = new Map<string, number>();
   max = new Float64Array(0);
   at = new Float64Array(0);
-  fps = new Uint32Array(0);
+  /** the newest ts a reading was sent with (0: none; a ts that old is refused as bad_timestamp) */
+  newest = new Float64Array(0);
+  fps = new Uint16Array(0);
   private free: number[] = [];
   /** rows handed out so far (the arrays' first `used` rows) */
   used = 0;
@@ -86,12 +92,15 @@ class Rows {
   private grow(capacity: number): void {
     const max = new Float64Array(capacity);
     const at = new Float64Array(capacity);
-    const fps = new Uint32Array(capacity * WINDOW);
+    const newest = new Float64Array(capacity);
+    const fps = new Uint16Array(capacity * WINDOW);
     max.set(this.max);
     at.set(this.at);
+    newest.set(this.newest);
     fps.set(this.fps);
     this.max = max;
     this.at = at;
+    this.newest = newest;
     this.fps = fps;
   }
 
@@ -99,7 +108,7 @@ class Rows {
   touch(r: number): void {
     const s = this.snapshotting;
     if (!s || r >= s.n || r < s.done || s.saved.has(r)) return;
-    s.saved.set(r, { max: this.max[r]!, at: this.at[r]!, fps: this.fps.slice(r * WINDOW, (r + 1) * WINDOW) });
+    s.saved.set(r, { max: this.max[r]!, at: this.at[r]!, newest: this.newest[r]!, fps: this.fps.slice(r * WINDOW, (r + 1) * WINDOW) });
   }
 
   /** A key's row, made (empty) if it has none. */
@@ -120,6 +129,7 @@ class Rows {
     this.touch(r);
     this.max[r] = max;
     this.at[r] = at;
+    this.newest[r] = 0;
     this.fps.fill(0, r * WINDOW, (r + 1) * WINDOW);
   }
 
@@ -141,7 +151,7 @@ export class SeqDedup {
   /** the size of the last snapshot written: the journal may grow as large before the next */
   private snapshotBytes = 0;
   private pending = '';
-  /** the time of the last journal line, and its text (a tab before it, a newline after) */
+  /** the time of the last journal line, and its text (a tab before it) */
   private pendingAt = NaN;
   private pendingAtText = '';
   /** slots marked since the last flush (index into the fingerprints) and what each held, for `rollback` */
@@ -169,6 +179,7 @@ export class SeqDedup {
       const r = this.rows.row(key);
       this.rows.max[r] = state.max;
       this.rows.at[r] = state.at;
+      this.rows.newest[r] = state.newest;
       this.rows.fps.set(state.fps, r * WINDOW);
     }
     // The journal of the formats before belongs to a snapshot without a generation; then every journal from the snapshot's on.
@@ -184,22 +195,25 @@ export class SeqDedup {
     // The last piece has no newline after it: empty, or a line torn by a crash mid-write.
     lines.pop();
     for (const line of lines) {
-      // key \t seq \t fingerprint \t at (a key is a device id, which holds no tab)
+      // key \t seq \t fingerprint \t at [\t ts sent] (a key is a device id, which holds no tab).
+      // The lines of the format before have no ts sent and 32-bit fingerprints, folded here.
       const parts = line.split('\t');
-      if (parts.length !== 4) continue;
+      if (parts.length !== 4 && parts.length !== 5) continue;
       const seq = Number(parts[1]);
       const fp = Number(parts[2]);
       const at = Number(parts[3]);
+      const sent = parts.length === 5 ? Number(parts[4]) : NaN;
       if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(fp) || !Number.isFinite(at)) continue;
-      this.check(parts[0]!, seq, at, fp, false);
+      this.check(parts[0]!, seq, at, fp === 0 ? 0 : fold16(fp), sent, false);
     }
   }
 
   /**
-   * True when (key, seq) is new; records it. `fp` is the content's fingerprint (see
-   * `Fingerprint`); callers that know nothing of the content pass 1.
+   * True when (key, seq) is new; records it. `fp` is the content's 16-bit fingerprint (see
+   * `Fingerprint`); callers that know nothing of the content pass 1. `sent` is the ts the
+   * reading was sent with (NaN without one).
    */
-  check(key: string, seq: number, now: number, fp = 1, journal = true): boolean {
+  check(key: string, seq: number, now: number, fp = 1, sent = NaN, journal = true): boolean {
     const rows = this.rows;
     let r = rows.index.get(key);
     const known = r !== undefined;
@@ -215,21 +229,24 @@ export class SeqDedup {
       if (gap >= WINDOW) rows.fps.fill(0, base, base + WINDOW);
       else for (let q = max + 1; q <= seq; q++) rows.fps[base + (q % WINDOW)] = 0;
       rows.max[r] = seq;
-    } else if (rows.fps[slot] === fp) {
+    } else if (rows.fps[slot] === fp && !(sent > rows.newest[r]!)) {
       return false;
     } else rows.touch(r);
     const before = rows.fps[slot]!;
     rows.fps[slot] = fp;
     rows.at[r] = now;
+    // A ts newer than the newest is recorded even if the turn is rolled back: it only makes
+    // the guard above decide less often, leaving the fingerprint to decide.
+    if (sent > rows.newest[r]!) rows.newest[r] = sent;
     if (journal) {
       this.marked.push(slot, before);
       if (this.dir) {
         // A turn's lines share their time: its text is made once per millisecond, not per line.
         if (now !== this.pendingAt) {
           this.pendingAt = now;
-          this.pendingAtText = `\t${now}\n`;
+          this.pendingAtText = `\t${now}`;
         }
-        this.pending += `${key}\t${seq}\t${fp}${this.pendingAtText}`;
+        this.pending += Number.isNaN(sent) ? `${key}\t${seq}\t${fp}${this.pendingAtText}\n` : `${key}\t${seq}\t${fp}${this.pendingAtText}\t${sent}\n`;
       }
     }
     return true;
@@ -260,7 +277,7 @@ export class SeqDedup {
     this.journalBytes += buf.length;
     // Folded once the journal is as large as the snapshot (and at least compactBytes), so that
     // writing snapshots costs a bounded share of the journal's bytes at any number of devices
-    // (100,000 devices' snapshot is about 55 MB; docs/performance.md, "City scale").
+    // (100,000 devices' snapshot is about 29 MB; docs/performance.md, "City scale").
     if (!this.folding && this.journalBytes >= Math.max(this.compactBytes, this.snapshotBytes)) this.fold();
   }
 
@@ -353,8 +370,8 @@ export class SeqDedup {
   /**
    * Folds the journal into a new snapshot now, at a start and a clean stop (`fold` does it
    * while ingest goes on): the keys (u16 length, UTF-8; an empty key for a free row), then the
-   * rows' highest seqs and times (f64 each) and their windows (u32 × WINDOW each), the layout
-   * the rows are kept in (docs/ingest.md#de-duplication).
+   * rows' highest seqs, times and newest ts sent (f64 each) and their windows (u16 × WINDOW
+   * each), the layout the rows are kept in (docs/ingest.md#de-duplication).
    */
   compact(): void {
     if (!this.dir) return;

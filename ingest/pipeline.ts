@@ -175,7 +175,7 @@ export class IngestPipeline {
     if (!device) return;
     const tags = (this.tags[device.index] ??= new DeviceTags(device));
     for (const r of d.readings) {
-      if (r.seq !== undefined && !this.deps.dedup.check(r.device, r.seq, now, r.fp)) {
+      if (r.seq !== undefined && !this.deps.dedup.check(r.device, r.seq, now, r.fp, r.sent)) {
         this.turnDuplicates++;
         continue;
       }
@@ -184,7 +184,7 @@ export class IngestPipeline {
       }
     }
     for (const e of d.events) {
-      if (e.seq !== undefined && !this.deps.dedup.check(`${e.device}#event`, e.seq, now, e.fp)) {
+      if (e.seq !== undefined && !this.deps.dedup.check(`${e.device}#event`, e.seq, now, e.fp, e.sent)) {
         this.turnDuplicates++;
         continue;
       }
