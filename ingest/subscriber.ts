@@ -221,6 +221,8 @@ export class MqttSubscriber {
   }
 
   private readonly lingering = new WeakSet<object>();
+  /** what Node reads from a socket at most at once: a read this long means more is waiting */
+  private static readonly FULL_READ = 65_536;
 
   /**
    * Paces the socket's reads (docs/ingest.md#subscription). After a short read, waits
@@ -246,7 +248,7 @@ export class MqttSubscriber {
     };
     socket.on('data', (chunk: Buffer) => {
       if (waiting) return;
-      const full = chunk.length >= 65_536;
+      const full = chunk.length >= MqttSubscriber.FULL_READ;
       if (!full && ms <= 0) return;
       waiting = true;
       socket.pause();

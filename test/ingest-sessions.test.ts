@@ -92,10 +92,12 @@ describe('the events session', () => {
     const backlog = 30_000;
     const pubs = await Promise.all(Array.from({ length: 4 }, (_, i) => mqtt.connectAsync(broker.url, { clientId: `dev-backlog-${process.pid}-${i}`, protocolVersion: 4 })));
     const hydrants = ['HY-01', 'HY-02'];
+    /** the k-th message of the backlog: its topic and payload */
+    const telemetry = (k: number): [string, string] => [`estate/jinfo-garden/hydrant/${hydrants[k % 2]!}/telemetry`, JSON.stringify({ seq: k, metrics: { pressure_mpa: 0.3 } })];
     const jobs: Promise<unknown>[] = [];
     for (let k = 0; k < backlog; k++) {
-      const d = hydrants[k % 2]!;
-      jobs.push(pubs[k % 4]!.publishAsync(`estate/jinfo-garden/hydrant/${d}/telemetry`, JSON.stringify({ seq: k, metrics: { pressure_mpa: 0.3 } }), { qos: 1 }));
+      const [topic, payload] = telemetry(k);
+      jobs.push(pubs[k % 4]!.publishAsync(topic, payload, { qos: 1 }));
       if (jobs.length >= 1000) await Promise.all(jobs.splice(0));
     }
     await Promise.all(jobs);
@@ -131,7 +133,6 @@ describe('the events session', () => {
       await waitFor('the trapped alert at the market department', () => firings.has('EL-2-A'), 60_000);
       const alertMs = Date.now() - started;
       await waitFor('the whole backlog taken', () => svc.app.pipeline.counters.messages >= backlog + 1, 120_000, 100);
-      probing = false;
       // The event and part of the backlog at most; on one session it is the 30,001st.
       expect(takenAt).toBeGreaterThanOrEqual(1);
       expect(takenAt).toBeLessThan(backlog / 2);
@@ -141,13 +142,15 @@ describe('the events session', () => {
       // in one go (ingest/subscriber.ts, docs/ingest.md#subscription). Counted in reads, not timed,
       // so that the machine's speed does not decide it. A PUBLISH here: its topic, payload, about
       // 10 bytes of header, packet id and properties.
-      const perRead = Math.floor(65_536 / ('estate/jinfo-garden/hydrant/HY-01/telemetry'.length + JSON.stringify({ seq: 29_999, metrics: { pressure_mpa: 0.3 } }).length + 10));
+      const [topic, payload] = telemetry(backlog - 1);
+      const perRead = Math.floor(65_536 / (topic.length + payload.length + 10));
       expect(most).toBeLessThan(4 * perRead);
       console.log(`backlog: the event taken with ${takenAt} of ${backlog + 1} messages; its alert arrived with ${firings.get('EL-2-A')!.messages} taken, ${alertMs} ms after the start began; all taken in ${Date.now() - started} ms; at most ${most} messages in one turn of the event loop (${perRead} in a full read)`);
       await sleep(300);
       expect(svc.app.pipeline.counters.messages).toBe(backlog + 1);
       expect(svc.app.pipeline.counters.duplicates).toBe(0);
     } finally {
+      probing = false;
       running = undefined;
       await svc.stop();
       removeDir(dataDir);
