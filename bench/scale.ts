@@ -79,6 +79,9 @@ export interface CountFigures {
   rates: RateFigures[];
   steadyRssMb: number | null;
   steadyHeapUsedMb: number | null;
+  /** V8's heap as committed (nodejs_heap_size_total_bytes) and the array buffers and other memory outside it (nodejs_external_memory_bytes), at the same moment */
+  steadyHeapTotalMb: number | null;
+  steadyExternalMb: number | null;
   peakRssMb: number | null;
   groupPeakRssMb: number | null;
   kbPerDevice: number | null;
@@ -236,6 +239,8 @@ async function oneCount(opts: ScaleOptions, n: number, log: (l: string) => void)
     rates: [],
     steadyRssMb: null,
     steadyHeapUsedMb: null,
+    steadyHeapTotalMb: null,
+    steadyExternalMb: null,
     peakRssMb: null,
     groupPeakRssMb: null,
     kbPerDevice: null,
@@ -294,8 +299,12 @@ async function oneCount(opts: ScaleOptions, n: number, log: (l: string) => void)
     if (n === 0) {
       await sleep(2000);
       c.rssBeforeFirstMb = c.steadyRssMb = mb(procKb(pid, 'VmRSS'));
-      c.steadyHeapUsedMb = metricSum(await metricsText(url), 'nodejs_heap_size_used_bytes') / 1e6;
+      const text = await metricsText(url);
+      c.steadyHeapUsedMb = metricSum(text, 'nodejs_heap_size_used_bytes') / 1e6;
+      c.steadyHeapTotalMb = metricSum(text, 'nodejs_heap_size_total_bytes') / 1e6;
+      c.steadyExternalMb = metricSum(text, 'nodejs_external_memory_bytes') / 1e6;
       c.peakRssMb = mb(procKb(pid, 'VmHWM'));
+      log(`  steady: RSS ${c.steadyRssMb.toFixed(0)} MB, V8 heap ${c.steadyHeapUsedMb.toFixed(0)} MB used of ${c.steadyHeapTotalMb.toFixed(0)} committed, external ${c.steadyExternalMb.toFixed(0)} MB`);
       return c;
     }
     await sleep(500);
@@ -358,7 +367,10 @@ async function oneCount(opts: ScaleOptions, n: number, log: (l: string) => void)
     const text = await metricsText(url);
     c.steadyRssMb = mb(procKb(pid, 'VmRSS'));
     c.steadyHeapUsedMb = metricSum(text, 'nodejs_heap_size_used_bytes') / 1e6;
+    c.steadyHeapTotalMb = metricSum(text, 'nodejs_heap_size_total_bytes') / 1e6;
+    c.steadyExternalMb = metricSum(text, 'nodejs_external_memory_bytes') / 1e6;
     c.peakRssMb = mb(procKb(pid, 'VmHWM'));
+    log(`  steady: RSS ${c.steadyRssMb?.toFixed(0) ?? '-'} MB, V8 heap ${c.steadyHeapUsedMb.toFixed(0)} MB used of ${c.steadyHeapTotalMb.toFixed(0)} committed, external ${c.steadyExternalMb.toFixed(0)} MB`);
     c.alertsOpen = metricSum(text, 'estate_alerts_open');
     c.alertsByRule = metricByLabels(text, 'estate_alerts_open');
     c.alertTransitions = metricByLabels(text, 'estate_alert_transitions_total');

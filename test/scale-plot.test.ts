@@ -24,6 +24,8 @@ function count(devices: number, steady: number, landed = 100_000): CountFigures 
     rates: [{ qos: 1, rate: 10_000, sent: 100_000, sentPerSec: 10_000, landed, landedAtEnd: landed, messages: landed, cpuUsPerMessage: 50, eventLoopP99Ms: 30, eventLoopMaxMs: devices / 50, rssMb: steady, load1: 1 }],
     steadyRssMb: steady,
     steadyHeapUsedMb: steady / 2,
+    steadyHeapTotalMb: steady / 2 + 20,
+    steadyExternalMb: steady / 4,
     peakRssMb: steady * 1.2,
     groupPeakRssMb: steady * 1.3,
     kbPerDevice: null,
