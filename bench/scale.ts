@@ -215,6 +215,19 @@ export async function scaleIngest(opts: ScaleOptions): Promise<ScaleResult> {
   return result;
 }
 
+/** The steady figures of a size (RSS, peak, V8's heap, external memory), logged; returns the /metrics text they were read with. */
+async function readSteady(c: CountFigures, pid: number, url: string, log: (l: string) => void): Promise<string> {
+  const text = await metricsText(url);
+  const rss = mb(procKb(pid, 'VmRSS'));
+  c.steadyRssMb = rss;
+  c.steadyHeapUsedMb = metricSum(text, 'nodejs_heap_size_used_bytes') / 1e6;
+  c.steadyHeapTotalMb = metricSum(text, 'nodejs_heap_size_total_bytes') / 1e6;
+  c.steadyExternalMb = metricSum(text, 'nodejs_external_memory_bytes') / 1e6;
+  c.peakRssMb = mb(procKb(pid, 'VmHWM'));
+  log(`  steady: RSS ${rss.toFixed(0)} MB, V8 heap ${c.steadyHeapUsedMb.toFixed(0)} MB used of ${c.steadyHeapTotalMb.toFixed(0)} committed, external ${c.steadyExternalMb.toFixed(0)} MB`);
+  return text;
+}
+
 async function oneCount(opts: ScaleOptions, n: number, log: (l: string) => void): Promise<CountFigures> {
   const spec: FleetSpec = { load: opts.load, devices: n, ...(opts.siteSize ? { siteSize: opts.siteSize } : {}), ...(opts.seed !== undefined ? { seed: opts.seed } : {}) };
   const fleet = new Fleet(spec);
@@ -298,13 +311,8 @@ async function oneCount(opts: ScaleOptions, n: number, log: (l: string) => void)
     }
     if (n === 0) {
       await sleep(2000);
-      c.rssBeforeFirstMb = c.steadyRssMb = mb(procKb(pid, 'VmRSS'));
-      const text = await metricsText(url);
-      c.steadyHeapUsedMb = metricSum(text, 'nodejs_heap_size_used_bytes') / 1e6;
-      c.steadyHeapTotalMb = metricSum(text, 'nodejs_heap_size_total_bytes') / 1e6;
-      c.steadyExternalMb = metricSum(text, 'nodejs_external_memory_bytes') / 1e6;
-      c.peakRssMb = mb(procKb(pid, 'VmHWM'));
-      log(`  steady: RSS ${c.steadyRssMb.toFixed(0)} MB, V8 heap ${c.steadyHeapUsedMb.toFixed(0)} MB used of ${c.steadyHeapTotalMb.toFixed(0)} committed, external ${c.steadyExternalMb.toFixed(0)} MB`);
+      await readSteady(c, pid, url, log);
+      c.rssBeforeFirstMb = c.steadyRssMb;
       return c;
     }
     await sleep(500);
@@ -364,13 +372,7 @@ async function oneCount(opts: ScaleOptions, n: number, log: (l: string) => void)
       c.rates.push(await phase(qos, rate, opts.seconds, 'rate'));
     }
     await sleep(2000);
-    const text = await metricsText(url);
-    c.steadyRssMb = mb(procKb(pid, 'VmRSS'));
-    c.steadyHeapUsedMb = metricSum(text, 'nodejs_heap_size_used_bytes') / 1e6;
-    c.steadyHeapTotalMb = metricSum(text, 'nodejs_heap_size_total_bytes') / 1e6;
-    c.steadyExternalMb = metricSum(text, 'nodejs_external_memory_bytes') / 1e6;
-    c.peakRssMb = mb(procKb(pid, 'VmHWM'));
-    log(`  steady: RSS ${c.steadyRssMb?.toFixed(0) ?? '-'} MB, V8 heap ${c.steadyHeapUsedMb.toFixed(0)} MB used of ${c.steadyHeapTotalMb.toFixed(0)} committed, external ${c.steadyExternalMb.toFixed(0)} MB`);
+    const text = await readSteady(c, pid, url, log);
     c.alertsOpen = metricSum(text, 'estate_alerts_open');
     c.alertsByRule = metricByLabels(text, 'estate_alerts_open');
     c.alertTransitions = metricByLabels(text, 'estate_alert_transitions_total');
