@@ -77,43 +77,28 @@ export interface PipelineDeps {
   now?: () => number;
 }
 
-/**
- * One frozen tags object per device and measurement, so the encoder can cache its escaping.
- * The status's and the events' tags (one per event code) only for a device that sent one:
- * most never do, and an empty Map per device was 15 MB at 100,000 devices
- * (docs/performance.md, "City scale").
+/*
+ * A point's tags (docs/interfaces.md#stored-series), made per message with their keys in sorted
+ * order, the order the line encoder writes them in (storage/influx/line-protocol.ts). Nothing is
+ * kept per device: a tags object and tag-set string each were about 240 bytes a device at
+ * 100,000 devices (docs/performance.md, "City scale").
  */
-class DeviceTags {
-  readonly reading: Readonly<Record<string, string>>;
-  private statusTags: Readonly<Record<string, string>> | undefined;
-  private eventTags: Map<string, Readonly<Record<string, string>>> | undefined;
+function readingTags(d: RegisteredDevice): Readonly<Record<string, string>> {
+  return { building: d.building, device: d.id, site: d.site };
+}
 
-  constructor(private readonly d: RegisteredDevice) {
-    this.reading = Object.freeze({ site: d.site, building: d.building, device: d.id });
-  }
+function statusTags(d: RegisteredDevice): Readonly<Record<string, string>> {
+  return { device: d.id, kind: d.kind, site: d.site };
+}
 
-  get status(): Readonly<Record<string, string>> {
-    return (this.statusTags ??= Object.freeze({ site: this.d.site, device: this.d.id, kind: this.d.kind }));
-  }
-
-  event(code: string): Readonly<Record<string, string>> {
-    this.eventTags ??= new Map();
-    let tags = this.eventTags.get(code);
-    if (!tags) {
-      const d = this.d;
-      tags = Object.freeze({ site: d.site, building: d.building, device: d.id, kind: d.kind, code });
-      this.eventTags.set(code, tags);
-    }
-    return tags;
-  }
+function eventTags(d: RegisteredDevice, code: string): Readonly<Record<string, string>> {
+  return { building: d.building, code, device: d.id, kind: d.kind, site: d.site };
 }
 
 export class IngestPipeline {
   readonly decoder: Decoder;
   readonly devices: DeviceStates;
   readonly counters: IngestCounters = { messages: 0, accepted: 0, duplicates: 0, backOnline: 0 };
-  /** at each registered device's index (they live as long as the pipeline; no Map entry each) */
-  private readonly tags: (DeviceTags | undefined)[];
   private readonly now: () => number;
 
   // The current turn.
@@ -131,7 +116,6 @@ export class IngestPipeline {
 
   constructor(private readonly deps: PipelineDeps) {
     this.decoder = new Decoder(deps.registry);
-    this.tags = new Array<DeviceTags | undefined>(deps.registry.count);
     this.devices = new DeviceStates(deps.registry);
     this.now = deps.now ?? Date.now;
   }
@@ -173,13 +157,12 @@ export class IngestPipeline {
     if (d.unregistered) this.deps.rejects.unknownDevice(d.unregistered, topic, now, d.rejects[0]?.detail ?? '');
     const device = d.device;
     if (!device) return;
-    const tags = (this.tags[device.index] ??= new DeviceTags(device));
     for (const r of d.readings) {
       if (r.seq !== undefined && !this.deps.dedup.check(r.device, r.seq, now, r.fp, r.sent)) {
         this.turnDuplicates++;
         continue;
       }
-      if (this.push(topic, payload, { measurement: r.kind, tags: tags.reading, fields: r.metrics, ts: r.ts }, now)) {
+      if (this.push(topic, payload, { measurement: r.kind, tags: readingTags(device), fields: r.metrics, ts: r.ts }, now)) {
         this.readings.push(r);
       }
     }
@@ -188,12 +171,12 @@ export class IngestPipeline {
         this.turnDuplicates++;
         continue;
       }
-      if (this.push(topic, payload, { measurement: 'events', tags: tags.event(e.code), fields: { active: e.active, detail: e.detail }, ts: e.ts }, now)) {
+      if (this.push(topic, payload, { measurement: 'events', tags: eventTags(device, e.code), fields: { active: e.active, detail: e.detail }, ts: e.ts }, now)) {
         this.events.push(e);
       }
     }
     for (const s of d.statuses) {
-      if (this.push(topic, payload, { measurement: 'status', tags: tags.status, fields: { online: s.online }, ts: s.ts }, now)) {
+      if (this.push(topic, payload, { measurement: 'status', tags: statusTags(device), fields: { online: s.online }, ts: s.ts }, now)) {
         this.statuses.push(s);
         this.backOnline.delete(device.id);
       }
@@ -202,7 +185,7 @@ export class IngestPipeline {
     // recorded as its status, as if it had said {"online": true}.
     if ((d.readings.length > 0 || d.events.length > 0) && d.statuses.length === 0 && this.devices.offline(device.index) && !this.backOnline.has(device.id)) {
       const s: DeviceStatus = { site: device.site, kind: device.kind, device: device.id, ts: now, online: true };
-      if (this.push(topic, payload, { measurement: 'status', tags: tags.status, fields: { online: true }, ts: now }, now)) {
+      if (this.push(topic, payload, { measurement: 'status', tags: statusTags(device), fields: { online: true }, ts: now }, now)) {
         this.statuses.push(s);
         this.backOnline.add(device.id);
         this.turnBackOnline++;
