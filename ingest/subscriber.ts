@@ -124,6 +124,10 @@ export class MqttSubscriber {
       resubscribe: false,
       // mqtt.js logs every packet through `debug`; even disabled, that is measurable per message.
       log: () => undefined,
+      // Without it mqtt-packet makes a buffer for each of the 65,536 two-byte numbers it may write
+      // (7.4 MB of heap, docs/performance.md "City scale"); the packets the service writes most,
+      // the PUBACKs, are encoded by ingest/puback.ts, not by it.
+      writeCache: false,
       ...(this.opts.username ? { username: this.opts.username } : {}),
       ...(this.opts.password ? { password: this.opts.password } : {}),
       ...(this.opts.tls
