@@ -2,10 +2,11 @@
  * Points to InfluxDB line protocol (precision ms), escaped by the official client's `escape`
  * helpers (pinned `@influxdata/influxdb-client`). Numbers are always written as floats, so a
  * device that sends 1 and then 1.5 never causes a field-type conflict. Nothing is cached per
- * tags object or per device: a tag value with nothing to escape (every id, site and building
- * the estate file admits) is checked by one regular expression and written as it is, so a
- * tags object can be made per message and ingest keeps no tag set per device (about 240 bytes
- * a device at 100,000 devices; docs/performance.md, "City scale").
+ * tags object or per device: a tag value with nothing to escape (no space, comma, equals sign,
+ * backslash or control character, as device ids, sites and buildings usually are) is checked
+ * by one regular expression and written as it is, so a tags object can be made per message and
+ * ingest keeps no tag set per device (about 240 bytes a device at 100,000 devices;
+ * docs/performance.md, "City scale").
  *
  * What InfluxDB cannot give back unchanged is refused rather than mangled: a control
  * character in a name or tag value (the client writes a tab as the two characters `\t`, which
