@@ -60,19 +60,16 @@ function tagValue(key: string, value: unknown): string {
 function tagSet(tags: Readonly<Record<string, string>>): string {
   let s = '';
   let prev = '';
-  let sorted = true;
   for (const key in tags) {
-    if (key < prev) {
-      sorted = false;
-      break;
-    }
+    if (key < prev) return Object.keys(tags).sort().map((k) => tagPair(tags, k)).join('');
     prev = key;
-    s += ',' + cachedName(tagKeys, key, tagKey) + '=' + tagValue(key, tags[key]);
+    s += tagPair(tags, key);
   }
-  if (sorted) return s;
-  s = '';
-  for (const key of Object.keys(tags).sort()) s += ',' + cachedName(tagKeys, key, tagKey) + '=' + tagValue(key, tags[key]);
   return s;
+}
+
+function tagPair(tags: Readonly<Record<string, string>>, key: string): string {
+  return ',' + cachedName(tagKeys, key, tagKey) + '=' + tagValue(key, tags[key]);
 }
 
 /**
@@ -88,15 +85,14 @@ function cachedName(cache: Map<string, string>, name: string, make: (name: strin
   return v;
 }
 
-function tagKey(name: string): string {
-  checkName(`tag key ${JSON.stringify(name)}`, name);
+/** A tag key or field name: both are escaped as a tag is. */
+function escapedKey(what: string, name: string): string {
+  checkName(`${what} ${JSON.stringify(name)}`, name);
   return escape.tag(name);
 }
 
-function fieldKey(name: string): string {
-  checkName(`field name ${JSON.stringify(name)}`, name);
-  return escape.tag(name);
-}
+const tagKey = (name: string): string => escapedKey('tag key', name);
+const fieldKey = (name: string): string => escapedKey('field name', name);
 
 function measurement(name: string): string {
   checkName(`measurement ${JSON.stringify(name)}`, name);
