@@ -3,19 +3,22 @@
  * its topic filters, optionally as an MQTT 5 shared subscription. The service holds two on its
  * broker, one for telemetry and one for events (ingest/subscribers.ts).
  *
- * Acknowledgements (docs/ingest.md, "Acknowledged once judged"): on MQTT 5, mqtt.js lets us
- * handle QoS 1 before its PUBACK (`customHandleAcks`). The PUBACK mqtt.js then writes is held
- * with the pipeline's turn the message joined, and written only once that turn is in the
+ * mqtt.js keeps the session (connect, subscribe, keepalive, reconnects, TLS, WebSocket); the
+ * connection's bytes are read by ingest/packet-reader.ts in place of the pipe mqtt.js makes to
+ * its parser, which reads the PUBLISH packets of the plain form itself and hands mqtt.js the
+ * rest (docs/ingest.md#subscription). To put it there, mqtt.js's stream builder is wrapped
+ * (`streamBuilder`, with `manualConnect`) and the stream's `pipe` replaced.
+ *
+ * Acknowledgements (docs/ingest.md, "Acknowledged once judged"): a QoS 1 message's PUBACK is
+ * held with the pipeline's turn the message joined, and written only once that turn is in the
  * spool and judged, its alert changes committed; the turns after it do not wait for it. If
  * the spool append fails, the socket is destroyed with the PUBACKs unsent, and the broker
  * redelivers. PUBACKs held for a connection that closed are dropped (the broker redelivers
- * those messages on the next). On MQTT 3.1.1 (the embedded Aedes broker, which speaks no
- * MQTT 5) mqtt.js acknowledges on arrival.
- *
- * Holding the PUBACK packet needs mqtt.js's own `_sendPacket` (the write it makes after our
- * `done`): it is wrapped for `puback` only, the held ones are written as one buffer
- * (ingest/puback.ts), and mqtt.js is pinned (package.json); the tests
- * of docs/faults.md fail if a new version changes it.
+ * those messages on the next). A PUBLISH that mqtt.js parses (one with MQTT 5 properties, say)
+ * is held the same way on MQTT 5 through `customHandleAcks` and mqtt.js's own `_sendPacket`,
+ * wrapped for `puback` only; on MQTT 3.1.1 mqtt.js acknowledges such a one on arrival. The held
+ * PUBACKs are written as one buffer (ingest/puback.ts). mqtt.js is pinned (package.json); the
+ * tests of docs/faults.md fail if a new version changes what is relied on here.
  *
  * Security (docs/mqtt-security.md): mqtts:// with the CA, client certificate and key that the
  * environment names, and the service's own username and password; a refused or failed
@@ -28,6 +31,7 @@ import { crashPoint } from '../crash-points.ts';
 import type { Spool } from '../storage/index.ts';
 import { brokerError, type BrokerError } from './broker-error.ts';
 import { encodePubacks, type HeldPuback } from './puback.ts';
+import { PacketReader, type ReaderSink, type ReaderSocket } from './packet-reader.ts';
 
 export interface SubscriberOptions {
   url: string;
@@ -45,12 +49,10 @@ export interface SubscriberOptions {
   /** a message another of the service's sessions takes (an event, on the events session: ingest/subscribers.ts): acknowledged and left alone */
   elsewhere?: (topic: string) => boolean;
   /**
-   * After a socket read, wait this long before the next (0: do not wait). Messages that arrive
-   * meanwhile come in one read, one spool write and one batch of PUBACKs instead of one each:
-   * the broker writes every message on its own, so without it the service pays a read and a
-   * turn per message (measured: 1.2 messages per read and 26 µs of CPU per QoS 1 message,
-   * against 19 per read and 10 µs with 1 ms; see docs/performance.md). After a full read the
-   * next waits for the event loop's next turn, whatever this is (`linger`).
+   * After a socket read, wait this long before the next (0: do not wait; 1 by default). Messages
+   * that arrive meanwhile come in one read, one spool write and one batch of PUBACKs instead of
+   * one each (ingest/packet-reader.ts; measured: 1.2 messages per read and 26 µs of CPU per QoS
+   * 1 message, against 19 per read and 10 µs with 1 ms, docs/performance.md).
    */
   readLingerMs?: number;
   log: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
@@ -74,12 +76,13 @@ interface Waiting {
 }
 
 type Packet = { cmd: string };
+type Stream = MqttClient['stream'];
 type SendPacket = (packet: Packet, cb?: (err?: Error) => void, ...rest: unknown[]) => void;
 
 /** PUBACKs held for one turn on one connection. */
 interface Held {
   turn: AckTurn;
-  stream: MqttClient['stream'];
+  stream: Stream;
   packets: HeldPuback[];
 }
 
@@ -145,23 +148,17 @@ export class MqttSubscriber {
           }
         : {}),
     };
-    const client = mqtt.connect(this.opts.url, options);
+    const client = mqtt.connect(this.opts.url, { ...options, manualConnect: true });
     this.client = client;
+    this.readItself(client, v5);
     if (v5) this.holdPubacks(client);
-    const foreign = this.opts.foreign;
-    const elsewhere = this.opts.elsewhere;
     client.on('message', (topic, payload, packet) => {
       if (v5 && packet.qos > 0) return; // handled before its ack, in onQos1
-      if (elsewhere?.(topic)) return;
-      if (foreign?.(topic)) {
-        this.foreignMessages++;
-        return;
-      }
+      if (this.leftAlone(topic)) return;
       if (packet.qos === 0 && this.spool.full) return this.opts.onSpoolFull(topic, payload);
       this.handle(topic, payload);
     });
     client.on('connect', (connack) => {
-      this.linger(client.stream);
       this.connected = true;
       this.lastError = undefined;
       this.errorLog.code = undefined;
@@ -193,6 +190,7 @@ export class MqttSubscriber {
       this.opts.log.warn({ code: e.code, err: err.message }, e.message);
       if (!this.connected) this.opts.onState(false, `${e.code}: ${e.message}`);
     });
+    client.connect();
     return new Promise((resolve, reject) => {
       const onConnect = () => {
         client.off('error', onError);
@@ -224,41 +222,59 @@ export class MqttSubscriber {
     });
   }
 
-  private readonly lingering = new WeakSet<object>();
-  /** what Node reads from a socket at most at once: a read this long means more is waiting */
-  private static readonly FULL_READ = 65_536;
+  /**
+   * Every connection's bytes through a PacketReader (ingest/packet-reader.ts) instead of the
+   * pipe mqtt.js makes to its parser: mqtt.js's `connect` builds the stream with its
+   * `streamBuilder` and then calls the stream's `pipe` with its parser's writable, once per
+   * connection.
+   */
+  private readItself(client: MqttClient, v5: boolean): void {
+    const c = client as unknown as { streamBuilder: (client: MqttClient) => Stream };
+    const build = c.streamBuilder;
+    c.streamBuilder = (cl) => {
+      const stream = build(cl);
+      (stream as unknown as { pipe(dest: { write(chunk: Buffer): unknown }): unknown }).pipe = (dest) => {
+        new PacketReader(stream as unknown as ReaderSocket, dest, v5, this.sink(stream), this.opts.readLingerMs ?? 1);
+        return dest;
+      };
+      return stream;
+    };
+  }
 
   /**
-   * Paces the socket's reads (docs/ingest.md#subscription). After a short read, waits
-   * `readLingerMs` so that what arrives meanwhile comes in one read. After a full one (64 KiB: a
-   * backlog), waits for the next turn of the event loop only: libuv reads a readable socket up
-   * to 32 times in one go, and the pipe mqtt.js reads through resumes the socket as soon as a
-   * chunk is parsed, so without it 2 MiB of backlog (about 20,000 messages) went through before
-   * PostgreSQL, a webhook or the API had their turn, and an alert's few round trips took
-   * seconds while the backlog drained.
+   * What the reader of `stream` does with a PUBLISH it read: as mqtt.js's `message` and
+   * `customHandleAcks` below do with one mqtt.js parsed, its PUBACK held with its turn. The
+   * PUBACKs of messages left alone (another shard's, another session's) go after each read.
    */
-  private linger(stream: MqttClient['stream']): void {
-    const ms = this.opts.readLingerMs ?? 1;
-    const socket = stream as unknown as NodeJS.ReadableStream & { pause(): void; resume(): unknown; destroyed?: boolean };
-    if (this.lingering.has(socket) || typeof socket.pause !== 'function') return;
-    this.lingering.add(socket);
-    let waiting = false;
-    const resume = socket.resume.bind(socket);
-    // The pipe's resume, while the socket waits, waits with it.
-    socket.resume = () => (waiting ? socket : resume());
-    const release = () => {
-      waiting = false;
-      if (!socket.destroyed) resume();
+  private sink(stream: Stream): ReaderSink {
+    const free: HeldPuback[] = [];
+    return {
+      publish: (topic, payload, qos, id) => {
+        if (this.leftAlone(topic)) {
+          if (qos === 1) free.push({ messageId: id });
+          return true;
+        }
+        if (qos === 0) {
+          if (this.spool.full) this.opts.onSpoolFull(topic, payload);
+          else this.handle(topic, payload);
+          return true;
+        }
+        if (this.spool.full) return false;
+        this.hold(this.handle(topic, payload), stream).packets.push({ messageId: id });
+        return true;
+      },
+      flush: () => {
+        if (free.length > 0 && !stream.destroyed) stream.write(encodePubacks(free.splice(0)));
+      },
     };
-    socket.on('data', (chunk: Buffer) => {
-      if (waiting) return;
-      const full = chunk.length >= MqttSubscriber.FULL_READ;
-      if (!full && ms <= 0) return;
-      waiting = true;
-      socket.pause();
-      if (full) setImmediate(release);
-      else setTimeout(release, ms);
-    });
+  }
+
+  /** A message another of the service's sessions takes, or of another shard's site (counted). */
+  private leftAlone(topic: string): boolean {
+    if (this.opts.elsewhere?.(topic)) return true;
+    if (!this.opts.foreign?.(topic)) return false;
+    this.foreignMessages++;
+    return true;
   }
 
   /** Wraps mqtt.js's packet writer so that a PUBACK written during `take` waits with its turn. */
@@ -277,11 +293,7 @@ export class MqttSubscriber {
   }
 
   private onQos1(topic: string, payload: Buffer, done: Waiting['done']): void {
-    if (this.opts.elsewhere?.(topic)) return done(0);
-    if (this.opts.foreign?.(topic)) {
-      this.foreignMessages++;
-      return done(0);
-    }
+    if (this.leftAlone(topic)) return done(0);
     if (this.spool.full) {
       // Backpressure: the ack is held, so mqtt.js reads no further and the broker keeps the backlog.
       this.waiting = { topic, payload, done };
@@ -299,21 +311,23 @@ export class MqttSubscriber {
     return routed ?? this.pipeline.handle(topic, payload);
   }
 
-  /** The message joins the pipeline's turn; its PUBACK is held with that turn. */
+  /** The PUBACKs held with `turn` on `stream`. */
+  private hold(turn: AckTurn, stream: Stream): Held {
+    const h = this.held;
+    if (h && h.turn === turn && h.stream === stream) return h;
+    const held: Held = { turn, stream, packets: [] };
+    this.held = held;
+    turn.onSettled((judged) => this.release(held, judged));
+    turn.onAborted(() => {
+      held.packets.length = 0;
+      held.stream.destroy();
+    });
+    return held;
+  }
+
+  /** A message mqtt.js parsed joins the pipeline's turn; the PUBACK mqtt.js writes is held with that turn. */
   private take(topic: string, payload: Buffer, done: Waiting['done']): void {
-    const turn = this.handle(topic, payload);
-    const stream = this.client!.stream;
-    let h = this.held;
-    if (!h || h.turn !== turn || h.stream !== stream) {
-      const held: Held = { turn, stream, packets: [] };
-      h = this.held = held;
-      turn.onSettled((judged) => this.release(held, judged));
-      turn.onAborted(() => {
-        held.packets.length = 0;
-        held.stream.destroy();
-      });
-    }
-    this.holding = h;
+    this.holding = this.hold(this.handle(topic, payload), this.client!.stream);
     try {
       done(0);
     } finally {

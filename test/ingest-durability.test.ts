@@ -77,6 +77,36 @@ describe('durability', () => {
     await Promise.all(pubs.map((p) => p.endAsync()));
   });
 
+  it('MQTT 5 publishers, with properties and without, QoS 0 and 1: every reading lands once, each QoS 1 one acknowledged', async () => {
+    // A PUBLISH without properties is read in place, one with properties by mqtt.js
+    // (ingest/publish-frames.ts); both join the same turns and hold their PUBACKs the same way.
+    const db = `props_${process.pid}`;
+    const svc = await startService({ estate: hydrantEstate(50), env: { MQTT_URL: broker.url, INFLUX_URL: influx.url, INFLUX_DB: db } });
+    started.push(svc);
+    const pubs = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => mqtt.connectAsync(broker.url, { clientId: `pub5-${process.pid}-${i}-${Date.now()}`, protocolVersion: 5 })),
+    );
+    const base = Date.now() - 60_000;
+    const jobs: Promise<unknown>[] = [];
+    for (let k = 0; k < 3_000; k++) {
+      const dev = k % 50;
+      const seq = Math.floor(k / 50);
+      const payload = JSON.stringify({ ts: base + seq * 10, seq, metrics: { pressure_mpa: (dev * 100 + seq) / 100_000 } });
+      const properties = k % 3 === 0 ? { payloadFormatIndicator: true, messageExpiryInterval: 3_600, userProperties: { gateway: `gw-${dev % 4}` } } : undefined;
+      jobs.push(pubs[dev % 5]!.publishAsync(`estate/load-test/hydrant/${hydrantId(dev)}/telemetry`, payload, { qos: k % 4 === 0 ? 0 : 1, ...(properties ? { properties } : {}) }));
+      if (jobs.length >= 300) await Promise.all(jobs.splice(0));
+    }
+    await Promise.all(jobs);
+    await waitFor('3,000 points', async () => (await count(db)) >= 3_000, 60_000, 200);
+    await sleep(500);
+    const rows = await stored(db);
+    expect(rows.length).toBe(3_000);
+    expect(new Set(rows.map(([, v]) => Math.round(v * 100_000))).size).toBe(3_000);
+    expect(svc.app.pipeline.counters.accepted).toBe(3_000);
+    expect(svc.app.pipeline.counters.duplicates).toBe(0);
+    await Promise.all(pubs.map((p) => p.endAsync()));
+  });
+
   it('InfluxDB stopped for 20 s mid-stream: every reading lands, in order, none twice', async () => {
     const db = `outage_${process.pid}`;
     const svc = await startService({ estate: hydrantEstate(20), env: { MQTT_URL: broker.url, INFLUX_URL: influx.url, INFLUX_DB: db } });
