@@ -139,7 +139,7 @@ describe('the events session', () => {
       expect(firings.get('EL-2-A')!.messages).toBeGreaterThanOrEqual(takenAt);
       // Its alert then needs round trips to the operational store and the webhook, each one a turn
       // of the event loop: one full socket read (64 KiB) or two a turn, not the 32 reads libuv makes
-      // in one go (ingest/subscriber.ts, docs/ingest.md#subscription). Counted in reads, not timed,
+      // in one go (ingest/packet-reader.ts, docs/ingest.md#subscription). Counted in reads, not timed,
       // so that the machine's speed does not decide it. A PUBLISH here: its topic, payload, about
       // 10 bytes of header, packet id and properties.
       const [topic, payload] = telemetry(backlog - 1);

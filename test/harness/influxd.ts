@@ -38,12 +38,14 @@ export async function startInfluxd(opts: { env?: Record<string, string> } = {}):
     };
   }
   const dir = mkdtempSync(join(tmpdir(), 'estate-influxd-'));
-  const port = await freePort();
-  const rpc = await freePort();
+  let port = await freePort();
+  // influxd's RPC port (backup and restore), which nothing here uses but influxd always opens.
+  let rpc = await freePort();
   const conf = join(dir, 'influxd.conf');
-  writeFileSync(
-    conf,
-    `reporting-disabled = true
+  const writeConf = () =>
+    writeFileSync(
+      conf,
+      `reporting-disabled = true
 bind-address = "127.0.0.1:${rpc}"
 [meta]
   dir = "${dir}/meta"
@@ -63,27 +65,53 @@ bind-address = "127.0.0.1:${rpc}"
 [logging]
   level = "warn"
 `,
-  );
-  const url = `http://127.0.0.1:${port}`;
+    );
   let child: ChildProcess | undefined;
+  let started = false;
+
+  /** Starts influxd once; rejects at once if it exits, with its stderr. */
+  async function launch(): Promise<void> {
+    writeConf();
+    const c = spawn('influxd', ['-config', conf], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...opts.env } });
+    child = c;
+    let stderr = '';
+    c.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+    const up = await waitFor(
+      `influxd on ${h.url}`,
+      async () => {
+        if (c.exitCode !== null) return 'exited';
+        const r = await fetch(`${h.url}/ping`);
+        return r.status === 204 ? 'up' : false;
+      },
+      30_000,
+    );
+    if (up === 'exited') throw new Error(`influxd exited: ${stderr}`);
+  }
+
   const h: Influxd = {
-    url,
+    url: `http://127.0.0.1:${port}`,
     port,
     dir,
     async start() {
-      child = spawn('influxd', ['-config', conf], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...opts.env } });
-      let stderr = '';
-      child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-      const c = child;
-      await waitFor(
-        `influxd on ${url}`,
-        async () => {
-          if (c.exitCode !== null) throw new Error(`influxd exited: ${stderr}`);
-          const r = await fetch(`${url}/ping`);
-          return r.status === 204;
-        },
-        30_000,
-      );
+      // A free port can be taken by another test's process between freePort() and influxd's
+      // bind: then influxd exits, and it is started again on another. The HTTP port stays what
+      // it was once the caller has the URL (a restart for an outage test).
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await launch();
+          started = true;
+          return;
+        } catch (err) {
+          const taken = /listen tcp 127\.0\.0\.1:(\d+): bind: address already in use/.exec(String(err));
+          if (!taken || attempt >= 5) throw err;
+          if (Number(taken[1]) === rpc) rpc = await freePort();
+          else if (!started) {
+            port = await freePort();
+            h.port = port;
+            h.url = `http://127.0.0.1:${port}`;
+          } else throw err;
+        }
+      }
     },
     async stop() {
       const c = child;
@@ -99,7 +127,7 @@ bind-address = "127.0.0.1:${rpc}"
       await h.stop();
       rmSync(dir, { recursive: true, force: true });
     },
-    query: (q, db) => query(url, q, db),
+    query: (q, db) => query(h.url, q, db),
   };
   await h.start();
   return h;
