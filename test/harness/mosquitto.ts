@@ -31,44 +31,68 @@ const MOSQUITTO = process.env.MOSQUITTO_BIN ?? (process.platform === 'linux' ? '
 
 export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosquitto> {
   const dir = mkdtempSync(join(tmpdir(), 'estate-mosquitto-'));
-  const port = await freePort();
+  let port = await freePort();
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(
-    conf,
-    [
-      `listener ${port} 127.0.0.1`,
-      ...(opts.tls ? [`cafile ${opts.tls.cafile}`, `certfile ${opts.tls.certfile}`, `keyfile ${opts.tls.keyfile}`] : []),
-      ...(opts.auth ? ['allow_anonymous false', `password_file ${opts.auth.passwordFile}`, `acl_file ${opts.auth.aclFile}`] : ['allow_anonymous true']),
-      // As root, Mosquitto would drop to the user "mosquitto", who cannot write the temp dir.
-      `user ${userInfo().username}`,
-      ...(opts.durable
-        ? ['persistence true', `persistence_location ${dir}/`, 'max_queued_messages 0', 'max_queued_bytes 0', 'autosave_interval 1']
-        : ['persistence false']),
-      opts.extra ?? '',
-      '',
-    ].join('\n'),
-  );
+  const writeConf = () =>
+    writeFileSync(
+      conf,
+      [
+        `listener ${port} 127.0.0.1`,
+        ...(opts.tls ? [`cafile ${opts.tls.cafile}`, `certfile ${opts.tls.certfile}`, `keyfile ${opts.tls.keyfile}`] : []),
+        ...(opts.auth ? ['allow_anonymous false', `password_file ${opts.auth.passwordFile}`, `acl_file ${opts.auth.aclFile}`] : ['allow_anonymous true']),
+        // As root, Mosquitto would drop to the user "mosquitto", who cannot write the temp dir.
+        `user ${userInfo().username}`,
+        ...(opts.durable
+          ? ['persistence true', `persistence_location ${dir}/`, 'max_queued_messages 0', 'max_queued_bytes 0', 'autosave_interval 1']
+          : ['persistence false']),
+        opts.extra ?? '',
+        '',
+      ].join('\n'),
+    );
+  const urlOf = (p: number) => `${opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${p}`;
   let child: ChildProcess | undefined;
-  const url = `${opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`;
+  let started = false;
+
+  /** Starts mosquitto once; rejects at once if it exits, with its stderr. */
+  async function launch(): Promise<void> {
+    writeConf();
+    const c = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = c;
+    let stderr = '';
+    c.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+    const up = await waitFor(`mosquitto on ${port}`, () => {
+      if (c.exitCode !== null) return 'exited';
+      return new Promise<'up' | false>((resolve) => {
+        const s = connect(port, '127.0.0.1');
+        s.once('connect', () => {
+          s.destroy();
+          // Its own "… running" line, so that another process listening on the port is not taken for it.
+          resolve(c.exitCode === null && / running\b/.test(stderr) ? 'up' : false);
+        });
+        s.once('error', () => resolve(false));
+      });
+    });
+    if (up === 'exited') throw new Error(`mosquitto exited: ${stderr}`);
+  }
+
   const m: Mosquitto = {
-    url,
+    url: urlOf(port),
     port,
     async start() {
-      child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-      const c = child;
-      await waitFor(`mosquitto on ${port}`, () => {
-        if (c.exitCode !== null) throw new Error(`mosquitto exited: ${stderr}`);
-        return new Promise<boolean>((resolve) => {
-          const s = connect(port, '127.0.0.1');
-          s.once('connect', () => {
-            s.destroy();
-            resolve(true);
-          });
-          s.once('error', () => resolve(false));
-        });
-      });
+      // A free port can be taken by another test's process between freePort() and the bind:
+      // then Mosquitto exits, and until the caller has the URL it is started on another.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await launch();
+          started = true;
+          return;
+        } catch (err) {
+          if (started || attempt >= 5 || !/Address already in use/i.test(String(err))) throw err;
+          port = await freePort();
+          m.port = port;
+          m.url = urlOf(port);
+        }
+      }
     },
     async stop(signal = 'SIGTERM') {
       const c = child;
