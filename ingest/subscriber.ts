@@ -155,8 +155,9 @@ export class MqttSubscriber {
     client.on('message', (topic, payload, packet) => {
       if (v5 && packet.qos > 0) return; // handled before its ack, in onQos1
       if (this.leftAlone(topic)) return;
-      if (packet.qos === 0 && this.spool.full) return this.opts.onSpoolFull(topic, payload);
-      this.handle(topic, payload);
+      // On MQTT 3.1.1 mqtt.js has acknowledged a QoS 1 one already: it is taken even at the cap.
+      if (packet.qos === 0) this.takeQos0(topic, payload);
+      else this.handle(topic, payload);
     });
     client.on('connect', (connack) => {
       this.connected = true;
@@ -255,8 +256,7 @@ export class MqttSubscriber {
           return true;
         }
         if (qos === 0) {
-          if (this.spool.full) this.opts.onSpoolFull(topic, payload);
-          else this.handle(topic, payload);
+          this.takeQos0(topic, payload);
           return true;
         }
         if (this.spool.full) return false;
@@ -267,6 +267,12 @@ export class MqttSubscriber {
         if (free.length > 0 && !stream.destroyed) stream.write(encodePubacks(free.splice(0)));
       },
     };
+  }
+
+  /** A QoS 0 message into the pipeline, or refused as spool_full: it cannot be left with the broker. */
+  private takeQos0(topic: string, payload: Buffer): void {
+    if (this.spool.full) this.opts.onSpoolFull(topic, payload);
+    else this.handle(topic, payload);
   }
 
   /** A message another of the service's sessions takes, or of another shard's site (counted). */

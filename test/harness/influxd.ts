@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitFor } from './ports.ts';
+import { freePort, onFreePort, waitFor } from './ports.ts';
 
 export interface Influxd {
   url: string;
@@ -93,25 +93,19 @@ bind-address = "127.0.0.1:${rpc}"
     port,
     dir,
     async start() {
-      // A free port can be taken by another test's process between freePort() and influxd's
-      // bind: then influxd exits, and it is started again on another. The HTTP port stays what
-      // it was once the caller has the URL (a restart for an outage test).
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await launch();
-          started = true;
-          return;
-        } catch (err) {
-          const taken = /listen tcp 127\.0\.0\.1:(\d+): bind: address already in use/.exec(String(err));
-          if (!taken || attempt >= 5) throw err;
-          if (Number(taken[1]) === rpc) rpc = await freePort();
-          else if (!started) {
-            port = await freePort();
-            h.port = port;
-            h.url = `http://127.0.0.1:${port}`;
-          } else throw err;
-        }
-      }
+      // influxd exits when a port was taken before it bound it: another RPC port always, another
+      // HTTP port only until the caller has the URL (not for a restart in an outage test).
+      await onFreePort(launch, async (err) => {
+        const taken = /listen tcp 127\.0\.0\.1:(\d+): bind: address already in use/.exec(String(err));
+        if (taken && Number(taken[1]) === rpc) rpc = await freePort();
+        else if (taken && !started) {
+          port = await freePort();
+          h.port = port;
+          h.url = `http://127.0.0.1:${port}`;
+        } else return false;
+        return true;
+      });
+      started = true;
     },
     async stop() {
       const c = child;

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitFor } from './ports.ts';
+import { freePort, onFreePort, waitFor } from './ports.ts';
 import { connect } from 'node:net';
 
 export interface MosquittoOptions {
@@ -79,20 +79,15 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     url: urlOf(port),
     port,
     async start() {
-      // A free port can be taken by another test's process between freePort() and the bind:
-      // then Mosquitto exits, and until the caller has the URL it is started on another.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await launch();
-          started = true;
-          return;
-        } catch (err) {
-          if (started || attempt >= 5 || !/Address already in use/i.test(String(err))) throw err;
-          port = await freePort();
-          m.port = port;
-          m.url = urlOf(port);
-        }
-      }
+      // Mosquitto exits when its port was taken before it bound it: another one, until the caller has the URL.
+      await onFreePort(launch, async (err) => {
+        if (started || !/Address already in use/i.test(String(err))) return false;
+        port = await freePort();
+        m.port = port;
+        m.url = urlOf(port);
+        return true;
+      });
+      started = true;
     },
     async stop(signal = 'SIGTERM') {
       const c = child;
